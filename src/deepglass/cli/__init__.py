@@ -1,0 +1,13 @@
+"""Command line interface. Each command group lives in its own module and registers on ``app``."""
+from __future__ import annotations
+
+from ._common import app
+from . import simulate as _simulate  # noqa: F401  (registers simulate, info, config, demo)
+from . import theory as _theory  # noqa: F401  (registers theory, transitions, phase-diagram)
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

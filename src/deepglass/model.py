@@ -1,0 +1,189 @@
+"""The network of MODEL.md section 2 and the data scenarios of section 3.
+
+One definition of each formula that theory and simulation share: the network spec (N, L, c, kappa),
+the load alpha = M / c, the sparse connectivity, the spherical normalisation, the local field and
+gap, the forward pass and the three data scenarios.
+
+Array conventions (leading batch axes ``...`` allowed everywhere):
+  neurons  S[l]  : (..., M, N) int8 in {-1, +1}, l = 0..L
+  weights  J     : (..., L, N, c) float64, row (l, i) holds the c weights of perceptron (l+1, i)
+  inputs   idx   : (..., L, N, c) int, neuron of layer l read by slot k of perceptron (l+1, i);
+                   None when fully connected (c = N, slot k reads neuron k).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from .errors import ConfigError
+
+SCENARIOS = ("random", "teacher-student", "hidden-manifold")
+Scenario = Literal["random", "teacher-student", "hidden-manifold"]
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """Layers 0..L of N Ising neurons; each perceptron reads c neurons of the layer below."""
+
+    N: int
+    L: int
+    c: int | None = None  # None or N: fully connected
+    kappa: float = 0.0
+
+    def __post_init__(self):
+        if not isinstance(self.N, (int, np.integer)) or self.N < 1:
+            raise ConfigError("N", self.N, "an integer >= 1 (neurons per layer)")
+        if not isinstance(self.L, (int, np.integer)) or self.L < 1:
+            raise ConfigError("L", self.L, "an integer >= 1 (number of weight layers)")
+        if self.c is None:
+            object.__setattr__(self, "c", int(self.N))
+        if not isinstance(self.c, (int, np.integer)) or not 1 <= self.c <= self.N:
+            raise ConfigError("c", self.c, f"an integer with 1 <= c <= N = {self.N}")
+        if not np.isfinite(self.kappa):
+            raise ConfigError("kappa", self.kappa, "a finite real number (gap threshold)")
+
+    @property
+    def dense(self) -> bool:
+        return self.c == self.N
+
+    def n_patterns(self, alpha: float) -> int:
+        """M = round(alpha c), at least 1."""
+        return max(1, int(round(alpha * self.c)))
+
+    def load(self, M: int) -> float:
+        """alpha = M / c."""
+        return M / self.c
+
+    @property
+    def n_weights(self) -> int:
+        return self.L * self.N * self.c
+
+    def n_hidden_neurons(self, M: int) -> int:
+        return (self.L - 1) * self.N * M
+
+
+def check_alpha(alpha: float, name: str = "alpha") -> float:
+    if not np.isfinite(alpha) or alpha <= 0:
+        raise ConfigError(name, alpha, "a finite real number > 0 (load M / c)")
+    return float(alpha)
+
+
+# --------------------------------------------------------------------------- weights and fields
+
+def draw_connectivity(spec: NetworkSpec, rng: np.random.Generator, batch: tuple[int, ...] = ()):
+    """Random c-subsets of the layer below for every perceptron; None when fully connected."""
+    if spec.dense:
+        return None
+    shape = (*batch, spec.L, spec.N)
+    keys = rng.random((*shape, spec.N))
+    return np.sort(np.argsort(keys, axis=-1)[..., : spec.c], axis=-1).astype(np.intp)
+
+
+def normalise_rows(J: np.ndarray) -> np.ndarray:
+    """Rescale every row to squared norm c (its length): the spherical constraint, exactly."""
+    c = J.shape[-1]
+    return J * np.sqrt(c / np.sum(J * J, axis=-1, keepdims=True))
+
+
+def random_weights(spec: NetworkSpec, rng: np.random.Generator, batch: tuple[int, ...] = ()) -> np.ndarray:
+    """Gaussian rows normalised to norm c: the uniform measure on each row's sphere."""
+    return normalise_rows(rng.standard_normal((*batch, spec.L, spec.N, spec.c)))
+
+
+def random_spins(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    return (2 * rng.integers(0, 2, size=shape, dtype=np.int8) - 1).astype(np.int8)
+
+
+def gather_inputs(S_prev: np.ndarray, idx: np.ndarray | None) -> np.ndarray:
+    """(..., M, N) neurons of layer l-1 -> (..., M, N, c) the inputs each perceptron reads (sparse only)."""
+    if idx is None:
+        raise ValueError("gather_inputs is for sparse networks")
+    batch = S_prev.shape[:-2]
+    Sf = S_prev.reshape(-1, *S_prev.shape[-2:])
+    If = idx.reshape(-1, *idx.shape[-2:])
+    out = np.stack([s[:, i] for s, i in zip(Sf, If)])
+    return out.reshape(*batch, *out.shape[1:])
+
+
+def local_field(J_l: np.ndarray, S_prev: np.ndarray, idx_l: np.ndarray | None = None) -> np.ndarray:
+    """h_i^mu = (1/sqrt c) sum_k J_ik S^mu_{idx(i,k)} for one layer: (..., N, c), (..., M, N) -> (..., M, N)."""
+    c = J_l.shape[-1]
+    if idx_l is None:
+        return np.matmul(S_prev.astype(J_l.dtype), np.swapaxes(J_l, -1, -2)) / np.sqrt(c)
+    return np.einsum("...mnk,...nk->...mn", gather_inputs(S_prev, idx_l), J_l) / np.sqrt(c)
+
+
+def gap(J_l: np.ndarray, S_prev: np.ndarray, S_l: np.ndarray, idx_l: np.ndarray | None = None) -> np.ndarray:
+    """r_i^{mu,l} = S_i^{mu,l} h_i^{mu,l}."""
+    return S_l * local_field(J_l, S_prev, idx_l)
+
+
+def sign(x: np.ndarray) -> np.ndarray:
+    """Sign activation with sign(0) = +1, as int8."""
+    return np.where(x >= 0, 1, -1).astype(np.int8)
+
+
+def forward(J: np.ndarray, S0: np.ndarray, idx: np.ndarray | None = None) -> list[np.ndarray]:
+    """Forward pass S^l = sign(h^l): returns [S^0, S^1, ..., S^L]."""
+    layers = [np.asarray(S0, dtype=np.int8)]
+    L = J.shape[-3]
+    for l in range(L):
+        idx_l = None if idx is None else idx[..., l, :, :]
+        layers.append(sign(local_field(J[..., l, :, :], layers[-1], idx_l)))
+    return layers
+
+
+# --------------------------------------------------------------------------- data scenarios
+
+@dataclass
+class Teacher:
+    """A network of the same architecture that labels the data."""
+
+    J: np.ndarray  # (..., L, N, c)
+    idx: np.ndarray | None
+
+
+@dataclass
+class TrainingSet:
+    """M input/output pairs, plus the teacher and its hidden states where the scenario has one."""
+
+    inputs: np.ndarray  # (..., M, N) int8, layer 0
+    outputs: np.ndarray  # (..., M, N) int8, layer L
+    idx: np.ndarray | None  # connectivity shared by teacher and student
+    teacher: Teacher | None = None
+    teacher_layers: list[np.ndarray] | None = None  # teacher's S^0..S^L on the training inputs
+    manifold: np.ndarray | None = None  # hidden-manifold F, (..., N, D)
+    extra: dict = field(default_factory=dict)
+
+
+def sample_inputs(spec: NetworkSpec, M: int, rng: np.random.Generator, batch: tuple[int, ...] = (),
+                  manifold: np.ndarray | None = None) -> np.ndarray:
+    """Fresh inputs: uniform +-1, or sign(F z) with z ~ N(0, 1_D) on a hidden manifold F."""
+    if manifold is None:
+        return random_spins(rng, (*batch, M, spec.N))
+    D = manifold.shape[-1]
+    z = rng.standard_normal((*batch, M, D))
+    return sign(np.matmul(z, np.swapaxes(manifold, -1, -2)))
+
+
+def make_training_set(spec: NetworkSpec, scenario: str, M: int, rng: np.random.Generator,
+                      batch: tuple[int, ...] = (), D: int | None = None) -> TrainingSet:
+    """Draw one training set per batch element (independent samples of the disorder)."""
+    if scenario not in SCENARIOS:
+        raise ConfigError("scenario", scenario, f"one of {', '.join(SCENARIOS)}")
+    if not isinstance(M, (int, np.integer)) or M < 1:
+        raise ConfigError("M", M, "an integer >= 1 (number of training patterns)")
+    idx = draw_connectivity(spec, rng, batch)
+    if scenario == "random":
+        return TrainingSet(random_spins(rng, (*batch, M, spec.N)), random_spins(rng, (*batch, M, spec.N)), idx)
+    manifold = None
+    if scenario == "hidden-manifold":
+        if D is None or not isinstance(D, (int, np.integer)) or not 1 <= D <= spec.N:
+            raise ConfigError("D", D, f"an integer with 1 <= D <= N = {spec.N} (effective data dimension)")
+        manifold = rng.standard_normal((*batch, spec.N, D))
+    teacher = Teacher(random_weights(spec, rng, batch), idx)
+    inputs = sample_inputs(spec, M, rng, batch, manifold)
+    layers = forward(teacher.J, inputs, idx)
+    return TrainingSet(inputs, layers[-1], idx, teacher, layers, manifold)
