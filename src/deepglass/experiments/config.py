@@ -1,0 +1,351 @@
+"""The run configuration: one validated, TOML-serialisable description of a Monte Carlo experiment.
+
+Every validation failure becomes ``deepglass.errors.ConfigError(field, value, allowed)`` with the dotted
+field name (``network.c``, ``mc.beta``, ...) and the allowed range, so the CLI can print one clear line
+and exit with status 2. Build configs with :func:`parse_config` (a dict), :func:`load_config` (a TOML
+file) or :func:`apply_overrides` (``--set`` pairs); constructing the pydantic models directly raises
+pydantic's own ``ValidationError`` instead.
+"""
+from __future__ import annotations
+
+import secrets
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ..errors import ConfigError
+from ..model import NetworkSpec
+
+TEACHER_SCENARIOS = ("teacher-student", "hidden-manifold")  # scenarios whose data come from a teacher network
+SEED_LIMIT = 2**63  # TOML integers are signed 64-bit
+
+
+def _field(default: Any, doc: str, allowed: str, **constraints) -> Any:
+    """A pydantic Field carrying the human description (TOML comment) and the allowed range (error text)."""
+    return Field(default, description=doc, json_schema_extra={"allowed": allowed}, **constraints)
+
+
+class _Section(BaseModel):
+    # strict: no silent coercions (3.7 -> int, true -> 1, "40" -> 40); ints are still accepted for floats.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+
+
+class NetworkConfig(_Section):
+    N: int = _field(20, "neurons per layer", "an integer >= 1 (neurons per layer)", ge=1)
+    L: int = _field(4, "weight layers: layer 0 is the input, layer L the output",
+                    "an integer >= 1 (number of weight layers)", ge=1)
+    c: int | None = _field(None, "inputs read by each perceptron; unset = N (fully connected)",
+                           "an integer 1 <= c <= N, or unset for fully connected", ge=1)
+    kappa: float = _field(0.0, "gap threshold: the design space is every gap >= kappa",
+                          "a finite real number (gap threshold)")
+
+    @model_validator(mode="after")
+    def _c_at_most_N(self):
+        if self.c is not None and self.c > self.N:
+            raise ConfigError("c", self.c, f"an integer with 1 <= c <= N = {self.N}, or unset for fully connected")
+        return self
+
+    def spec(self) -> NetworkSpec:
+        return NetworkSpec(N=self.N, L=self.L, c=self.c, kappa=self.kappa)
+
+
+class DataConfig(_Section):
+    scenario: Literal["random", "teacher-student", "hidden-manifold"] = _field(
+        "teacher-student", "random | teacher-student | hidden-manifold",
+        "one of random, teacher-student, hidden-manifold")
+    alpha: float = _field(1.0, "load alpha = M / c; M = round(alpha c) training patterns",
+                          "a finite real number > 0 (load M / c)", gt=0)
+    D: int | None = _field(None, "effective input dimension, hidden-manifold only (1 <= D <= N)",
+                           "an integer 1 <= D <= N (hidden-manifold data dimension)", ge=1)
+    M_test: int = _field(1000, "fresh test inputs for the generalization overlap (teacher scenarios; 0 = none)",
+                         "an integer >= 0 (number of test inputs)", ge=0)
+
+
+class MCConfig(_Section):
+    potential: Literal["soft", "hinge", "count"] = _field(
+        "soft", "cost per gap: soft (kappa-r)^2, hinge (kappa-r), count 1, each only where r < kappa",
+        "one of soft, hinge, count")
+    acceptance: Literal["greedy", "metropolis"] = _field(
+        "greedy", "greedy (accept iff dE <= 0) | metropolis (needs beta)", "one of greedy, metropolis")
+    beta: float | None = _field(None, "inverse temperature, metropolis only (ignored by greedy)",
+                                "a finite real number > 0 (inverse temperature)", gt=0)
+    delta: float = _field(0.1, "weight move size: J -> (J + delta x) / sqrt(1 + delta^2)",
+                          "a real number with 0 < delta <= 10", gt=0, le=10)
+
+    @model_validator(mode="after")
+    def _beta_for_metropolis(self):
+        if self.acceptance == "metropolis" and self.beta is None:
+            raise ConfigError("beta", None, "a finite real number > 0: metropolis acceptance needs an inverse temperature")
+        return self
+
+
+class RunSection(_Section):
+    protocol: Literal["learning", "planted"] = _field(
+        "learning", "learning (random start) | planted (start at the teacher; needs a teacher scenario)",
+        "one of learning, planted")
+    t_max: int = _field(1000, "MC steps (one step = one attempted move per variable on average)",
+                        "an integer >= 1 (MC steps)", ge=1)
+    per_decade: int = _field(8, "log-spaced measurements per decade of MC time",
+                             "an integer 1 <= per_decade <= 1000", ge=1, le=1000)
+    stop_when_solved: bool = _field(False, "stop at the first measurement with no violated host gap",
+                                    "true or false")
+    n_samples: int = _field(4, "independent samples of the data (and of the teacher), run together",
+                            "an integer >= 1 (samples of the disorder)", ge=1)
+
+
+class ReplicaConfig(_Section):
+    R: int = _field(0, "guest replicas copied from the host at each waiting time (0 = host only)",
+                    "an integer >= 0 (replicas per waiting time)", ge=0)
+    waiting_times: list[int] = _field([0], "MC times t_w at which the host is copied into the R guests",
+                                      "a list of distinct integers 0 <= t_w <= t_max")
+
+    @field_validator("waiting_times")
+    @classmethod
+    def _distinct_nonnegative(cls, value: list[int]) -> list[int]:
+        if any(t < 0 for t in value) or len(set(value)) != len(value):
+            raise ConfigError("waiting_times", value, "a list of distinct integers 0 <= t_w <= t_max")
+        return sorted(value)
+
+
+class RunConfig(_Section):
+    """The full experiment. ``seed`` None means: draw one at run time and record it (see :meth:`with_seed`)."""
+
+    seed: int | None = _field(None, "master seed of every random stream; unset = drawn at run time and recorded",
+                              f"an integer 0 <= seed < 2**63, or unset", ge=0, lt=SEED_LIMIT)
+    network: NetworkConfig = NetworkConfig()
+    data: DataConfig = DataConfig()
+    mc: MCConfig = MCConfig()
+    run: RunSection = RunSection()
+    replicas: ReplicaConfig = ReplicaConfig()
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        N = self.network.N
+        if self.data.scenario == "hidden-manifold" and (self.data.D is None or self.data.D > N):
+            raise ConfigError("data.D", self.data.D,
+                              f"an integer 1 <= D <= N = {N}: hidden-manifold data need an input dimension")
+        if self.run.protocol == "planted" and self.data.scenario not in TEACHER_SCENARIOS:
+            raise ConfigError("run.protocol", self.run.protocol,
+                              f"learning, or planted only with a teacher scenario ({', '.join(TEACHER_SCENARIOS)}); "
+                              f"data.scenario is {self.data.scenario!r}")
+        late = [t for t in self.replicas.waiting_times if t > self.run.t_max]
+        if self.replicas.R > 0 and late:
+            raise ConfigError("replicas.waiting_times", self.replicas.waiting_times,
+                              f"distinct integers 0 <= t_w <= t_max = {self.run.t_max}")
+        if self.replicas.R > 0 and not self.replicas.waiting_times:
+            raise ConfigError("replicas.waiting_times", [], "at least one waiting time when replicas.R >= 1")
+        return self
+
+    # ------------------------------------------------------------------ derived quantities
+    def spec(self) -> NetworkSpec:
+        return self.network.spec()
+
+    @property
+    def n_patterns(self) -> int:
+        """M = round(alpha c), the training-set size."""
+        return self.spec().n_patterns(self.data.alpha)
+
+    @property
+    def has_teacher(self) -> bool:
+        return self.data.scenario in TEACHER_SCENARIOS
+
+    def with_seed(self) -> "RunConfig":
+        """This config with a concrete seed: the given one, or a fresh draw (to be recorded with the results)."""
+        if self.seed is not None:
+            return self
+        return self.model_copy(update={"seed": secrets.randbits(63)})
+
+    def to_dict(self) -> dict:
+        return self.model_dump(mode="python")
+
+    def to_toml(self, comments: bool = True) -> str:
+        return config_to_toml(self, comments=comments)
+
+
+# ---------------------------------------------------------------------- dict / TOML <-> config
+
+def _allowed(loc: tuple) -> str | None:
+    """The allowed-range text of the field at ``loc`` (walking the model tree), if it is a known field."""
+    model: type[BaseModel] = RunConfig
+    info = None
+    for part in loc:
+        if not (isinstance(model, type) and issubclass(model, BaseModel)) or part not in model.model_fields:
+            return None
+        info = model.model_fields[part]
+        model = info.annotation
+    extra = info.json_schema_extra if info is not None else None
+    return extra.get("allowed") if isinstance(extra, dict) else None
+
+
+def _config_error(exc: ValidationError) -> ConfigError:
+    """The first pydantic error as a ConfigError with the dotted field name and the allowed range."""
+    err = exc.errors()[0]
+    loc = tuple(str(p) for p in err["loc"] if not isinstance(p, int))  # list indices: report the list field
+    dotted = ".".join(loc)
+    inner = err.get("ctx", {}).get("error")
+    if isinstance(inner, ConfigError):  # raised by one of our validators: field relative to its section
+        if "." in inner.field:
+            field = inner.field
+        else:
+            field = ".".join(loc if loc and loc[-1] == inner.field else (*loc, inner.field))
+        return ConfigError(field, inner.value, inner.allowed)
+    if err["type"] == "extra_forbidden":
+        section = _known_keys(loc[:-1])
+        where = f"[{'.'.join(loc[:-1])}]" if loc[:-1] else "the top level"
+        return ConfigError(dotted, err["input"], f"not a known key; allowed in {where}: {', '.join(section)}")
+    if err["type"] in ("model_type", "dict_type") and _allowed(loc) is None:
+        return ConfigError(dotted, err["input"], "a table of settings")
+    allowed = _allowed(loc) or err["msg"]
+    return ConfigError(dotted, err["input"], allowed)
+
+
+def _known_keys(loc: tuple) -> list[str]:
+    model: Any = RunConfig
+    for part in loc:
+        model = model.model_fields[part].annotation
+    return list(model.model_fields)
+
+
+def parse_config(data: dict) -> RunConfig:
+    """Validate a plain dict (as read from TOML) into a RunConfig, or raise ConfigError."""
+    if not isinstance(data, dict):
+        raise ConfigError("config", data, "a table of settings")
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as exc:
+        raise _config_error(exc) from None
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read and validate a TOML config file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("config", str(path), "an existing TOML file (file not found)") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise ConfigError("config", str(path), f"a readable UTF-8 TOML file ({exc.__class__.__name__})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("config", str(path), f"valid TOML ({exc})") from None
+    return parse_config(data)
+
+
+# ---------------------------------------------------------------------- --set KEY=VALUE overrides
+
+def leaf_paths() -> dict[str, list[str]]:
+    """Every settable dotted path, grouped by its leaf name (``N`` -> ``["network.N"]``)."""
+    out: dict[str, list[str]] = {}
+    for name, info in RunConfig.model_fields.items():
+        sub = info.annotation
+        if isinstance(sub, type) and issubclass(sub, BaseModel):
+            for leaf in sub.model_fields:
+                out.setdefault(leaf, []).append(f"{name}.{leaf}")
+        else:
+            out.setdefault(name, []).append(name)
+    return out
+
+
+def resolve_key(key: str) -> str:
+    """A dotted path (``mc.beta``) or an unambiguous leaf name (``beta``) -> the dotted path."""
+    leaves = leaf_paths()
+    dotted = {p for paths in leaves.values() for p in paths}
+    if key in dotted:
+        return key
+    matches = leaves.get(key, [])
+    if len(matches) == 1:
+        return matches[0]
+    allowed = "a known key (dotted path or unambiguous leaf name): " + ", ".join(sorted(dotted))
+    if len(matches) > 1:
+        allowed = f"an unambiguous key; {key!r} matches {', '.join(matches)}"
+    raise ConfigError("--set", key, allowed)
+
+
+def parse_value(text: str) -> Any:
+    """A --set value: a TOML value (2, 0.5, true, [0, 10], "x"), ``null``/``none`` for unset, else a bare string."""
+    if text.strip().lower() in ("null", "none"):
+        return None
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text.strip()
+
+
+def apply_overrides(config: RunConfig | dict, overrides: dict[str, Any] | list[str]) -> RunConfig:
+    """Apply ``{"N": 40, "mc.beta": 2}`` or ``["N=40", "mc.beta=2"]`` and re-validate the whole config."""
+    data = config.to_dict() if isinstance(config, RunConfig) else dict(config)
+    if isinstance(overrides, (list, tuple)):
+        pairs = {}
+        for item in overrides:
+            key, sep, value = item.partition("=")
+            if not sep or not key.strip():
+                raise ConfigError("--set", item, "KEY=VALUE, e.g. N=40 or mc.beta=2")
+            pairs[key.strip()] = parse_value(value)
+        overrides = pairs
+    for key, value in overrides.items():
+        path = resolve_key(key).split(".")
+        node = data
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(".".join(path[:-1]), node, "a table of settings")
+        node[path[-1]] = value
+    return parse_config(data)
+
+
+# ---------------------------------------------------------------------- writing TOML
+
+def config_to_toml(config: RunConfig, comments: bool = True) -> str:
+    """A complete TOML document; with ``comments`` every key is preceded by its description, unset keys commented out."""
+    lines: list[str] = []
+
+    def emit_fields(model: BaseModel):
+        for name, info in type(model).model_fields.items():
+            value = getattr(model, name)
+            if isinstance(value, BaseModel):
+                continue
+            if comments and info.description:
+                lines.append(f"# {info.description}")
+            if value is None:
+                if comments:
+                    lines.append(f"# {name} =")
+            elif isinstance(value, list):  # short lists on one line: waiting_times = [0, 100]
+                items = ", ".join(tomli_w.dumps({"v": v})[4:].rstrip("\n") for v in value)
+                lines.append(f"{name} = [{items}]")
+            else:
+                lines.append(tomli_w.dumps({name: value}).rstrip("\n"))
+
+    if comments:
+        lines += ["# deepglass Monte Carlo run configuration (MODEL.md sections 2-4).",
+                  "# Run it with: deepglass simulate THIS.toml --out DIR", ""]
+    emit_fields(config)
+    for name, info in type(config).model_fields.items():
+        section = getattr(config, name)
+        if isinstance(section, BaseModel):
+            lines += ["", f"[{name}]"]
+            emit_fields(section)
+    return "\n".join(lines) + "\n"
+
+
+def example_config(scenario: str = "teacher-student") -> RunConfig:
+    """A small, complete example for each data scenario (runs in seconds)."""
+    if scenario not in ("random", "teacher-student", "hidden-manifold"):
+        raise ConfigError("scenario", scenario, "one of random, teacher-student, hidden-manifold")
+    data: dict[str, Any] = {"scenario": scenario, "alpha": 1.0}
+    run: dict[str, Any] = {"protocol": "learning", "t_max": 1000, "per_decade": 8, "n_samples": 4}
+    if scenario == "hidden-manifold":
+        data["D"] = 5
+    if scenario == "teacher-student":
+        run["protocol"] = "planted"
+    return parse_config({
+        "seed": 1234,
+        "network": {"N": 20, "L": 4, "kappa": 0.0},
+        "data": data,
+        "mc": {"potential": "soft", "acceptance": "greedy", "delta": 0.1},
+        "run": run,
+        "replicas": {"R": 4, "waiting_times": [0, 100]},
+    })
