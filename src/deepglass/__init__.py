@@ -21,3 +21,8 @@ __all__ = [
     "make_training_set", "normalise_rows", "random_weights", "sample_inputs",
     "ConfigError", "ConvergenceError", "DeepglassError", "RunDirectoryError", "__version__",
 ]
+
+# Monte Carlo runs and their stored results (after __version__: the runner records it).
+from .experiments import open_run, run_simulation  # noqa: E402
+
+__all__ += ["open_run", "run_simulation"]

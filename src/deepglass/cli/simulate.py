@@ -1,2 +1,230 @@
-"""Simulation commands: simulate, info, config, demo (registered on the shared app)."""
+"""Simulation commands: simulate, info, config, demo, plot (registered on the shared app)."""
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from ._common import app, emit, err_console, fail, input_errors_exit_2
+
+config_app = typer.Typer(help="Run configurations: examples and checks.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+# ---------------------------------------------------------------------- config
+
+@config_app.command("example")
+@input_errors_exit_2
+def config_example(
+    scenario: str = typer.Option("teacher-student", "--scenario",
+                                 help="random | teacher-student | hidden-manifold"),
+    plain: bool = typer.Option(False, "--plain", help="no comments"),
+) -> None:
+    """Print a complete example config (TOML) to stdout."""
+    from ..experiments.config import example_config
+
+    emit(example_config(scenario).to_toml(comments=not plain))
+
+
+@config_app.command("check")
+@input_errors_exit_2
+def config_check(
+    config: Path = typer.Argument(..., help="TOML config file"),
+    set_: list[str] = typer.Option([], "--set", help="override KEY=VALUE (dotted path or leaf name)"),
+) -> None:
+    """Validate a config (with overrides) and print it fully resolved."""
+    from ..experiments.config import apply_overrides, load_config
+
+    emit(apply_overrides(load_config(config), set_).to_toml(comments=False))
+
+
+# ---------------------------------------------------------------------- simulate
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]MC time[/] {task.completed:>.0f}/{task.total:.0f}"),
+        BarColumn(),
+        TextColumn("host E = {task.fields[energy]:.4g}   violated gaps = {task.fields[violations]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=False,
+    )
+
+
+def _run_with_progress(plan, quiet: bool):
+    """Execute a RunPlan with a progress bar on stderr; Ctrl-C keeps the last save and says how to resume."""
+    from ..experiments.runner import execute
+
+    config = plan.config
+    start = plan.stored.t_done if plan.mode == "resume" else 0
+    if plan.mode == "resume":
+        err_console.print(f"resuming the interrupted run in {plan.out} from MC time {start}")
+    last = {"t": start}
+    try:
+        if quiet:
+            return execute(plan, on_event=lambda e: last.update(t=e.t))
+        with _progress() as progress:
+            task = progress.add_task("mc", total=config.run.t_max, completed=start, energy=float("nan"),
+                                     violations="?")
+
+            def on_event(event):
+                last["t"] = event.t
+                progress.update(task, completed=event.t, energy=event.energy, violations=event.violations)
+
+            return execute(plan, on_event=on_event)
+    except KeyboardInterrupt:
+        raise fail(f"interrupted at MC time {last['t']}; run the same command again to resume from the "
+                   f"last save in {plan.out}", code=130) from None
+
+
+def _report(run, plan) -> None:
+    final = run.isel(time=-1)
+    err_console.print(
+        f"[green]done[/]: {plan.out / 'run.nc'}  ({run.sizes['time']} measurements up to t = {int(final['time'])}, "
+        f"seed {plan.config.seed}; host E = {float(final['energy'].mean()):.4g}, "
+        f"violated gaps = {int(final['violations'].sum())})", highlight=False)
+
+
+@app.command()
+@input_errors_exit_2
+def simulate(
+    config: Path = typer.Argument(..., help="TOML run config (see `deepglass config example`)"),
+    out: Path = typer.Option(..., "--out", help="run directory (created; resumed if it holds this run)"),
+    set_: list[str] = typer.Option([], "--set", help="override KEY=VALUE, e.g. --set N=40 --set mc.beta=2"),
+    seed: Optional[int] = typer.Option(None, "--seed", help="master seed (overrides the config)"),
+    samples: Optional[int] = typer.Option(None, "--samples", help="run.n_samples"),
+    t_max: Optional[int] = typer.Option(None, "--t-max", help="run.t_max (MC steps)"),
+    replicas: Optional[int] = typer.Option(None, "--replicas", help="replicas.R"),
+    alpha: Optional[float] = typer.Option(None, "--alpha", help="data.alpha"),
+    protocol: Optional[str] = typer.Option(None, "--protocol", help="run.protocol: learning | planted"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace whatever DIR holds"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+) -> None:
+    """Run a Monte Carlo experiment into --out DIR (results: DIR/run.nc, one xarray Dataset)."""
+    from ..experiments.config import apply_overrides, load_config
+    from ..experiments.runner import plan_run
+
+    flags = {"seed": seed, "run.n_samples": samples, "run.t_max": t_max, "replicas.R": replicas,
+             "data.alpha": alpha, "run.protocol": protocol}
+    cfg = apply_overrides(load_config(config), set_)
+    cfg = apply_overrides(cfg, {k: v for k, v in flags.items() if v is not None})
+    plan = plan_run(cfg, out, overwrite=overwrite)  # every check before anything is written
+    if plan.mode == "complete":
+        err_console.print(f"{out} already holds the completed run of this config (seed {plan.config.seed}); "
+                          "nothing to do (--overwrite reruns it)", highlight=False)
+        return
+    run = _run_with_progress(plan, quiet)
+    _report(run, plan)
+
+
+# ---------------------------------------------------------------------- info / plot
+
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+@app.command()
+@input_errors_exit_2
+def info(
+    run_dir: Path = typer.Argument(..., help="run directory (or its run.nc)"),
+    format: str = typer.Option("table", "--format", help="table | json"),
+) -> None:
+    """Summarise a run: config and sample averages at the last measured time."""
+    from ..errors import ConfigError
+    from ..experiments.store import open_run
+    from ..experiments.summary import final_summary, to_json
+
+    if format not in ("table", "json"):
+        raise ConfigError("--format", format, "table or json")
+    summary = final_summary(open_run(run_dir))
+    if format == "json":
+        emit(to_json(summary))
+        return
+    cfg, final = summary["config"], summary["final"]
+    console = Console()
+    head = Table(title=f"deepglass run {run_dir}", show_header=False)
+    net, data, mc, run = cfg["network"], cfg["data"], cfg["mc"], cfg["run"]
+    rows = [("status", summary["status"]), ("seed", str(summary["seed"])),
+            ("network", f"N={net['N']} L={net['L']} c={net['c'] or net['N']} kappa={net['kappa']}"),
+            ("data", f"{data['scenario']} alpha={data['alpha']} (M={summary['n_patterns']})"),
+            ("mc", f"{mc['acceptance']} {mc['potential']} delta={mc['delta']}"
+                   + (f" beta={mc['beta']}" if mc["acceptance"] == "metropolis" else "")),
+            ("protocol", f"{run['protocol']} t_max={run['t_max']} samples={run['n_samples']}"),
+            ("replicas", f"R={cfg['replicas']['R']} t_w={cfg['replicas']['waiting_times']}")]
+    if final is not None:
+        rows += [("final time", str(final["time"])), ("host energy", f"{final['energy']:.6g}"),
+                 ("violated gaps", f"{final['violations']} (sum over samples)"),
+                 ("solved samples", f"{final['solved_fraction']:.0%}")]
+        if final["generalization_error"] is not None:
+            rows.append(("generalization error", f"{final['generalization_error']:.4f}"))
+    for key, value in rows:
+        head.add_row(key, value)
+    console.print(head)
+    if final is None:
+        return
+    columns = {"teacher q_l": final["teacher_overlap_q"], "teacher Q_l": final["teacher_overlap_Q"],
+               "test overlap": final["generalization_overlap"]}
+    if final["replica_overlap_q"]:
+        for tw, values in final["replica_overlap_q"].items():
+            columns[f"replica q_l ({tw})"] = values
+    columns = {k: v for k, v in columns.items() if v is not None}
+    if columns:
+        layers = Table(title=f"per layer at t = {final['time']} (mean over {final['n_samples']} samples)")
+        layers.add_column("layer")
+        for name in columns:
+            layers.add_column(name, justify="right")
+        for i, l in enumerate(final["layers"]):
+            layers.add_row(str(l), *(_fmt(v[i]) for v in columns.values()))
+        console.print(layers)
+
+
+@app.command()
+@input_errors_exit_2
+def plot(
+    run_dir: Path = typer.Argument(..., help="run directory"),
+    out: Optional[Path] = typer.Option(None, "--out", help="figure directory (default: the run directory)"),
+) -> None:
+    """Write the PNG figures of a run."""
+    from ..experiments.store import open_run
+    from ..plots.simulation import plot_run
+
+    for path in plot_run(open_run(run_dir), out or run_dir):
+        emit(str(path))
+
+
+# ---------------------------------------------------------------------- demo
+
+@app.command()
+@input_errors_exit_2
+def demo(
+    out: Path = typer.Option(Path("demo_out"), "--out", help="run directory for results and figures"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace whatever DIR holds"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+    t_max: Optional[int] = typer.Option(None, "--t-max", help="MC steps (default: sized for a < 3 minute demo)"),
+) -> None:
+    """Planted teacher-student demo (N=20, L=10, alpha=2, 8 samples, 4 replicas): results and figures."""
+    from ..experiments.demo import DEMO_T_MAX, demo_config
+    from ..experiments.runner import plan_run
+    from ..experiments.summary import final_summary
+    from ..plots.simulation import plot_run
+
+    plan = plan_run(demo_config(t_max=DEMO_T_MAX if t_max is None else t_max), out, overwrite=overwrite)
+    if plan.mode == "complete":
+        err_console.print(f"{out} already holds the completed demo run; redrawing its figures")
+        run = plan.stored.measurements
+    else:
+        run = _run_with_progress(plan, quiet)
+        _report(run, plan)
+    for path in plot_run(run, out):
+        emit(f"figure: {path}")
+    final = final_summary(run)["final"]
+    if final["generalization_error"] is not None:
+        emit(f"generalization error at t = {final['time']}: {final['generalization_error']:.4f} "
+             f"(mean over {final['n_samples']} samples)")
+    emit(f"results: {out / 'run.nc'}  (python: deepglass.open_run({str(out)!r}); CLI: deepglass info {out})")

@@ -1,0 +1,226 @@
+"""Run a configured Monte Carlo experiment into a run directory, resuming interrupted runs.
+
+The order of work is always: validate the config, inspect the directory (:func:`plan_run`, writes
+nothing), then run (:func:`execute`). So bad input never leaves a half-created directory behind.
+
+Randomness: one ``SeedSequence(config.seed)`` spawns three independent children, in this fixed order:
+data (training set, teacher, sparse connectivity), test inputs, and the MC engine.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import xarray as xr
+
+from .. import __version__
+from ..errors import RunDirectoryError
+from ..model import TrainingSet, make_training_set, sample_inputs
+from .config import RunConfig, load_config, parse_config
+from .store import RESULT_FILE, StoredRun, concat_measurements, read_run, result_file, write_run
+
+EventCallback = Callable[[object], None]
+
+
+@dataclass
+class Inputs:
+    """Everything the engine needs, derived deterministically from the config and its seed."""
+
+    data: TrainingSet
+    test_inputs: np.ndarray | None
+    engine_seed: np.random.SeedSequence
+
+
+def make_inputs(config: RunConfig) -> Inputs:
+    """Training sets (one per sample), test inputs and the engine's seed, all from ``SeedSequence(seed)``."""
+    if config.seed is None:
+        raise ValueError("make_inputs needs a config with a concrete seed (use config.with_seed())")
+    data_seed, test_seed, engine_seed = np.random.SeedSequence(config.seed).spawn(3)
+    spec = config.spec()
+    batch = (config.run.n_samples,)
+    data = make_training_set(spec, config.data.scenario, config.n_patterns, np.random.default_rng(data_seed),
+                             batch=batch, D=config.data.D)
+    test_inputs = None
+    if data.teacher is not None and config.data.M_test > 0:
+        test_inputs = sample_inputs(spec, config.data.M_test, np.random.default_rng(test_seed), batch=batch,
+                                    manifold=data.manifold)
+    return Inputs(data, test_inputs, engine_seed)
+
+
+def mc_params(config: RunConfig):
+    from ..mc import MCParams
+
+    beta = config.mc.beta if config.mc.acceptance == "metropolis" else None  # greedy ignores beta
+    return MCParams(potential=config.mc.potential, acceptance=config.mc.acceptance, beta=beta,
+                    delta=config.mc.delta)
+
+
+def measurement_schedule(config: RunConfig) -> np.ndarray:
+    from ..mc import measurement_times
+
+    waits = config.replicas.waiting_times if config.replicas.R > 0 else ()
+    return measurement_times(config.run.t_max, config.run.per_decade, waits)
+
+
+# ---------------------------------------------------------------------- what is in the directory
+
+@dataclass
+class RunPlan:
+    """A validated decision about a run directory: start ``fresh``, ``resume`` or nothing to do (``complete``)."""
+
+    config: RunConfig  # with a concrete seed
+    out: Path
+    mode: str
+    stored: StoredRun | None = None
+
+
+def _config_json(config: RunConfig) -> str:
+    return json.dumps(config.to_dict(), sort_keys=True)
+
+
+def plan_run(config: RunConfig, out: str | os.PathLike, overwrite: bool = False) -> RunPlan:
+    """Decide what to do with ``out`` without writing anything.
+
+    * no directory, an empty one, or ``overwrite``: a fresh run (seed drawn now if the config has none);
+    * a run of the same config (a config without seed matches any seed): resume it, or report it complete;
+    * anything else (another run, a corrupt result file, unrelated files): RunDirectoryError.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise RunDirectoryError(f"--out {out} exists and is not a directory")
+    file = out / RESULT_FILE
+    if overwrite or not out.exists():
+        return RunPlan(config.with_seed(), out, "fresh")
+    if not file.exists():
+        others = [p.name for p in out.iterdir() if not p.name.endswith(".nc.tmp")]
+        if others:
+            raise RunDirectoryError(
+                f"--out {out} is not empty and holds no {RESULT_FILE} ({', '.join(sorted(others)[:5])}); "
+                "choose another directory or pass --overwrite to write the run into it")
+        return RunPlan(config.with_seed(), out, "fresh")
+    stored = read_run(out)
+    stored_config = parse_config(json.loads(stored.config_json))
+    wanted = config if config.seed is not None else config.model_copy(update={"seed": stored_config.seed})
+    if wanted != stored_config:
+        raise RunDirectoryError(
+            f"--out {out} holds a different run ({_difference(stored_config, wanted)}); "
+            "choose another directory or pass --overwrite to replace it")
+    if stored.status == "complete":
+        return RunPlan(stored_config, out, "complete", stored)
+    return RunPlan(stored_config, out, "resume", stored)
+
+
+def _difference(stored: RunConfig, wanted: RunConfig) -> str:
+    """The first few settings that differ, as 'network.N: 20 there, 40 here'."""
+    a, b = stored.to_dict(), wanted.to_dict()
+    diffs = []
+    for key in a:
+        if isinstance(a[key], dict):
+            diffs += [f"{key}.{k}: {a[key][k]!r} there, {b[key][k]!r} here" for k in a[key] if a[key][k] != b[key][k]]
+        elif a[key] != b[key]:
+            diffs.append(f"{key}: {a[key]!r} there, {b[key]!r} here")
+    return "; ".join(diffs[:3]) or "same settings, different file"
+
+
+# ---------------------------------------------------------------------- running
+
+def run_attrs(config: RunConfig, status: str, t_done: int) -> dict:
+    return {
+        "config_json": _config_json(config),
+        "config_toml": config.to_toml(comments=False),
+        "seed": int(config.seed),
+        "deepglass_version": __version__,
+        "status": status,
+        "t_done": int(t_done),
+        "n_patterns": int(config.n_patterns),
+        "scenario": config.data.scenario,
+        "protocol": config.run.protocol,
+    }
+
+
+def execute(plan: RunPlan, on_event: EventCallback | None = None, save_interval: float = 1.0) -> xr.Dataset:
+    """Run (or resume) the plan; returns the complete measurement Dataset.
+
+    Measurements and the engine checkpoint are saved together, atomically, at measurement times, at most
+    once per ``save_interval`` seconds (and always at the end), so an interrupted run loses at most the work
+    since the last save and resumes exactly where that save left off.
+    """
+    from ..mc import Checkpoint, simulate
+
+    config = plan.config
+    if plan.mode == "complete":
+        return plan.stored.measurements
+    inputs = make_inputs(config)
+    if plan.mode == "resume" and plan.stored.checkpoint is not None:
+        done_parts = [plan.stored.measurements]
+        checkpoint = Checkpoint.from_dataset(plan.stored.checkpoint)
+    else:
+        done_parts, checkpoint = [], None
+        write_run(plan.out, xr.Dataset(attrs=run_attrs(config, "running", 0)))  # claim the directory
+    t_saved = checkpoint.t if checkpoint is not None else 0
+    new_parts: list[xr.Dataset] = []
+    last_save = time.monotonic()
+    events = simulate(
+        config.spec(), inputs.data, mc_params(config),
+        protocol=config.run.protocol,
+        n_replicas=config.replicas.R,
+        waiting_times=tuple(config.replicas.waiting_times) if config.replicas.R > 0 else (),
+        t_max=config.run.t_max,
+        times=measurement_schedule(config),
+        test_inputs=inputs.test_inputs,
+        stop_when_solved=config.run.stop_when_solved,
+        seed=inputs.engine_seed,
+        checkpoint=checkpoint,
+    )
+    result = concat_measurements(done_parts)
+    for event in events:
+        if event.measurement is not None:
+            new_parts.append(event.measurement)
+        if event.done:
+            result = concat_measurements(done_parts + new_parts)
+            result.attrs = run_attrs(config, "complete", event.t)
+            write_run(plan.out, result)
+        elif event.checkpoint is not None and time.monotonic() - last_save >= save_interval:
+            done_parts = [concat_measurements(done_parts + new_parts)]
+            new_parts = []
+            snapshot = done_parts[0].assign_attrs(run_attrs(config, "running", event.t))
+            write_run(plan.out, snapshot, event.checkpoint.to_dataset())
+            t_saved, last_save = event.t, time.monotonic()
+        if on_event is not None:
+            on_event(event)
+        if event.done:
+            return result
+    raise RuntimeError(f"the engine stopped without a final event (last save at t = {t_saved})")
+
+
+def coerce_config(config: RunConfig | dict | str | os.PathLike) -> RunConfig:
+    if isinstance(config, RunConfig):
+        return config
+    if isinstance(config, dict):
+        return parse_config(config)
+    return load_config(config)
+
+
+def run_simulation(config: RunConfig | dict | str | os.PathLike, out: str | os.PathLike, *,
+                   overwrite: bool = False, on_event: EventCallback | None = None) -> xr.Dataset:
+    """Python entry point: run ``config`` (a RunConfig, a dict or a TOML path) into directory ``out``.
+
+    Same rules as ``deepglass simulate``: resumes an interrupted run of the same config, returns a completed
+    one untouched, refuses a directory holding a different run unless ``overwrite``.
+    """
+    plan = plan_run(coerce_config(config), out, overwrite=overwrite)
+    return execute(plan, on_event=on_event)
+
+
+def stored_config(run: xr.Dataset) -> RunConfig:
+    """The config a stored run was made with."""
+    return parse_config(json.loads(run.attrs["config_json"]))
+
+
+__all__ = ["Inputs", "RunPlan", "execute", "make_inputs", "plan_run", "run_simulation", "stored_config",
+           "result_file"]

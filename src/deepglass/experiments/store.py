@@ -1,0 +1,115 @@
+"""Result store: one NetCDF file per run directory, always replaced atomically.
+
+``DIR/run.nc`` holds
+  * the root group: the measurements concatenated along ``time`` (the engine's slices), with attributes
+    ``config_json`` / ``config_toml`` (the full config, seed included), ``seed``, ``deepglass_version``,
+    ``status`` ("running" or "complete"), ``n_patterns`` (M) and ``t_done`` (MC steps completed and saved);
+  * while the run is in progress, a ``checkpoint`` group: the engine state (``Checkpoint.to_dataset``)
+    at time ``t_done``, from which the run resumes bit for bit. It is dropped once the run completes.
+Every write goes to a temporary file in the same directory and is then ``os.replace``d over ``run.nc``,
+so a reader (or a crash) only ever sees a complete old file or a complete new one.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import xarray as xr
+
+from ..errors import RunDirectoryError
+
+RESULT_FILE = "run.nc"
+CHECKPOINT_GROUP = "checkpoint"
+FORMAT = "deepglass-run-1"
+ENGINE = "h5netcdf"
+
+
+def result_file(path: str | os.PathLike) -> Path:
+    """The result file of a run directory (or the file itself when given one)."""
+    path = Path(path)
+    return path if path.suffix == ".nc" else path / RESULT_FILE
+
+
+@dataclass
+class StoredRun:
+    """What a run directory holds: the measurements (with attributes) and, mid-run, the engine checkpoint."""
+
+    measurements: xr.Dataset
+    checkpoint: xr.Dataset | None
+
+    @property
+    def status(self) -> str:
+        return str(self.measurements.attrs.get("status", ""))
+
+    @property
+    def config_json(self) -> str:
+        return str(self.measurements.attrs["config_json"])
+
+    @property
+    def t_done(self) -> int:
+        return int(self.measurements.attrs.get("t_done", 0))
+
+
+def write_run(path: str | os.PathLike, measurements: xr.Dataset, checkpoint: xr.Dataset | None = None) -> Path:
+    """Atomically (re)write ``run.nc``: temp file in the same directory, then ``os.replace``."""
+    final = result_file(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.stem}.{os.getpid()}.nc.tmp")
+    attrs = dict(measurements.attrs, format=FORMAT, has_checkpoint=int(checkpoint is not None))
+    try:
+        measurements.assign_attrs(attrs).to_netcdf(tmp, mode="w", engine=ENGINE)
+        if checkpoint is not None:
+            checkpoint.to_netcdf(tmp, mode="a", engine=ENGINE, group=CHECKPOINT_GROUP)
+        with open(tmp, "rb") as fh:  # make the bytes durable before the rename makes them visible
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return final
+
+
+def read_run(path: str | os.PathLike, with_checkpoint: bool = True) -> StoredRun:
+    """Load a run file fully into memory. Anything unreadable is a RunDirectoryError with a clear message."""
+    file = result_file(path)
+    if not file.is_file():
+        raise RunDirectoryError(f"{file} does not exist: {Path(path)} is not a deepglass run directory")
+    try:
+        with xr.open_dataset(file, engine=ENGINE) as ds:
+            measurements = ds.load()
+        if measurements.attrs.get("format") != FORMAT or "config_json" not in measurements.attrs:
+            raise ValueError("not written by deepglass (format attribute missing)")
+        json.loads(measurements.attrs["config_json"])
+        checkpoint = None
+        if with_checkpoint and int(measurements.attrs.get("has_checkpoint", 0)):
+            with xr.open_dataset(file, engine=ENGINE, group=CHECKPOINT_GROUP) as ck:
+                checkpoint = ck.load()
+    except RunDirectoryError:
+        raise
+    except Exception as exc:  # h5py/netCDF raise many types for damaged files; all mean the same to the user
+        raise RunDirectoryError(
+            f"{file} is not a readable deepglass result file ({exc.__class__.__name__}: {exc}); "
+            "use --overwrite to start this run afresh") from None
+    return StoredRun(measurements, checkpoint)
+
+
+def open_run(path: str | os.PathLike) -> xr.Dataset:
+    """The measurements of a run (directory or ``run.nc``) as an in-memory xarray Dataset.
+
+    ``ds.attrs["config_json"]`` holds the full config (seed included); ``ds.attrs["status"]`` says
+    whether the run completed.
+    """
+    return read_run(path, with_checkpoint=False).measurements
+
+
+def concat_measurements(parts: list[xr.Dataset]) -> xr.Dataset:
+    """Measurement slices (one time each, or earlier concatenations) -> one Dataset along ``time``."""
+    parts = [p for p in parts if p is not None and "time" in p.dims and p.sizes["time"] > 0]
+    if not parts:
+        return xr.Dataset()
+    if len(parts) == 1:
+        return parts[0]
+    return xr.concat(parts, dim="time", data_vars="minimal", coords="minimal", compat="override",
+                     join="outer", combine_attrs="override")
