@@ -64,7 +64,7 @@ def _run_with_progress(plan, quiet: bool):
     config = plan.config
     start = plan.stored.t_done if plan.mode == "resume" else 0
     if plan.mode == "resume":
-        err_console.print(f"resuming the interrupted run in {plan.out} from MC time {start}")
+        err_console.print(f"resuming the interrupted run in {plan.out} from MC time {start}", soft_wrap=True)
     last = {"t": start}
     try:
         if quiet:
@@ -88,7 +88,7 @@ def _report(run, plan) -> None:
     err_console.print(
         f"[green]done[/]: {plan.out / 'run.nc'}  ({run.sizes['time']} measurements up to t = {int(final['time'])}, "
         f"seed {plan.config.seed}; host E = {float(final['energy'].mean()):.4g}, "
-        f"violated gaps = {int(final['violations'].sum())})", highlight=False)
+        f"violated gaps = {int(final['violations'].sum())})", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -117,7 +117,7 @@ def simulate(
     plan = plan_run(cfg, out, overwrite=overwrite)  # every check before anything is written
     if plan.mode == "complete":
         err_console.print(f"{out} already holds the completed run of this config (seed {plan.config.seed}); "
-                          "nothing to do (--overwrite reruns it)", highlight=False)
+                          "nothing to do (--overwrite reruns it)", highlight=False, soft_wrap=True)
         return
     run = _run_with_progress(plan, quiet)
     _report(run, plan)
@@ -216,7 +216,7 @@ def demo(
 
     plan = plan_run(demo_config(t_max=DEMO_T_MAX if t_max is None else t_max), out, overwrite=overwrite)
     if plan.mode == "complete":
-        err_console.print(f"{out} already holds the completed demo run; redrawing its figures")
+        err_console.print(f"{out} already holds the completed demo run; redrawing its figures", soft_wrap=True)
         run = plan.stored.measurements
     else:
         run = _run_with_progress(plan, quiet)
