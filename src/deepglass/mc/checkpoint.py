@@ -1,0 +1,54 @@
+"""Checkpoint: the complete engine state after MC time t (arrays + bit-generator states).
+
+Resuming from it reproduces the uninterrupted run bit for bit: the cached fields are stored as they
+are (not recomputed, which would round differently) and every system's PCG64 state is stored.
+Acceptance counters are reset at every measurement and checkpoints are taken at measurements, so
+they need not be stored.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import xarray as xr
+
+from ..errors import RunDirectoryError
+
+
+@dataclass
+class Checkpoint:
+    t: int
+    S: np.ndarray          # (sample, system, layer 0..L, pattern, neuron) int8
+    h: np.ndarray          # (sample, system, layer 1..L, pattern, neuron) float64 cached fields
+    J: np.ndarray          # (sample, system, wlayer 1..L, neuron, slot) float64 contract layout
+    rng_words: np.ndarray  # (sample, system, 6) uint64 PCG64 states
+    meta: dict = field(default_factory=dict)  # protocol, n_replicas, waiting_times: checked on resume
+
+    def to_dataset(self) -> xr.Dataset:
+        ds = xr.Dataset(
+            {
+                "S": (("sample", "system", "layer", "pattern", "neuron"), self.S.astype(np.int8)),
+                "h": (("sample", "system", "wlayer", "pattern", "neuron"), self.h),
+                "J": (("sample", "system", "wlayer", "neuron", "slot"), self.J),
+                "rng_state": (("sample", "system", "word"), self.rng_words.astype(np.uint64)),
+                "waiting_times": (("tw_all",), np.asarray(self.meta.get("waiting_times", ()), dtype=np.int64)),
+            },
+            attrs={"t": int(self.t), "kind": "deepglass.mc.Checkpoint",
+                   **{k: v for k, v in self.meta.items() if k != "waiting_times"}},
+        )
+        return ds
+
+    @classmethod
+    def from_dataset(cls, ds: xr.Dataset) -> "Checkpoint":
+        try:
+            if ds.attrs.get("kind") != "deepglass.mc.Checkpoint":
+                raise KeyError("kind")
+            meta = {k: v for k, v in ds.attrs.items() if k not in ("t", "kind")}
+            meta["waiting_times"] = tuple(int(x) for x in ds["waiting_times"].values)
+            for k in ("n_replicas",):
+                if k in meta:
+                    meta[k] = int(meta[k])
+            return cls(int(ds.attrs["t"]), ds["S"].values.astype(np.int8), ds["h"].values.astype(np.float64),
+                       ds["J"].values.astype(np.float64), ds["rng_state"].values.astype(np.uint64), meta)
+        except KeyError as exc:
+            raise RunDirectoryError(f"not a deepglass MC checkpoint (missing {exc})") from None

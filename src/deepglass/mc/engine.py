@@ -1,0 +1,91 @@
+"""One MC step of the whole batch: random numbers, sub-step schedule, backend dispatch.
+
+One MC step = N neuron sub-steps per parity of hidden layers (each proposes one flip per
+(system, pattern, layer)) and c weight sub-steps (each proposes one move per row): on average one
+attempted move per variable, (L-1) N M neuron flips and L N c weight moves per system.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .numpy_backend import NumpyBackend
+from .params import MCParams, potential_function
+
+BACKENDS = {"numpy": NumpyBackend}
+
+
+def register_backend(name: str, cls) -> None:
+    """The backend seam: a class with neuron_substep / weight_substep of NumpyBackend's signature."""
+    BACKENDS[name] = cls
+
+
+class Engine:
+    """Static description of the dynamics (sizes, parameters, backend) and the MC step."""
+
+    def __init__(self, N: int, L: int, c: int, M: int, kappa: float, params: MCParams,
+                 idx: np.ndarray | None = None, backend: str = "numpy"):
+        if backend not in BACKENDS:
+            from ..errors import ConfigError
+            raise ConfigError("backend", backend, f"one of {', '.join(BACKENDS)}")
+        self.N, self.L, self.c, self.M, self.kappa, self.params = N, L, c, M, float(kappa), params
+        self.idx = idx  # (n_samples, L, N, c) or None (dense)
+        self.V = potential_function(params.potential, kappa)
+        self.backend = BACKENDS[backend](params, self.V, c, N, L, M)
+        hidden = range(1, L)
+        self.parities = [tuple(l for l in hidden if l % 2 == p) for p in (1, 0)]
+        self.parities = [p for p in self.parities if p]
+        # weight sub-step w runs after neuron sub-step round floor(w N / c): spread through the step
+        self.weight_after = np.floor(np.arange(c) * N / c).astype(int)
+        self.need_neuron_uniform = params.acceptance == "metropolis"
+        self.need_weight_uniform = params.acceptance == "metropolis" or params.exact_sphere
+
+    # ----------------------------------------------------------------- random numbers
+    def draw(self, rng: np.random.Generator) -> dict:
+        """All random numbers one system consumes in one MC step, in a fixed order."""
+        N, L, c, M = self.N, self.L, self.c, self.M
+        out = {}
+        for p, layers in enumerate(self.parities):
+            out[f"choice{p}"] = rng.integers(0, N, size=(N, len(layers), M))
+            if self.need_neuron_uniform:
+                out[f"u{p}"] = rng.random((N, len(layers), M))
+        out["slot"] = rng.integers(0, c, size=(c, L, N))
+        out["gauss"] = rng.standard_normal((c, L, N))
+        if self.need_weight_uniform:
+            out["uw"] = rng.random((c, L, N))
+        return out
+
+    def draw_batch(self, rngs: list[np.random.Generator]) -> dict:
+        """Stack per-system draws with the sub-step axis first: (n_sub, B, ...)."""
+        draws = [self.draw(g) for g in rngs]
+        return {k: np.stack([d[k] for d in draws], axis=1) for k in draws[0]}
+
+    def columns(self, slot: np.ndarray, system_sample: np.ndarray) -> np.ndarray:
+        """Input neuron j of the moved weight: the slot itself (dense) or idx[sample, l, k, slot]."""
+        if self.idx is None:
+            return slot
+        idx = self.idx[system_sample]                               # (B, L, N, c)
+        return np.take_along_axis(idx[None], slot[..., None], axis=-1)[..., 0]
+
+    # ----------------------------------------------------------------- the MC step
+    def step(self, S, h, Wt, rngs, system_sample, counts_neuron, counts_weight) -> None:
+        """Advance every system of the flattened batch (B = len(rngs)) by one MC step, in place."""
+        r = self.draw_batch(rngs)
+        column = self.columns(r["slot"], system_sample)
+        be = self.backend
+        w = 0
+        for s in range(self.N):
+            for p, layers in enumerate(self.parities):
+                be.neuron_substep(S, h, Wt, layers, r[f"choice{p}"][s],
+                                  r[f"u{p}"][s] if self.need_neuron_uniform else None, counts_neuron)
+            while w < self.c and self.weight_after[w] == s:
+                be.weight_substep(S, h, Wt, column[w], r["gauss"][w],
+                                  r["uw"][w] if self.need_weight_uniform else None, counts_weight)
+                w += 1
+
+    def attempts_per_step(self) -> tuple[np.ndarray, np.ndarray]:
+        """Attempted neuron / weight moves per layer per system in one MC step (layers 0..L)."""
+        neuron = np.zeros(self.L + 1)
+        neuron[1:self.L] = self.N * self.M
+        weight = np.zeros(self.L + 1)
+        weight[1:] = self.N * self.c
+        return neuron, weight

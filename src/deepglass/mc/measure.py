@@ -1,0 +1,90 @@
+"""One measurement slice (an xr.Dataset with coord time = [t]) of a running simulation.
+
+Gaps are recomputed from scratch here (deepglass.model.gap), independently of the engine's cached
+fields, so a measurement never trusts the incremental bookkeeping.
+"""
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from .. import observables as obs
+from .state import weights_from_internal
+
+
+def measurement_slice(run) -> xr.Dataset:
+    spec, ns, L, t = run.spec, run.ns, run.spec.L, run.t
+    n_sys = run.S.shape[1]
+    idx_sys = None if run.idx is None else run.idx[:, None]
+    J = weights_from_internal(run.Wt, idx_sys)                            # (ns, n_sys, L, N, c)
+    layers = run.S.astype(np.int8)                                        # (ns, n_sys, L+1, M, N)
+    gaps = obs.all_gaps(J, layers, None if idx_sys is None else np.broadcast_to(idx_sys, J.shape))
+    viol = obs.violations_per_layer(gaps, spec.kappa)                     # (ns, n_sys, L)
+    energy = obs.energy_per_layer(gaps, spec.kappa, run.params.potential)
+
+    pad = lambda x, fill: np.concatenate([np.full((*x.shape[:-1], 1), fill, dtype=x.dtype), x], axis=-1)
+    coords = {"time": [t], "sample": np.arange(ns), "layer": np.arange(L + 1)}
+    host = lambda x: x[:, 0][:, None]                                     # (ns, 1=time, ...)
+    attempts_n, attempts_w = run.engine.attempts_per_step()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        host_rows = np.arange(ns) * n_sys
+        acc_n = run.count_neuron[host_rows] / (run.steps_since * attempts_n)
+        acc_w = run.count_weight[host_rows] / (run.steps_since * attempts_w)
+    acc_n[:, attempts_n == 0] = np.nan
+    acc_w[:, attempts_w == 0] = np.nan
+    data = {
+        "energy": (("sample", "time"), host(energy.sum(-1))),
+        "violations": (("sample", "time"), host(viol.sum(-1))),
+        "violations_layer": (("sample", "time", "layer"), host(pad(viol, 0))),
+        "energy_layer": (("sample", "time", "layer"), host(pad(energy, 0.0))),
+        "acceptance_neuron": (("sample", "time", "layer"), acc_n[:, None]),
+        "acceptance_weight": (("sample", "time", "layer"), acc_w[:, None]),
+    }
+    if run.teacher is not None:
+        data["teacher_q"] = (("sample", "time", "layer"),
+                             obs.neuron_overlap(layers[:, 0], run.teacher_layers)[:, None])
+        data["teacher_Q"] = (("sample", "time", "layer"),
+                             pad(obs.weight_overlap(J[:, 0], run.teacher.J), np.nan)[:, None])
+        if run.test_inputs is not None:
+            data["test_overlap"] = (("sample", "time", "layer"),
+                                    obs.test_overlap(J[:, 0], run.teacher.J, run.test_inputs, run.idx,
+                                                     run.teacher_test)[:, None])
+    if run.R >= 1:
+        _replica_vars(run, data, coords, layers, J, viol, energy)
+    return xr.Dataset(data, coords=coords)
+
+
+def _replica_vars(run, data, coords, layers, J, viol, energy):
+    """Guest energies, and pair overlaps / triangles among the R guests of each waiting time."""
+    ns, L, R, t = run.ns, run.spec.L, run.R, run.t
+    n_tw = len(run.tws)
+    coords["tw"] = list(run.tws)
+    g_energy = np.full((ns, n_tw, 1), np.nan)
+    g_viol = np.full((ns, n_tw, 1), np.nan)   # NaN: guests not created yet (t < t_w)
+    pairs = obs.replica_pairs(R)
+    q = np.full((ns, n_tw, 1, len(pairs), L + 1), np.nan)
+    Q = np.full((ns, n_tw, 1, len(pairs), L + 1), np.nan)
+    for k, tw in enumerate(run.tws):
+        if tw > t:
+            continue
+        sl = slice(1 + k * R, 1 + (k + 1) * R)
+        g_energy[:, k, 0] = energy[:, sl].sum(-1).mean(-1)
+        g_viol[:, k, 0] = viol[:, sl].sum(axis=(-1, -2))
+        for p, (a, b) in enumerate(pairs):
+            q[:, k, 0, p] = obs.neuron_overlap(layers[:, sl][:, a], layers[:, sl][:, b])
+            Q[:, k, 0, p, 1:] = obs.weight_overlap(J[:, sl][:, a], J[:, sl][:, b])
+    data["guest_energy"] = (("sample", "tw", "time"), g_energy)
+    data["guest_violations"] = (("sample", "tw", "time"), g_viol)
+    if R >= 2:
+        coords["pair"] = np.arange(len(pairs))
+        coords["pair_a"] = ("pair", [a for a, _ in pairs])
+        coords["pair_b"] = ("pair", [b for _, b in pairs])
+        data["q_replica"] = (("sample", "tw", "time", "pair", "layer"), q)
+        data["Q_replica"] = (("sample", "tw", "time", "pair", "layer"), Q)
+    if R >= 3:
+        triples = obs.replica_triples(R)
+        coords["triangle"] = np.arange(len(triples))
+        for n, name in enumerate(("triangle_a", "triangle_b", "triangle_c")):
+            coords[name] = ("triangle", [tr[n] for tr in triples])
+        tri = obs.overlap_triangles(q, R)                         # (ns, n_tw, 1, n_tri, L+1, 3)
+        data["q_triangle"] = (("sample", "tw", "time", "triangle", "layer", "side"), tri)

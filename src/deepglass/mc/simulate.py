@@ -1,0 +1,223 @@
+"""The protocols of MODEL.md section 4: learning, planted, host/guest replicas; measurements; events.
+
+`simulate` is a generator of Events (one per MC step, a measurement slice and a checkpoint at every
+measurement time). All samples, hosts and guests advance together in the same array operations.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from .. import observables as obs
+from ..errors import ConfigError
+from ..model import NetworkSpec, TrainingSet, forward, random_spins, random_weights
+from .checkpoint import Checkpoint
+from .engine import Engine
+from .params import MCParams
+from .schedule import _is_int, check_waiting_times
+from .state import fields_from_scratch, normalise_internal_rows, weights_from_internal, weights_to_internal
+from .streams import guest_rng, host_rng, rng_from_words, rng_to_words
+
+PROTOCOLS = ("learning", "planted")
+RECOMPUTE_EVERY = 64  # MC steps between recomputations of the cached fields from scratch
+
+
+@dataclass
+class Event:
+    t: int
+    energy: float
+    violations: int
+    measurement: xr.Dataset | None
+    checkpoint: Checkpoint | None
+    done: bool
+
+
+def simulate(spec: NetworkSpec, data: TrainingSet, params: MCParams, *, protocol: str, n_replicas: int = 0,
+             waiting_times: Sequence[int] = (), t_max: int, times: np.ndarray,
+             test_inputs: np.ndarray | None = None, stop_when_solved: bool = False,
+             seed: np.random.SeedSequence, checkpoint: Checkpoint | None = None,
+             backend: str = "numpy", recompute_every: int = RECOMPUTE_EVERY) -> Iterator[Event]:
+    """Run the MC of learning; see docs/simulation.md and notes/sim_contract.md for every argument."""
+    run = _Run(spec, data, params, protocol, n_replicas, waiting_times, t_max, times, test_inputs,
+               stop_when_solved, seed, backend, recompute_every)
+    if checkpoint is None:
+        run.start()
+    else:
+        run.restore(checkpoint)
+    return run.events()
+
+
+class _Run:
+    def __init__(self, spec, data, params, protocol, n_replicas, waiting_times, t_max, times, test_inputs,
+                 stop_when_solved, seed, backend, recompute_every):
+        if not isinstance(spec, NetworkSpec):
+            raise ConfigError("spec", type(spec).__name__, "a deepglass.model.NetworkSpec")
+        if not isinstance(params, MCParams):
+            raise ConfigError("params", type(params).__name__, "a deepglass.mc.MCParams")
+        if protocol not in PROTOCOLS:
+            raise ConfigError("protocol", protocol, f"one of {', '.join(PROTOCOLS)}")
+        if not isinstance(seed, np.random.SeedSequence):
+            raise ConfigError("seed", seed, "a numpy.random.SeedSequence")
+        if not _is_int(t_max) or t_max < 1:
+            raise ConfigError("t_max", t_max, "an integer >= 1 (MC steps)")
+        if not _is_int(n_replicas) or n_replicas < 0:
+            raise ConfigError("n_replicas", n_replicas, "an integer >= 0 (guest replicas per waiting time)")
+        self.tws = check_waiting_times(waiting_times, t_max)
+        if n_replicas > 0 and not self.tws:
+            raise ConfigError("waiting_times", list(self.tws), "at least one t_w when n_replicas > 0")
+        if not _is_int(recompute_every) or recompute_every < 1:
+            raise ConfigError("recompute_every", recompute_every, "an integer >= 1 (MC steps)")
+        times = np.asarray(times)
+        if (times.ndim != 1 or times.size == 0 or not np.issubdtype(times.dtype, np.integer)
+                or np.any(np.diff(times) <= 0) or times[0] < 1 or times[-1] > t_max):
+            raise ConfigError("times", times.tolist() if times.ndim == 1 else times,
+                              f"strictly increasing integers in [1, t_max = {t_max}] (see measurement_times)")
+        self.spec, self.params, self.protocol, self.R = spec, params, protocol, int(n_replicas)
+        self.t_max, self.times, self.stop_when_solved, self.seed = int(t_max), set(int(t) for t in times), \
+            stop_when_solved, seed
+        self.recompute_every = int(recompute_every)
+        self._set_data(data, test_inputs)
+        self.engine = Engine(spec.N, spec.L, spec.c, self.M, spec.kappa, params, self.idx, backend)
+
+    # ----------------------------------------------------------------- data
+    def _set_data(self, data: TrainingSet, test_inputs):
+        spec = self.spec
+        inputs, outputs = np.asarray(data.inputs), np.asarray(data.outputs)
+        if inputs.ndim != 3 or outputs.shape != inputs.shape or inputs.shape[-1] != spec.N:
+            raise ConfigError("data", getattr(inputs, "shape", None),
+                              f"inputs and outputs of shape (n_samples, M, N = {spec.N})")
+        self.ns, self.M = inputs.shape[0], inputs.shape[1]
+        self.idx = None if data.idx is None else np.asarray(data.idx)
+        if (self.idx is None) != spec.dense or (self.idx is not None and self.idx.shape != (self.ns, spec.L, spec.N,
+                                                                                             spec.c)):
+            raise ConfigError("data.idx", None if self.idx is None else self.idx.shape,
+                              f"None for dense networks, else shape (n_samples, L, N, c = {spec.c})")
+        self.inputs, self.outputs = inputs.astype(np.float64), outputs.astype(np.float64)
+        self.teacher = data.teacher
+        if self.protocol == "planted" and (data.teacher is None or data.teacher_layers is None):
+            raise ConfigError("protocol", "planted", "learning for data without a teacher (random scenario)")
+        self.teacher_layers = None if data.teacher_layers is None else np.stack(
+            [np.asarray(x) for x in data.teacher_layers], axis=1)     # (ns, L+1, M, N)
+        self.test_inputs = None
+        if test_inputs is not None:
+            test_inputs = np.asarray(test_inputs)
+            if data.teacher is None:
+                raise ConfigError("test_inputs", "given", "None for data without a teacher")
+            if (test_inputs.ndim != 3 or test_inputs.shape[0] != self.ns or test_inputs.shape[2] != spec.N
+                    or not np.all(np.abs(test_inputs) == 1)):
+                raise ConfigError("test_inputs", test_inputs.shape,
+                                  f"+-1 array of shape (n_samples = {self.ns}, M_test, N = {spec.N})")
+            self.test_inputs = test_inputs.astype(np.int8)
+            self.teacher_test = forward(data.teacher.J, self.test_inputs, self.idx)
+
+    # ----------------------------------------------------------------- initial state
+    def start(self):
+        spec, ns, M, L = self.spec, self.ns, self.M, self.spec.L
+        self.t = 0
+        self.rngs = [[host_rng(self.seed, s)] for s in range(ns)]
+        S = np.empty((ns, 1, L + 1, M, spec.N))
+        J = np.empty((ns, 1, L, spec.N, spec.c))
+        S[:, 0, 0], S[:, 0, L] = self.inputs, self.outputs
+        for s in range(ns):
+            if self.protocol == "planted":
+                J[s, 0] = self.teacher.J[s]
+                S[s, 0, 1:L] = self.teacher_layers[s, 1:L]
+            else:
+                g = self.rngs[s][0]
+                J[s, 0] = random_weights(spec, g)
+                S[s, 0, 1:L] = random_spins(g, (L - 1, M, spec.N))
+        self.S = S
+        self.Wt = weights_to_internal(J, None if self.idx is None else self.idx[:, None], spec.N)
+        self.h = fields_from_scratch(self.S, self.Wt, spec.c)
+        self._add_guests()
+        self._reset_counters()
+
+    def restore(self, cp: Checkpoint):
+        spec, L = self.spec, self.spec.L
+        meta = dict(protocol=self.protocol, n_replicas=self.R, waiting_times=tuple(self.tws))
+        if {k: cp.meta.get(k) for k in meta} != meta:
+            raise ConfigError("checkpoint", {k: cp.meta.get(k) for k in meta}, f"a checkpoint of a run with {meta}")
+        n_sys = 1 + self.R * sum(tw <= cp.t for tw in self.tws)
+        if (cp.S.shape != (self.ns, n_sys, L + 1, self.M, spec.N) or cp.J.shape[-2:] != (spec.N, spec.c)
+                or not 0 <= cp.t < self.t_max):
+            raise ConfigError("checkpoint", cp.S.shape, "a checkpoint of this network, data and protocol")
+        self.t = int(cp.t)
+        self.S = cp.S.astype(np.float64)
+        self.h = np.zeros_like(self.S)
+        self.h[:, :, 1:] = cp.h
+        self.Wt = weights_to_internal(cp.J, None if self.idx is None else self.idx[:, None], spec.N)
+        self.rngs = [[rng_from_words(cp.rng_words[s, k]) for k in range(n_sys)] for s in range(self.ns)]
+        self._reset_counters()
+
+    def _add_guests(self):
+        """At t = t_w copy every host into R guests with their own random streams."""
+        if self.R == 0 or self.t not in self.tws:
+            return
+        k = self.tws.index(self.t)
+        rep = lambda x: np.concatenate([x, np.repeat(x[:, :1], self.R, axis=1)], axis=1)
+        self.S, self.h, self.Wt = rep(self.S), rep(self.h), rep(self.Wt)
+        for s in range(self.ns):
+            self.rngs[s] += [guest_rng(self.seed, s, k, r) for r in range(self.R)]
+
+    def _reset_counters(self):
+        B = self.ns * self.S.shape[1]
+        self.count_neuron = np.zeros((B, self.spec.L + 1))
+        self.count_weight = np.zeros((B, self.spec.L + 1))
+        self.steps_since = 0
+
+    def checkpoint(self) -> Checkpoint:
+        idx = None if self.idx is None else self.idx[:, None]
+        words = np.stack([np.stack([rng_to_words(g) for g in row]) for row in self.rngs])
+        return Checkpoint(self.t, self.S.astype(np.int8), self.h[:, :, 1:].copy(),
+                          weights_from_internal(self.Wt, idx), words,
+                          dict(protocol=self.protocol, n_replicas=self.R, waiting_times=tuple(self.tws)))
+
+    # ----------------------------------------------------------------- dynamics
+    def events(self) -> Iterator[Event]:
+        spec = self.spec
+        while self.t < self.t_max:
+            n_sys = self.S.shape[1]
+            B = self.ns * n_sys
+            flat = lambda x: x.reshape(B, *x.shape[2:])
+            rngs = [g for row in self.rngs for g in row]
+            self.engine.step(flat(self.S), flat(self.h), flat(self.Wt), rngs,
+                             np.repeat(np.arange(self.ns), n_sys), self.count_neuron, self.count_weight)
+            self.t += 1
+            self.steps_since += 1
+            if self.t % self.recompute_every == 0:
+                normalise_internal_rows(self.Wt, spec.c)
+                self.h = fields_from_scratch(self.S, self.Wt, spec.c)
+            n_before = self.S.shape[1]
+            self._add_guests()
+            if self.S.shape[1] != n_before:
+                self._grow_counters(n_before)
+            if self.t in self.times:
+                ds = self.measure()
+                energy, viol = float(ds["energy"].mean()), int(ds["violations"].sum())
+                done = self.t == self.t_max or (self.stop_when_solved and viol == 0)
+                cp = self.checkpoint()
+                self._reset_counters()
+                yield Event(self.t, energy, viol, ds, cp, done)
+                if done:
+                    return
+            else:
+                gaps = self.S[:, 0, 1:] * self.h[:, 0, 1:]
+                yield Event(self.t, float(np.sum(self.engine.V(gaps)) / self.ns), int(np.sum(gaps < spec.kappa)),
+                            None, None, self.t == self.t_max)
+
+    def _grow_counters(self, old: int):
+        """Guests joined: they start with zero counts (only hosts' acceptance rates are reported)."""
+        n_sys = self.S.shape[1]
+        for name in ("count_neuron", "count_weight"):
+            c = getattr(self, name).reshape(self.ns, old, -1)
+            grown = np.zeros((self.ns, n_sys, c.shape[-1]))
+            grown[:, :old] = c
+            setattr(self, name, grown.reshape(self.ns * n_sys, -1))
+
+    # ----------------------------------------------------------------- measurements
+    def measure(self) -> xr.Dataset:
+        from .measure import measurement_slice
+        return measurement_slice(self)

@@ -1,0 +1,67 @@
+"""Engine state: neurons, weights and cached local fields of every system of the batch.
+
+Layout (internal, chosen for the vectorised sweeps; see docs/simulation.md):
+  S  : (n_samples, n_sys, L+1, M, N) float64 in {-1, +1}; layer 0 = inputs, layer L = outputs (fixed)
+  h  : (n_samples, n_sys, L+1, M, N) float64; h[..., l, mu, i] = local field of perceptron (l, i) on
+       pattern mu for l = 1..L; layer 0 is unused and kept at 0
+  Wt : (n_samples, n_sys, L, N, N) float64, *transposed and dense*: Wt[..., l-1, j, i] = weight of the
+       input neuron j of layer l-1 in perceptron (l, i); zero where (l, i) does not read j (sparse c < N).
+       Column Wt[..., l-1, :, i] is row J_i^l; rows have squared norm c.
+System 0 of every sample is the host; systems 1.. are guests (R per waiting time, in order).
+The contract layout J (..., L, N, c) of deepglass.model is recovered with `weights_from_internal`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class MCState:
+    S: np.ndarray
+    h: np.ndarray
+    Wt: np.ndarray
+    t: int = 0
+
+    @property
+    def n_samples(self) -> int:
+        return self.S.shape[0]
+
+    @property
+    def n_systems(self) -> int:
+        return self.S.shape[1]
+
+    def copy(self) -> "MCState":
+        return MCState(self.S.copy(), self.h.copy(), self.Wt.copy(), self.t)
+
+
+def weights_to_internal(J: np.ndarray, idx: np.ndarray | None, N: int) -> np.ndarray:
+    """(..., L, N, c) contract weights -> (..., L, N_in, N_out) dense transposed weights (exact copy)."""
+    if idx is None:
+        return np.ascontiguousarray(np.swapaxes(J, -1, -2), dtype=np.float64)
+    idx = np.broadcast_to(idx, J.shape)
+    W = np.zeros((*J.shape[:-1], N), dtype=np.float64)  # (..., L, N_out, N_in)
+    np.put_along_axis(W, idx, J, axis=-1)
+    return np.ascontiguousarray(np.swapaxes(W, -1, -2))
+
+
+def weights_from_internal(Wt: np.ndarray, idx: np.ndarray | None) -> np.ndarray:
+    """(..., L, N_in, N_out) dense transposed weights -> (..., L, N, c) contract weights (exact copy)."""
+    W = np.swapaxes(Wt, -1, -2)  # (..., L, N_out, N_in)
+    if idx is None:
+        return np.ascontiguousarray(W)
+    idx = np.broadcast_to(idx, (*W.shape[:-1], idx.shape[-1]))
+    return np.take_along_axis(W, idx, axis=-1)
+
+
+def fields_from_scratch(S: np.ndarray, Wt: np.ndarray, c: int) -> np.ndarray:
+    """h^l = S^{l-1} Wt^l / sqrt(c) for l = 1..L (layer 0 zero): the same sum as deepglass.model.local_field."""
+    h = np.zeros_like(S)
+    h[..., 1:, :, :] = np.matmul(S[..., :-1, :, :], Wt) / np.sqrt(c)
+    return h
+
+
+def normalise_internal_rows(Wt: np.ndarray, c: int) -> None:
+    """Rescale every row (a column of Wt) to squared norm c, in place."""
+    Wt *= np.sqrt(c / np.sum(Wt * Wt, axis=-2, keepdims=True))

@@ -1,0 +1,91 @@
+"""Observables of MODEL.md section 4, as plain array functions (reused by theory comparisons).
+
+Array conventions are those of deepglass.model: neurons (..., M, N) per layer, or stacked over
+layers as (..., L+1, M, N); weights (..., L, N, c) with the sparse connectivity idx (..., L, N, c).
+"""
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+
+from .model import forward, gap
+
+
+def neuron_overlap(S_a: np.ndarray, S_b: np.ndarray) -> np.ndarray:
+    """q_l^{ab} = (1/(N M)) sum_{i,mu} S_i^{mu,l,a} S_i^{mu,l,b}: (..., L+1, M, N) x2 -> (..., L+1)."""
+    return np.mean(np.asarray(S_a, np.float64) * np.asarray(S_b, np.float64), axis=(-1, -2))
+
+
+def weight_overlap(J_a: np.ndarray, J_b: np.ndarray) -> np.ndarray:
+    """Q_l^{ab} = (1/(N c)) sum_{i,j} J_ij^{l,a} J_ij^{l,b}: (..., L, N, c) x2 -> (..., L)."""
+    return np.mean(J_a * J_b, axis=(-1, -2))
+
+
+def all_gaps(J: np.ndarray, layers: np.ndarray, idx: np.ndarray | None = None) -> np.ndarray:
+    """Gaps r^{mu,l}_i for l = 1..L from scratch: J (..., L, N, c), layers (..., L+1, M, N) -> (..., L, M, N)."""
+    L = J.shape[-3]
+    return np.stack([gap(J[..., l, :, :], layers[..., l, :, :], layers[..., l + 1, :, :],
+                         None if idx is None else idx[..., l, :, :]) for l in range(L)], axis=-3)
+
+
+def violations_per_layer(gaps: np.ndarray, kappa: float) -> np.ndarray:
+    """Number of violated gaps r < kappa per layer: (..., L, M, N) -> (..., L) int."""
+    return np.sum(gaps < kappa, axis=(-1, -2))
+
+
+def energy_per_layer(gaps: np.ndarray, kappa: float, potential: str = "soft") -> np.ndarray:
+    """E_l = sum_{i,mu} V(r^{mu,l}_i): (..., L, M, N) -> (..., L)."""
+    from .mc.params import potential_function
+    return np.sum(potential_function(potential, kappa)(gaps), axis=(-1, -2))
+
+
+def test_overlap(J_student: np.ndarray, J_teacher: np.ndarray, test_inputs: np.ndarray,
+                 idx: np.ndarray | None = None, teacher_layers: list[np.ndarray] | None = None) -> np.ndarray:
+    """Student-teacher neuron overlap per layer (0..L) on fresh inputs, both run by forward pass.
+
+    J_student may carry extra leading axes (e.g. systems) in front of the teacher's batch shape only if
+    they broadcast; layer L is the generalization overlap.  Returns (..., L+1).
+    """
+    student = forward(J_student, test_inputs, idx)
+    teacher = teacher_layers if teacher_layers is not None else forward(J_teacher, test_inputs, idx)
+    return np.stack([neuron_overlap(s, t) for s, t in zip(student, teacher)], axis=-1)
+
+
+def generalization_error(overlap: np.ndarray) -> np.ndarray:
+    """eps_g = (1 - overlap)/2: the probability that a student output neuron differs from the teacher's."""
+    return (1.0 - np.asarray(overlap)) / 2.0
+
+
+def replica_pairs(R: int) -> list[tuple[int, int]]:
+    """All pairs a < b of R replicas, in lexicographic order."""
+    return list(combinations(range(R), 2))
+
+
+def replica_triples(R: int) -> list[tuple[int, int, int]]:
+    return list(combinations(range(R), 3))
+
+
+def overlap_triangles(pair_overlaps: np.ndarray, R: int) -> np.ndarray:
+    """Sides of every replica triangle, sorted ascending.
+
+    pair_overlaps: (..., n_pairs, ...) along axis -2 is not assumed: the pair axis is the *first* axis
+    after the leading batch axes given as (..., n_pairs, K) with K trailing values (e.g. layers).
+    Returns (..., n_triples, K, 3) with sides q_ab, q_ac, q_bc sorted (ultrametric: two smallest equal).
+    """
+    pos = {p: n for n, p in enumerate(replica_pairs(R))}
+    sides = [np.stack([pair_overlaps[..., pos[(a, b)], :], pair_overlaps[..., pos[(a, c)], :],
+                       pair_overlaps[..., pos[(b, c)], :]], axis=-1) for a, b, c in replica_triples(R)]
+    return np.sort(np.stack(sides, axis=-3), axis=-1)
+
+
+def ultrametricity_violation(triangles: np.ndarray) -> np.ndarray:
+    """Mean over triangles of (q_mid - q_min) / (q_max - q_min): 0 for an ultrametric set of overlaps.
+
+    triangles (..., n_triples, K, 3) sorted sides -> (..., K). Triangles with q_max = q_min (equilateral,
+    trivially ultrametric) count as 0. Random unrelated triangles give about 1/2.
+    """
+    lo, mid, hi = triangles[..., 0], triangles[..., 1], triangles[..., 2]
+    span = hi - lo
+    ratio = np.where(span > 0, (mid - lo) / np.where(span > 0, span, 1.0), 0.0)
+    return np.mean(ratio, axis=-2)
