@@ -78,3 +78,11 @@ def test_energy_curve_and_missing_quantities(tmp_path):
     with pytest.raises(ValueError, match="replica"):
         plot_replica_overlap_heatmap(run, tmp_path / "y.png")
     assert json.loads(run.attrs["config_json"])["data"]["scenario"] == "random"
+
+
+def test_energy_plot_of_a_solved_run(tmp_path):
+    run = synthetic_run(teacher=False, replicas=False)
+    run["energy"][:] = 0.0
+    run["violations"][:] = 0
+    curves = plot_energy(run, tmp_path / "e.png")
+    assert (tmp_path / "e.png").read_bytes()[:8] == PNG and float(abs(curves["energy"]).max()) == 0.0

@@ -101,13 +101,17 @@ def plot_energy(run: xr.Dataset, path: str | Path) -> xr.Dataset:
     fig = Figure(figsize=(6.5, 4.2), layout="constrained")
     ax = fig.add_subplot()
     t = run["time"].values
+    positive = any((curves[name].values > 0).any() for name in ("energy", "violations"))
     for name in ("energy", "violations"):
         y = curves[name].values.astype(float)
-        ax.plot(t[y > 0], y[y > 0], marker=".", label=f"{name} (mean over samples)")
+        keep = y > 0 if positive else np.ones_like(y, dtype=bool)  # a planted greedy run stays at exactly 0
+        ax.plot(t[keep], y[keep], marker=".", label=f"{name} (mean over samples)")
     ax.set_xscale("log")
-    ax.set_yscale("log")
+    if positive:
+        ax.set_yscale("log")
     ax.set_xlabel("MC time t")
-    ax.set_title(_title(run) + "\n(zero values not shown on the log axis)", fontsize=9)
+    note = "zero values not shown on the log axis" if positive else "every sample stays inside the design space"
+    ax.set_title(_title(run) + f"\n({note})", fontsize=9)
     ax.legend(fontsize=8)
     fig.savefig(path, dpi=110)
     return curves
