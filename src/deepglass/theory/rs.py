@@ -1,0 +1,385 @@
+"""Replica-symmetric solution of the whole chain at once (docs/theory.md, sections 3-6).
+
+Unknowns: Q_l (weights, l = 1..L) and q_l (hidden neurons, l = 1..L-1); q_0 = q_L = 1. Saddle point
+(both replica limits, the limit only changes the scalar blocks of blocks_rs):
+
+    c_l   = q_{l-1} Q_l q_l
+    Q_l   = weight_overlap(alpha chat(c_l) q_{l-1} q_l)
+    eps_l = chat(c_l) q_{l-1} Q_l + chat(c_{l+1}) Q_{l+1} q_{l+1}
+    q_l   = spin_overlap(eps_l + h_l)
+
+The map x -> F(x) is order preserving on [0, 1)^(2L-1), so iterating it from the top converges to the
+largest fixed point; Newton (scipy hybr) then polishes it. The liquid q_l = Q_l = 0 of a central
+region is an exact fixed point: such variables are pinned to exactly 0 and the pinning is accepted only
+if the liquid is linearly stable (spectral radius of the liquid block < 1, see liquid_operator).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+from scipy import optimize
+from scipy.sparse.csgraph import connected_components
+
+from ..errors import ConvergenceError
+from .blocks_rs import (
+    gap_terms,
+    liquid_gap_conjugate,
+    spin_entropy,
+    spin_overlap,
+    spin_replicon_susceptibility,
+    weight_entropy,
+    weight_overlap,
+    weight_replicon_susceptibility,
+)
+from .problem import ChainProblem
+
+LIQUID_ZERO = 1e-9  # an overlap below this after Newton is the exact liquid value 0
+Q_MAX = 1.0 - 1e-8  # weight overlaps beyond this are the collapsed volume, not a solution
+
+
+# ---------------------------------------------------------------- packing
+def n_unknowns(L: int) -> int:
+    return 2 * L - 1
+
+
+def unpack(x: np.ndarray, L: int) -> tuple[np.ndarray, np.ndarray]:
+    """x = (Q_1..Q_L, q_1..q_{L-1}) -> Q (L,), q (L+1,) with the boundary q_0 = q_L = 1."""
+    Q = np.asarray(x[:L], dtype=float)
+    q = np.ones(L + 1)
+    q[1:L] = x[L:]
+    return Q, q
+
+
+def pack(Q: np.ndarray, q: np.ndarray) -> np.ndarray:
+    return np.concatenate([np.asarray(Q, float), np.asarray(q, float)[1:-1]])
+
+
+def field_profile(problem: ChainProblem) -> np.ndarray:
+    """h_l on the neuron layers 0..L (non-zero only on problem.field_layers)."""
+    h = np.zeros(problem.L + 1)
+    for l in problem.field_layers:
+        h[l] = problem.field
+    return h
+
+
+# ---------------------------------------------------------------- the map
+@dataclass
+class ChainState:
+    """Everything the saddle point computes at one point x (one entry per layer)."""
+
+    Q: np.ndarray      # (L,)   layers 1..L
+    q: np.ndarray      # (L+1,) layers 0..L
+    c: np.ndarray      # (L,)   gap overlap q_{l-1} Q_l q_l
+    s_gap: np.ndarray  # (L,)
+    chat: np.ndarray   # (L,)   gap conjugate
+    lam: np.ndarray    # (L,)   gap replicon response
+    eps: np.ndarray    # (L+1,) neuron conjugate (0 at the boundaries)
+    F: np.ndarray      # (2L-1,) image of x under the map
+
+
+def chain_state(x: np.ndarray, problem: ChainProblem) -> ChainState:
+    L, nishimori = problem.L, problem.scenario == "teacher-student"
+    Q, q = unpack(x, L)
+    c = q[:-1] * Q * q[1:]
+    s_gap, chat, lam = gap_terms(c, problem.kappa, nishimori)
+    Q_new = weight_overlap(problem.alpha * chat * q[:-1] * q[1:], nishimori)
+    eps = np.zeros(L + 1)
+    eps[1:L] = chat[:-1] * q[:-2] * Q[:-1] + chat[1:] * Q[1:] * q[2:]
+    q_new = spin_overlap(eps[1:L] + field_profile(problem)[1:L], nishimori)
+    return ChainState(Q, q, c, s_gap, chat, lam, eps, np.concatenate([Q_new, q_new]))
+
+
+def residual(x: np.ndarray, problem: ChainProblem) -> float:
+    return float(np.max(np.abs(chain_state(x, problem).F - x)))
+
+
+def free_entropy(state: ChainState, problem: ChainProblem) -> float:
+    """s = sum_l s_J(Q_l) + alpha sum_{0<l<L} s_S(q_l) + alpha sum_l s_gap(c_l), per N c and per replica
+    (random) or per student (teacher-student: d/dN at N = 1)."""
+    nishimori = problem.scenario == "teacher-student"
+    L = problem.L
+    h = field_profile(problem)
+    s = np.sum(weight_entropy(state.Q, nishimori)) + problem.alpha * np.sum(state.s_gap)
+    if L > 1:
+        s += problem.alpha * np.sum(spin_entropy(state.q[1:L], state.eps[1:L], h[1:L], nishimori))
+    return float(s)
+
+
+# ---------------------------------------------------------------- linear operators
+def liquid_operator(x: np.ndarray, problem: ChainProblem, pinned: np.ndarray) -> np.ndarray:
+    """Jacobian of the map restricted to the pinned (liquid, = 0) unknowns, at x.
+
+    At a liquid variable every gap overlap that touches it vanishes, so chat = m^2 there, and
+    dQ_l = alpha m^2 (q_{l-1} dq_l + q_l dq_{l-1}),  dq_l = m^2 (q_{l-1} dQ_l + q_{l+1} dQ_{l+1})
+    (spin_overlap'(0) = weight_overlap'(0) = 1 in both replica limits). The free block does not feed
+    back at first order, so the liquid is stable iff the spectral radius of this block is < 1.
+    """
+    L, alpha = problem.L, problem.alpha
+    m2 = liquid_gap_conjugate(problem.kappa)
+    _, q = unpack(x, L)
+    n = n_unknowns(L)
+    A = np.zeros((n, n))
+    for l in range(1, L + 1):  # Q_l sits at index l-1; q_l (1 <= l <= L-1) at index L-1+l
+        if l - 1 >= 1:
+            A[l - 1, L - 1 + (l - 1)] = alpha * m2 * q[l]
+        if l <= L - 1:
+            A[l - 1, L - 1 + l] = alpha * m2 * q[l - 1]
+    for l in range(1, L):
+        A[L - 1 + l, l - 1] = m2 * q[l - 1]
+        A[L - 1 + l, l] = m2 * q[l + 1]
+    idx = np.flatnonzero(pinned)
+    return A[np.ix_(idx, idx)], idx
+
+
+def perron(A: np.ndarray, rel_tol: float = 1e-9) -> tuple[float, np.ndarray]:
+    """Spectral radius of a non-negative matrix and the indicator (0/1) of its critical part.
+
+    A is reducible in general (the two fronts of the chain are decoupled blocks with equal radius), so
+    the critical part is the union of the strongly connected components whose own radius equals the
+    largest one (within rel_tol), not one possibly one-sided eigenvector.
+    """
+    if A.size == 0:
+        return 0.0, np.zeros(0)
+    n_comp, labels = connected_components(A != 0, directed=True, connection="strong")
+    radii = np.zeros(n_comp)
+    for k in range(n_comp):
+        sub = A[np.ix_(labels == k, labels == k)]
+        radii[k] = np.max(np.abs(np.linalg.eigvals(sub)))
+    rho = float(radii.max())
+    critical = radii >= rho * (1 - rel_tol) if rho > 0 else np.zeros(n_comp, bool)
+    return rho, critical[labels].astype(float)
+
+
+def replicon_operator(state: ChainState, problem: ChainProblem) -> np.ndarray:
+    """Linear map of replicon fluctuations (dQ_l, dq_l) -> (dQ_l, dq_l) (docs/theory.md section 6).
+
+    Built from the replicon susceptibilities of the three blocks: (1 - Q)^2 for weights, E(1 - tanh^2)^2
+    for neurons and lam = E g'^2 / (1 - c)^2 for gaps, plus the cross terms from c_l = q_{l-1} Q_l q_l.
+    RS is stable iff its spectral radius is < 1.
+    """
+    L, alpha = problem.L, problem.alpha
+    nishimori = problem.scenario == "teacher-student"
+    Q, q, chat, lam = state.Q, state.q, state.chat, state.lam
+    h = field_profile(problem)
+    chi_J = weight_replicon_susceptibility(Q)
+    chi_S = np.zeros(L + 1)
+    chi_S[1:L] = spin_replicon_susceptibility(state.eps[1:L] + h[1:L], nishimori)
+    n = n_unknowns(L)
+
+    def iQ(l):
+        return l - 1
+
+    def iq(l):
+        return L - 1 + l if 1 <= l <= L - 1 else None
+
+    def dc(l):
+        """Row vector: dc_l in terms of the unknowns."""
+        row = np.zeros(n)
+        row[iQ(l)] += q[l - 1] * q[l]
+        if iq(l - 1) is not None:
+            row[iq(l - 1)] += Q[l - 1] * q[l]
+        if iq(l) is not None:
+            row[iq(l)] += q[l - 1] * Q[l - 1]
+        return row
+
+    K = np.zeros((n, n))
+    for l in range(1, L + 1):
+        row = lam[l - 1] * q[l - 1] * q[l] * dc(l)
+        if iq(l - 1) is not None:
+            row[iq(l - 1)] += chat[l - 1] * q[l]
+        if iq(l) is not None:
+            row[iq(l)] += chat[l - 1] * q[l - 1]
+        K[iQ(l)] = alpha * chi_J[l - 1] * row
+    for l in range(1, L):
+        row = lam[l - 1] * q[l - 1] * Q[l - 1] * dc(l) + lam[l] * Q[l] * q[l + 1] * dc(l + 1)
+        row[iQ(l)] += chat[l - 1] * q[l - 1]
+        row[iQ(l + 1)] += chat[l] * q[l + 1]
+        if iq(l - 1) is not None:
+            row[iq(l - 1)] += chat[l - 1] * Q[l - 1]
+        if iq(l + 1) is not None:
+            row[iq(l + 1)] += chat[l] * Q[l]
+        K[iq(l)] = chi_S[l] * row
+    return K
+
+
+def local_replicons(state: ChainState, problem: ChainProblem) -> tuple[np.ndarray, np.ndarray]:
+    """Per-layer replicon eigenvalues ignoring the coupling to the neighbours (diagonal loops):
+    weight layer l: 1 - alpha (1-Q_l)^2 lam_l (q_{l-1} q_l)^2  (Gardner's AT condition at L = 1);
+    neuron layer l: 1 - chi_S(q_l) [lam_l (q_{l-1} Q_l)^2 + lam_{l+1} (Q_{l+1} q_{l+1})^2]."""
+    L = problem.L
+    Q, q, lam = state.Q, state.q, state.lam
+    nishimori = problem.scenario == "teacher-student"
+    w = 1.0 - problem.alpha * weight_replicon_susceptibility(Q) * lam * (q[:-1] * q[1:]) ** 2
+    n = np.full(L + 1, np.nan)
+    if L > 1:
+        chi = spin_replicon_susceptibility(state.eps[1:L] + field_profile(problem)[1:L], nishimori)
+        n[1:L] = 1.0 - chi * (lam[:-1] * (q[:-2] * Q[:-1]) ** 2 + lam[1:] * (Q[1:] * q[2:]) ** 2)
+    return w, n
+
+
+# ---------------------------------------------------------------- solver
+def _close_pinned(x: np.ndarray, problem: ChainProblem, pinned: np.ndarray) -> np.ndarray:
+    """Drop pinned variables the map does not send to exactly 0 (the pinned set must be invariant)."""
+    pinned = pinned.copy()
+    while pinned.any():
+        y = np.where(pinned, 0.0, x)
+        F = chain_state(y, problem).F
+        bad = pinned & (F != 0.0)
+        if not bad.any():
+            break
+        pinned &= ~bad
+    return pinned
+
+
+def _newton(x: np.ndarray, problem: ChainProblem, pinned: np.ndarray, log_vars: bool, tol: float):
+    free = ~pinned
+    if not free.any():
+        return np.where(pinned, 0.0, x), True
+
+    def full(y):
+        z = np.zeros_like(x)
+        z[free] = np.exp(y) if log_vars else y
+        return z
+
+    def fun(y):
+        z = full(y)
+        r = chain_state(z, problem).F[free] - z[free]
+        return r / z[free] if log_vars else r
+
+    y0 = np.log(np.maximum(x[free], 1e-300)) if log_vars else x[free]
+    try:
+        with np.errstate(all="ignore"):
+            sol = optimize.root(fun, y0, method="hybr", options={"xtol": 1e-14})
+        z = full(sol.x)
+    except (ValueError, FloatingPointError):
+        return x, False
+    # Q -> 1 is a spurious numerical fixed point (chat diverges there, absolute residuals vanish):
+    # weight overlaps closer to 1 than Q_MAX are refused (the volume has collapsed: capacity)
+    L = problem.L
+    ok = bool(np.all(np.isfinite(z))) and bool(np.all(z[:L] < Q_MAX)) and residual(z, problem) < tol
+    return z, ok
+
+
+def _iterate(x, problem, pinned, n_iter, tol, damping=1.0, min_iter=0):
+    """Plain (damped) fixed-point iteration, the naive baseline; returns x, residual, iterations."""
+    res = np.inf
+    for it in range(1, n_iter + 1):
+        F = chain_state(x, problem).F
+        F[pinned] = 0.0
+        res = float(np.max(np.abs(F - x)))
+        x = (1 - damping) * x + damping * F
+        if res < tol and it >= min_iter:
+            return x, res, it
+    return x, res, n_iter
+
+
+def top_start(L: int) -> np.ndarray:
+    """Initial guess above every fixed point of the order-preserving map."""
+    return np.full(n_unknowns(L), 0.99)
+
+
+def solve_rs_vector(problem: ChainProblem, x0: np.ndarray | None = None, *, tol: float = 1e-10,
+                    max_iter: int = 5000, force_liquid: np.ndarray | None = None):
+    """Solve the RS chain; return (x, pinned mask, residual, iterations).
+
+    force_liquid: boolean mask of unknowns held at 0 whatever their stability (the liquid branch, used
+    to locate transitions); otherwise the liquid set is found and checked for stability. Tries the warm
+    start x0 first, then the top start (the order-preserving map then descends to the largest fixed point).
+    """
+    n = n_unknowns(problem.L)
+    forced = np.zeros(n, bool) if force_liquid is None else np.asarray(force_liquid, bool)
+    starts = [] if x0 is None else [np.clip(np.asarray(x0, float), 0.0, 1.0 - 1e-12)]
+    starts.append(top_start(problem.L))
+    total, last_res = 0, np.inf
+    for start in starts:
+        for pre_steps in (30, 300):
+            out, iterations, last_res = _attempt(problem, start, forced, pre_steps, tol, max_iter)
+            total += iterations
+            if out is not None:
+                x, pinned, res = out
+                return x, pinned, res, total
+    raise ConvergenceError("RS chain solver", last_res, total)
+
+
+def _attempt(problem, start, forced, pre_steps, tol, max_iter):
+    """One solve from one start: plain steps, Newton (iteration as fallback), liquid classification,
+    stability of the liquid. Returns ((x, pinned, residual) | None, iterations, residual)."""
+    x = np.where(forced, 0.0, start)
+    pinned = _close_pinned(x, problem, forced | (x < 1e-300)) | forced
+    x, res, iterations = _iterate(x, problem, pinned, pre_steps, 1e-14, min_iter=pre_steps)
+    x_new, ok = _newton(x, problem, pinned, log_vars=False, tol=tol)
+    if not ok:
+        x, res, it = _iterate(x, problem, pinned, max_iter, tol)
+        iterations += it
+        if res >= tol:
+            return None, iterations, res
+        if np.any(x[:problem.L] >= Q_MAX):
+            return None, iterations, res
+        x_new = x
+    x = np.where(pinned, 0.0, np.clip(x_new, 0.0, None))
+    small = (~pinned) & (x < LIQUID_ZERO)
+    if small.any():
+        pinned = _close_pinned(np.where(small, 0.0, x), problem, pinned | small) | forced
+        x = np.where(pinned, 0.0, x)
+    res = residual(x, problem)
+    if res >= tol:
+        return None, iterations, res
+    if (pinned & ~forced).any():
+        A, idx = liquid_operator(x, problem, pinned & ~forced)
+        rho, _ = perron(A)
+        if rho > 1.0 + 1e-12:  # an unstable liquid: not the physical (largest) solution
+            return None, iterations, res
+    return (x, pinned, res), iterations, res
+
+
+def solve_rs(problem: ChainProblem, *, init: xr.Dataset | None = None, tol: float = 1e-10,
+             max_iter: int = 5000, force_liquid: np.ndarray | None = None) -> xr.Dataset:
+    """RS solution of the chain as the Dataset of the theory contract (plus RS extras)."""
+    x0 = None
+    if init is not None:
+        x0 = pack(np.asarray(init["Q"].values[1:], float), np.asarray(init["q"].values, float))
+        if len(x0) != n_unknowns(problem.L):
+            x0 = None
+    x, pinned, res, iterations = solve_rs_vector(problem, x0, tol=tol, max_iter=max_iter,
+                                                 force_liquid=force_liquid)
+    return rs_dataset(x, pinned, problem, res, iterations)
+
+
+def rs_dataset(x, pinned, problem: ChainProblem, res: float, iterations: int) -> xr.Dataset:
+    L = problem.L
+    state = chain_state(x, problem)
+    Q_full = np.concatenate([[np.nan], state.Q])
+    c_full = np.concatenate([[np.nan], state.c])
+    eps = np.where(np.arange(L + 1) % L == 0, np.nan, state.eps) if L > 1 else np.full(2, np.nan)
+    rep_w, rep_n = local_replicons(state, problem)
+    K = replicon_operator(state, problem)
+    rho = float(np.max(np.abs(np.linalg.eigvals(K)))) if K.size else 0.0
+    liquid_Q = np.concatenate([[False], pinned[:L]])
+    liquid_q = np.zeros(L + 1, bool)
+    liquid_q[1:L] = pinned[L:]
+    layer = np.arange(L + 1)
+    ds = xr.Dataset(
+        {
+            "q": ("layer", state.q, {"long_name": "neuron overlap q_l (RS)"}),
+            "Q": ("layer", Q_full, {"long_name": "weight overlap Q_l (RS), NaN at layer 0"}),
+            "c": ("layer", c_full, {"long_name": "gap overlap q_{l-1} Q_l q_l"}),
+            "eps": ("layer", eps, {"long_name": "neuron conjugate field eps_l"}),
+            "replicon_weight": ("layer", np.concatenate([[np.nan], rep_w]),
+                                {"long_name": "local replicon of weight layer l (>0: RS locally stable)"}),
+            "replicon_neuron": ("layer", rep_n, {"long_name": "local replicon of neuron layer l"}),
+            "liquid_Q": ("layer", liquid_Q),
+            "liquid_q": ("layer", liquid_q),
+        },
+        coords={"layer": layer},
+        attrs={
+            "ansatz": "rs", "steps": 0, "scenario": problem.scenario, "L": L,
+            "alpha": float(problem.alpha), "kappa": float(problem.kappa), "field": float(problem.field),
+            "field_layers": list(problem.field_layers),
+            "free_entropy": free_entropy(state, problem), "residual": float(res),
+            "iterations": int(iterations), "converged": 1,
+            "replicon_chain": 1.0 - rho,
+        },
+    )
+    return ds

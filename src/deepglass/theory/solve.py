@@ -1,0 +1,44 @@
+"""The one entry point of the theory (notes/theory_contract.md): solve(problem, ansatz) -> xr.Dataset."""
+from __future__ import annotations
+
+import importlib
+
+import xarray as xr
+
+from ..errors import ConfigError
+from .problem import ChainProblem
+from .rs import solve_rs
+
+ANSATZES = ("rs", "krsb", "frsb")
+
+
+def _rsb_solver(module: str, name: str):
+    """Import an RSB solver lazily: it lives in the Parisi machinery, which may be absent."""
+    try:
+        mod = importlib.import_module(f"deepglass.theory.{module}")
+        return getattr(mod, name)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError("ansatz", module, f"'rs' only: deepglass.theory.{module}.{name} is not available "
+                                            f"in this installation ({exc})") from None
+
+
+def solve(problem: ChainProblem, ansatz: str = "rs", *, steps: int = 1, init: xr.Dataset | None = None,
+          tol: float = 1e-10, max_iter: int = 5000, **grid_options) -> xr.Dataset:
+    """Solve the chain free entropy of MODEL.md section 5 under one ansatz, all layers at once.
+
+    "rs" -> deepglass.theory.rs.solve_rs; "krsb" -> krsb.solve_krsb_chain(steps=k);
+    "frsb" -> frsb.solve_frsb_chain. Raises ConvergenceError (never a silent wrong answer).
+    """
+    if ansatz not in ANSATZES:
+        raise ConfigError("ansatz", ansatz, f"one of {', '.join(ANSATZES)}")
+    if ansatz == "rs":
+        if grid_options:
+            raise ConfigError("grid_options", sorted(grid_options), "none for the RS ansatz")
+        return solve_rs(problem, init=init, tol=tol, max_iter=max_iter)
+    if ansatz == "krsb":
+        if not isinstance(steps, int) or steps < 1:
+            raise ConfigError("steps", steps, "an integer k >= 1 for k-RSB")
+        solver = _rsb_solver("krsb", "solve_krsb_chain")
+        return solver(problem, steps=steps, init=init, tol=tol, **grid_options)
+    solver = _rsb_solver("frsb", "solve_frsb_chain")
+    return solver(problem, init=init, tol=tol, **grid_options)
