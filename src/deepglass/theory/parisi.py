@@ -21,6 +21,7 @@ For a bottom function with no diagonal jump (Ising spins, log 2cosh) the last le
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -151,20 +152,25 @@ def _lse(a: np.ndarray, axis=None):
     return out if axis is not None else float(out.ravel()[0])
 
 
-def _banded(values: np.ndarray, logk: np.ndarray) -> np.ndarray:
-    """Matrix (N, B) of values[i + b - B//2] + logk[b], -inf outside the grid."""
-    n, nb = values.size, logk.size
-    B = nb // 2
+@lru_cache(maxsize=256)
+def _band_index(n: int, B: int) -> tuple[np.ndarray, np.ndarray]:
     idx = np.arange(n)[:, None] + np.arange(-B, B + 1)[None, :]
     inside = (idx >= 0) & (idx < n)
-    out = np.where(inside, values[np.clip(idx, 0, n - 1)] + logk[None, :], -np.inf)
-    return out, np.clip(idx, 0, n - 1), inside
+    return np.clip(idx, 0, n - 1), inside
+
+
+def _banded(values: np.ndarray, logk: np.ndarray):
+    """Matrix (N, 2B+1) of values[i + b - B] + logk[b], -inf outside the grid."""
+    idx, inside = _band_index(values.size, logk.size // 2)
+    out = np.where(inside, values[idx] + logk[None, :], -np.inf)
+    return out, idx, inside
 
 
 def _row_normaliser(n: int, logk: np.ndarray) -> np.ndarray:
     """log of the kernel mass that stays on the grid, per row (renormalised at the edges)."""
-    mat, _, _ = _banded(np.zeros(n), logk)
-    return _lse(mat, axis=1)[:, 0]
+    idx, inside = _band_index(n, logk.size // 2)
+    mass = np.sum(np.where(inside, np.exp(logk)[None, :], 0.0), axis=1)
+    return np.log(mass)
 
 
 @dataclass
@@ -281,3 +287,84 @@ def gap_bottom(kappa: float, c_max: float):
 def abs_bottom(h: np.ndarray):
     """|h|: the T -> 0 limit of log 2cosh(beta h)/beta (SK ground state)."""
     return np.abs(h), np.sign(h)
+
+
+# -------------------------------------------------------------------------------- spherical block s_J
+
+
+def _log_det_per_replica(levels, breakpoints):
+    """(1/n) log det Q for a Parisi matrix with diagonal 1, n -> 0 (complex-step safe).
+
+    lambda_K = 1 - Q_K, lambda_{i-1} = lambda_i + m_i (Q_i - Q_{i-1}):
+    (1/n) log det Q = log lambda_K + sum_i (1/m_i) log(lambda_{i-1}/lambda_i) + Q_0/lambda_0.
+    """
+    Q, m = levels, breakpoints
+    K = m.size
+    lam = [None] * (K + 1)
+    lam[K] = 1.0 - Q[K]
+    total = np.log(lam[K])
+    for i in range(K, 0, -1):
+        jump = Q[i] - Q[i - 1]
+        lam[i - 1] = lam[i] + m[i - 1] * jump
+        mi = m[i - 1]
+        if abs(mi) > 1e-12:
+            total = total + np.log1p(mi * jump / lam[i]) / mi
+        else:  # m -> 0 limit
+            total = total + jump / lam[i]
+    return total + Q[0] / lam[0]
+
+
+def spherical_entropy(Q: StepFunction):
+    """s_J(Q) = (1/2n) log det Q and its exact gradients (levels, breakpoints), by complex step."""
+    lv, bp = Q.levels.astype(complex), Q.breakpoints.astype(complex)
+    value = 0.5 * float(np.real(_log_det_per_replica(lv, bp)))
+    step = 1e-30
+    g_lv = np.empty(lv.size)
+    for i in range(lv.size):
+        d = lv.copy()
+        d[i] += 1j * step
+        g_lv[i] = 0.5 * np.imag(_log_det_per_replica(d, bp)) / step
+    g_bp = np.empty(bp.size)
+    for i in range(bp.size):
+        d = bp.copy()
+        d[i] += 1j * step
+        g_bp[i] = 0.5 * np.imag(_log_det_per_replica(lv, d)) / step
+    return value, g_lv, g_bp
+
+
+def spherical_overlap_from_conjugate(conjugate: StepFunction) -> StepFunction:
+    """Solve the spherical saddle point: the Q (diagonal 1) whose inverse has off-diagonal -K(x).
+
+    d s_J / dQ_i = (1/2) w_i K_i  <=>  (Q^{-1})(x) = -K(x). With Lambda(x) = x K(x) + int_x^1 K and the
+    unknown diagonal d of Q^{-1}: lambda_Q(x) = 1/(d + Lambda(x)), Q_0 = K_0 lambda_Q(0)^2,
+    Q_i - Q_{i-1} = lambda_Q,i-1 lambda_Q,i (K_i - K_{i-1}); d is fixed by Q_aa = lambda_Q(1) + Q(1) = 1.
+    RS: Q/(1-Q)^2 = K.
+    """
+    K = np.maximum.accumulate(np.maximum(conjugate.levels, 0.0))
+    m = conjugate.breakpoints
+    edges_hi = np.concatenate([m, [1.0]])
+    w = conjugate.widths
+    tail = np.concatenate([np.cumsum((w * K)[::-1])[::-1][1:], [0.0]])  # sum_{j>i} w_j K_j
+    Lam = edges_hi * K + tail
+    dK = np.diff(K)
+
+    def overlap(s):  # s = d + Lambda_0 > 0
+        u = 1.0 / (s + Lam - Lam[0])
+        Q = K[0] * u[0] ** 2 + np.concatenate([[0.0], np.cumsum(u[:-1] * u[1:] * dK)])
+        return Q, u
+
+    def excess(s):
+        Q, u = overlap(s)
+        return u[-1] + Q[-1] - 1.0
+
+    lo, hi = 1e-300, 1.0
+    while excess(hi) > 0:
+        hi *= 2.0
+    lo = hi / 2.0
+    while excess(lo) < 0 and lo > 1e-300:
+        lo /= 4.0
+    from scipy.optimize import brentq
+
+    s = brentq(excess, lo, hi, xtol=1e-300, rtol=1e-15, maxiter=500)
+    Q, _ = overlap(s)
+    return StepFunction(m, np.clip(Q, 0.0, 1.0 - 1e-15))

@@ -34,6 +34,7 @@ from .blocks_rs import (
     weight_replicon_susceptibility,
 )
 from .problem import ChainProblem
+from .teacher_student import generalization_error, test_overlaps
 
 LIQUID_ZERO = 1e-9  # an overlap below this after Newton is the exact liquid value 0
 Q_MAX = 1.0 - 1e-8  # weight overlaps beyond this are the collapsed volume, not a solution
@@ -275,6 +276,11 @@ def _iterate(x, problem, pinned, n_iter, tol, damping=1.0, min_iter=0):
     return x, res, n_iter
 
 
+def bottom_start(L: int) -> np.ndarray:
+    """Initial guess below the non-trivial fixed points (but above the liquid)."""
+    return np.full(n_unknowns(L), 1e-2)
+
+
 def top_start(L: int) -> np.ndarray:
     """Initial guess above every fixed point of the order-preserving map."""
     return np.full(n_unknowns(L), 0.99)
@@ -285,53 +291,79 @@ def solve_rs_vector(problem: ChainProblem, x0: np.ndarray | None = None, *, tol:
     """Solve the RS chain; return (x, pinned mask, residual, iterations).
 
     force_liquid: boolean mask of unknowns held at 0 whatever their stability (the liquid branch, used
-    to locate transitions); otherwise the liquid set is found and checked for stability. Tries the warm
-    start x0 first, then the top start (the order-preserving map then descends to the largest fixed point).
+    to locate transitions); otherwise the liquid set is found and checked for stability.
+
+    Which fixed point (docs/theory.md section 5): random data -- the branch continued from the warm start
+    x0 when given, else the largest fixed point (reached from the top start by the order-preserving map).
+    Teacher-student -- the fixed point of largest free entropy among those reached from x0, from below
+    (the continuously freezing branch) and from the top (the crystal): the Bayes-optimal measure is
+    dominated by the largest volume of students.
     """
     n = n_unknowns(problem.L)
     forced = np.zeros(n, bool) if force_liquid is None else np.asarray(force_liquid, bool)
     starts = [] if x0 is None else [np.clip(np.asarray(x0, float), 0.0, 1.0 - 1e-12)]
+    nishimori = problem.scenario == "teacher-student"
+    if nishimori:
+        starts.append(bottom_start(problem.L))
     starts.append(top_start(problem.L))
     total, last_res = 0, np.inf
+    found = []
     for start in starts:
         for pre_steps in (30, 300):
             out, iterations, last_res = _attempt(problem, start, forced, pre_steps, tol, max_iter)
             total += iterations
             if out is not None:
-                x, pinned, res = out
-                return x, pinned, res, total
-    raise ConvergenceError("RS chain solver", last_res, total)
+                found.append(out)
+                break
+        if found and not nishimori:
+            break
+    if not found:
+        raise ConvergenceError("RS chain solver", last_res, total)
+    if len(found) > 1:
+        entropies = [free_entropy(chain_state(x, problem), problem) for x, _, _ in found]
+        found = [found[int(np.argmax(entropies))]]
+    x, pinned, res = found[0]
+    return x, pinned, res, total
 
 
 def _attempt(problem, start, forced, pre_steps, tol, max_iter):
     """One solve from one start: plain steps, Newton (iteration as fallback), liquid classification,
-    stability of the liquid. Returns ((x, pinned, residual) | None, iterations, residual)."""
+    stability of the liquid (an unstable liquid is seeded along its critical part and solved again).
+    Returns ((x, pinned, residual) | None, iterations, residual)."""
     x = np.where(forced, 0.0, start)
     pinned = _close_pinned(x, problem, forced | (x < 1e-300)) | forced
-    x, res, iterations = _iterate(x, problem, pinned, pre_steps, 1e-14, min_iter=pre_steps)
-    x_new, ok = _newton(x, problem, pinned, log_vars=False, tol=tol)
-    if not ok:
-        x, res, it = _iterate(x, problem, pinned, max_iter, tol)
+    iterations, res = 0, np.inf
+    for _seed_round in range(4):
+        x, res, it = _iterate(x, problem, pinned, pre_steps, 1e-14, min_iter=pre_steps)
         iterations += it
+        x_new, ok = _newton(x, problem, pinned, log_vars=False, tol=tol)
+        if not ok:
+            x, res, it = _iterate(x, problem, pinned, max_iter, tol)
+            iterations += it
+            if res >= tol or np.any(x[:problem.L] >= Q_MAX):
+                return None, iterations, res
+            x_new = x
+        x = np.where(pinned, 0.0, np.clip(x_new, 0.0, None))
+        small = (~pinned) & (x < LIQUID_ZERO)
+        if small.any():
+            pinned = _close_pinned(np.where(small, 0.0, x), problem, pinned | small) | forced
+            x = np.where(pinned, 0.0, x)
+        res = residual(x, problem)
         if res >= tol:
             return None, iterations, res
-        if np.any(x[:problem.L] >= Q_MAX):
-            return None, iterations, res
-        x_new = x
-    x = np.where(pinned, 0.0, np.clip(x_new, 0.0, None))
-    small = (~pinned) & (x < LIQUID_ZERO)
-    if small.any():
-        pinned = _close_pinned(np.where(small, 0.0, x), problem, pinned | small) | forced
-        x = np.where(pinned, 0.0, x)
-    res = residual(x, problem)
-    if res >= tol:
-        return None, iterations, res
-    if (pinned & ~forced).any():
-        A, idx = liquid_operator(x, problem, pinned & ~forced)
-        rho, _ = perron(A)
-        if rho > 1.0 + 1e-12:  # an unstable liquid: not the physical (largest) solution
-            return None, iterations, res
-    return (x, pinned, res), iterations, res
+        free_liquid = pinned & ~forced
+        if not free_liquid.any():
+            return (x, pinned, res), iterations, res
+        A, idx = liquid_operator(x, problem, free_liquid)
+        rho, critical = perron(A)
+        if rho <= 1.0 + 1e-12:
+            return (x, pinned, res), iterations, res
+        # an unstable liquid is not the physical solution: lift its critical part and solve again
+        grow = np.zeros_like(pinned)
+        grow[idx[critical > 0]] = True
+        pinned &= ~grow
+        x = np.where(grow, 1e-2, x)
+    return None, iterations, res
 
 
 def solve_rs(problem: ChainProblem, *, init: xr.Dataset | None = None, tol: float = 1e-10,
@@ -360,6 +392,10 @@ def rs_dataset(x, pinned, problem: ChainProblem, res: float, iterations: int) ->
     liquid_q = np.zeros(L + 1, bool)
     liquid_q[1:L] = pinned[L:]
     layer = np.arange(L + 1)
+    extra = {}
+    if problem.scenario == "teacher-student":
+        extra["m_test"] = ("layer", test_overlaps(state.Q),
+                           {"long_name": "student-teacher neuron overlap on a fresh input"})
     ds = xr.Dataset(
         {
             "q": ("layer", state.q, {"long_name": "neuron overlap q_l (RS)"}),
@@ -371,6 +407,7 @@ def rs_dataset(x, pinned, problem: ChainProblem, res: float, iterations: int) ->
             "replicon_neuron": ("layer", rep_n, {"long_name": "local replicon of neuron layer l"}),
             "liquid_Q": ("layer", liquid_Q),
             "liquid_q": ("layer", liquid_q),
+            **extra,
         },
         coords={"layer": layer},
         attrs={
@@ -382,4 +419,6 @@ def rs_dataset(x, pinned, problem: ChainProblem, res: float, iterations: int) ->
             "replicon_chain": 1.0 - rho,
         },
     )
+    if problem.scenario == "teacher-student":
+        ds.attrs["eps_g"] = generalization_error(state.Q)
     return ds

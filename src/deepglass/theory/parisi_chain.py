@@ -1,0 +1,220 @@
+"""The deep chain of MODEL.md section 5 with Parisi (step-function) order parameters.
+
+    s = sum_{l=1..L} s_J(Q^l) + alpha sum_{l=1..L-1} s_S(q^l) + alpha sum_{l=1..L} s_gap(q^{l-1} Q^l q^l)
+
+Every order-parameter function (Q^l, q^l) is a step function with its own breakpoints; the gap block
+of layer l lives on the union of the breakpoints of q^{l-1}, Q^l, q^l (where all three are constant, so
+their product is a Parisi matrix). Full RSB uses the same code with one fine shared x grid.
+
+Saddle-point map (docs/theory_rsb.md, section 3), with chat^l(x) = E_{P_x}[phi'^2] of gap block l:
+    Q^l   = spherical_overlap_from_conjugate( alpha chat^l q^{l-1} q^l )
+    eps^l = chat^l q^{l-1} Q^l + chat^{l+1} Q^{l+1} q^{l+1}     (averaged over each level of q^l)
+    q^l   = E_{P_x}[tanh-recursion slope^2] of the Ising block at variance eps^l (+ field)
+    breakpoints: ds/dm = 0 (exact gradient from the recursion identities).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .parisi import (
+    FieldGrid,
+    StepFunction,
+    gap_bottom,
+    ising_bottom,
+    levels_on,
+    parisi_recursion,
+    spherical_entropy,
+    spherical_overlap_from_conjugate,
+    union_partition,
+)
+from .problem import ChainProblem
+
+ONE = StepFunction(np.zeros(0), np.ones(1))
+
+
+@dataclass(frozen=True)
+class GridOptions:
+    """Field-grid resolution: spacing <= field_step (and <= sqrt(1 - c_max)/4), at most 2 max_half + 1 nodes."""
+
+    field_step: float = 0.05
+    max_half: int = 300
+
+
+@dataclass
+class ChainState:
+    """Q[l] for l = 1..L (index 0 unused: None) and q[l] for l = 0..L (q[0] = q[L] = 1)."""
+
+    Q: list
+    q: list
+
+
+@dataclass
+class ChainEvaluation:
+    free_entropy: float
+    Q_new: list
+    q_new: list
+    eps: list
+    grad_Q_breakpoints: list  # ds/dm for each Q^l's breakpoints
+    grad_q_breakpoints: list
+
+
+@dataclass
+class _GapBlock:
+    value: float
+    union: np.ndarray
+    where: list  # per factor: union index of each of its breakpoints
+    widths: np.ndarray
+    chat: np.ndarray  # E_{P_u}[phi_u'^2] on the union intervals
+    bp_grad: np.ndarray  # dPhi/dm at each union point
+    factor_levels: list  # per factor: its levels on the union intervals
+
+
+def _same(fs) -> bool:
+    return all(f.breakpoints.size == fs[0].breakpoints.size and np.array_equal(f.breakpoints, fs[0].breakpoints)
+               for f in fs)
+
+
+def gap_block(factors: list, kappa: float, opts: GridOptions) -> _GapBlock:
+    """s_gap(c) for c = product of the factors on their union partition, with its gradients."""
+    nontrivial = [f.breakpoints for f in factors if f.breakpoints.size]
+    if nontrivial and _same([f for f in factors if f.breakpoints.size]):
+        union = nontrivial[0]
+        where = [np.arange(f.breakpoints.size) for f in factors]
+    else:
+        union, where = union_partition(*[f.breakpoints for f in factors])
+    flv = [levels_on(f, union) for f in factors]
+    c = np.clip(np.prod(flv, axis=0), 0.0, 1.0 - 1e-12)
+    c = np.maximum.accumulate(c)
+    c_max = float(c[-1])
+    sd = np.sqrt(c_max)
+    step = min(opts.field_step, np.sqrt(1.0 - c_max) / 4.0)
+    grid = FieldGrid.for_variance(c_max, max(9.0 * sd, abs(kappa) + 6.0 * sd), step, opts.max_half)
+    res = parisi_recursion(c, union, gap_bottom(kappa, c_max), grid)
+    widths = np.diff(np.concatenate([[0.0], union, [1.0]]))
+    return _GapBlock(res.value, union, where, widths, res.sq_slope, res.breakpoint_gradient(union), flv)
+
+
+def ising_block(q: StepFunction, eps_levels: np.ndarray, field: float, opts: GridOptions):
+    """s_S(q) = (1/2) int eps q - (1/2)(eps(1) + h) + Phi_Ising[eps + h], its new q and breakpoint gradient."""
+    a = np.maximum.accumulate(np.maximum(eps_levels, 0.0)) + field
+    a_max = float(a[-1])
+    sd = np.sqrt(a_max)
+    grid = FieldGrid.for_variance(a_max, 9.0 * sd + a_max, max(opts.field_step, sd / 60.0), opts.max_half)
+    res = parisi_recursion(a, q.breakpoints, ising_bottom, grid)
+    w = q.widths
+    value = 0.5 * np.sum(w * eps_levels * q.levels) - 0.5 * (eps_levels[-1] + field) + res.value
+    prod = eps_levels * q.levels
+    bp_grad = 0.5 * (prod[:-1] - prod[1:]) + res.breakpoint_gradient(q.breakpoints)
+    return value, res.sq_slope, bp_grad
+
+
+def _average_on_levels(f: StepFunction, union: np.ndarray, where: np.ndarray, union_widths: np.ndarray,
+                       values: np.ndarray) -> np.ndarray:
+    """Per level i of f: the x-average of ``values`` (given on the union intervals) over level i."""
+    idx = np.zeros(union.size + 1, dtype=int)
+    for k in where:
+        idx[k + 1:] += 1
+    num = np.bincount(idx, weights=union_widths * values, minlength=f.levels.size)
+    den = np.bincount(idx, weights=union_widths, minlength=f.levels.size)
+    # zero-width level: take the value on the (degenerate) union interval itself
+    point = np.zeros(f.levels.size)
+    point[idx] = values
+    return np.where(den > 1e-14, num / np.maximum(den, 1e-300), point), num
+
+
+def evaluate_chain(problem: ChainProblem, state: ChainState, opts: GridOptions) -> ChainEvaluation:
+    """Free entropy at ``state`` and one application of the saddle-point map."""
+    L, alpha, kappa = problem.L, problem.alpha, problem.kappa
+    gaps = [None] + [gap_block([state.q[l - 1], state.Q[l], state.q[l]], kappa, opts) for l in range(1, L + 1)]
+    s = alpha * sum(g.value for g in gaps[1:])
+    Q_new, q_new, eps = [None] * (L + 1), [ONE] + [None] * (L - 1) + [ONE], [None] * (L + 1)
+    gQ, gq = [None] * (L + 1), [None] * (L + 1)
+    for l in range(1, L + 1):
+        g = gaps[l]
+        Ql = state.Q[l]
+        # Q^l: conjugate K = alpha chat q^{l-1} q^l, averaged per level of Q^l
+        K, _ = _average_on_levels(Ql, g.union, g.where[1], g.widths, alpha * g.chat * g.factor_levels[0] * g.factor_levels[2])
+        Q_new[l] = spherical_overlap_from_conjugate(StepFunction(Ql.breakpoints, K))
+        sJ, _, sJ_bp = spherical_entropy(Ql)
+        s += sJ
+        # ds/dm for Q's breakpoints: s_J part plus alpha * gap part at the union points of Q's breakpoints
+        gQ[l] = sJ_bp + alpha * g.bp_grad[g.where[1]]
+    for l in range(1, L):
+        ql, left, right = state.q[l], gaps[l], gaps[l + 1]
+        _, num_left = _average_on_levels(ql, left.union, left.where[2], left.widths,
+                                         left.chat * left.factor_levels[0] * left.factor_levels[1])
+        _, num_right = _average_on_levels(ql, right.union, right.where[0], right.widths,
+                                          right.chat * right.factor_levels[1] * right.factor_levels[2])
+        w = ql.widths
+        eps_l = (num_left + num_right) / np.maximum(w, 1e-300)
+        if np.any(w <= 1e-14):  # zero-width level: point values
+            eps_pt = (_average_on_levels(ql, left.union, left.where[2], left.widths,
+                                         left.chat * left.factor_levels[0] * left.factor_levels[1])[0]
+                      + _average_on_levels(ql, right.union, right.where[0], right.widths,
+                                           right.chat * right.factor_levels[1] * right.factor_levels[2])[0])
+            eps_l = np.where(w > 1e-14, eps_l, eps_pt)
+        eps_l = np.maximum.accumulate(np.maximum(eps_l, 0.0))
+        h = problem.field if l in problem.field_layers else 0.0
+        sS, q_levels, sS_bp = ising_block(ql, eps_l, h, opts)
+        s += alpha * sS
+        eps[l] = eps_l
+        q_new[l] = StepFunction(ql.breakpoints, np.clip(np.maximum.accumulate(q_levels), 0.0, 1.0 - 1e-12))
+        gq[l] = alpha * (sS_bp + left.bp_grad[left.where[2]] + right.bp_grad[right.where[0]])
+    return ChainEvaluation(float(s), Q_new, q_new, eps, gQ, gq)
+
+
+# -------------------------------------------------------------------------------- packing for the iteration
+
+
+@dataclass
+class Layout:
+    """How a ChainState is flattened: levels of Q^1..Q^L, q^1..q^{L-1}, then (optionally) breakpoints."""
+
+    L: int
+    n_levels: int
+    optimise_breakpoints: bool
+    shared: np.ndarray | None = field(default=None)  # fixed breakpoints (full RSB)
+
+    def pack(self, st: ChainState) -> np.ndarray:
+        parts = [st.Q[l].levels for l in range(1, self.L + 1)] + [st.q[l].levels for l in range(1, self.L)]
+        if self.optimise_breakpoints:
+            parts += [st.Q[l].breakpoints for l in range(1, self.L + 1)] + [st.q[l].breakpoints for l in range(1, self.L)]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    def unpack(self, x: np.ndarray, template: ChainState) -> ChainState:
+        L, nl = self.L, self.n_levels
+        nf = 2 * L - 1
+        lv = x[:nf * nl].reshape(nf, nl)
+        if self.optimise_breakpoints:
+            bp = x[nf * nl:].reshape(nf, nl - 1)
+        else:
+            bp = [template.Q[l].breakpoints for l in range(1, L + 1)] + [template.q[l].breakpoints for l in range(1, L)]
+        Q = [None] + [_clean(bp[l - 1], lv[l - 1]) for l in range(1, L + 1)]
+        q = [ONE] + [_clean(bp[L + l - 1], lv[L + l - 1]) for l in range(1, L)] + [ONE]
+        return ChainState(Q, q)
+
+
+def _clean(bp, lv) -> StepFunction:
+    bp = np.sort(np.clip(np.asarray(bp, dtype=float), 0.0, 1.0))
+    lv = np.clip(np.maximum.accumulate(np.asarray(lv, dtype=float)), 0.0, 1.0 - 1e-12)
+    return StepFunction(bp, lv)
+
+
+def residual_map(problem: ChainProblem, layout: Layout, state: ChainState, opts: GridOptions,
+                 breakpoint_step: float):
+    """x -> T(x) - x for the saddle-point map, plus the evaluation (free entropy etc.)."""
+    ev = evaluate_chain(problem, state, opts)
+    L = problem.L
+    new = ChainState([None] + [ev.Q_new[l] for l in range(1, L + 1)], ev.q_new)
+    x_new_levels = np.concatenate([new.Q[l].levels for l in range(1, L + 1)] + [new.q[l].levels for l in range(1, L)])
+    x = layout.pack(state)
+    nlev = x_new_levels.size
+    r = np.empty_like(x)
+    r[:nlev] = x_new_levels - x[:nlev]
+    if layout.optimise_breakpoints:
+        g = np.concatenate([ev.grad_Q_breakpoints[l] for l in range(1, L + 1)]
+                           + [ev.grad_q_breakpoints[l] for l in range(1, L)])
+        r[nlev:] = breakpoint_step * g
+    return r, ev
