@@ -51,3 +51,34 @@ def test_incremental_fields_equal_fields_from_scratch(backend, c, params):
     assert set(np.unique(S)) == {-1.0, 1.0}
     np.testing.assert_array_equal(S[:, 0], data.inputs)
     np.testing.assert_array_equal(S[:, -1], data.outputs)
+
+
+@pytest.mark.parametrize("potential", ["soft", "hinge", "count"])
+def test_greedy_never_increases_energy(potential):
+    spec = NetworkSpec(N=8, L=3)
+    data, S, h, Wt = random_system(spec, 6, 3, seed=3)
+    engine = Engine(spec.N, spec.L, spec.c, 6, spec.kappa, MCParams(potential=potential), data.idx, "numpy")
+    V = engine.V
+    energies = [V(S[:, 1:] * h[:, 1:]).sum(axis=(1, 2, 3))]
+    for step in range(15):
+        run_steps(engine, S, h, Wt, 1, seed=10 + step)
+        energies.append(V(S[:, 1:] * h[:, 1:]).sum(axis=(1, 2, 3)))
+    energies = np.array(energies)
+    assert np.all(np.diff(energies, axis=0) <= 1e-9)
+    assert energies[-1].sum() < energies[0].sum()   # and it does learn something
+
+
+def test_numba_backend_follows_the_numpy_trajectory():
+    if "numba" not in BACKENDS:
+        pytest.skip("numba not installed")
+    spec = NetworkSpec(N=9, L=4, c=6)
+    for params in (MCParams(), MCParams(acceptance="metropolis", beta=2.0, potential="hinge", delta=0.3)):
+        data, S, h, Wt = random_system(spec, 7, 3, seed=4)
+        out = []
+        for backend in ("numpy", "numba"):
+            arrays = [x.copy() for x in (S, h, Wt)]
+            engine = Engine(spec.N, spec.L, spec.c, 7, spec.kappa, params, data.idx, backend)
+            counts = run_steps(engine, *arrays, 10, seed=5)
+            out.append((*arrays, *counts))
+        for a, b in zip(*out):
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-10)

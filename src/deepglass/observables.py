@@ -69,9 +69,9 @@ def replica_triples(R: int) -> list[tuple[int, int, int]]:
 def overlap_triangles(pair_overlaps: np.ndarray, R: int) -> np.ndarray:
     """Sides of every replica triangle, sorted ascending.
 
-    pair_overlaps: (..., n_pairs, ...) along axis -2 is not assumed: the pair axis is the *first* axis
-    after the leading batch axes given as (..., n_pairs, K) with K trailing values (e.g. layers).
-    Returns (..., n_triples, K, 3) with sides q_ab, q_ac, q_bc sorted (ultrametric: two smallest equal).
+    pair_overlaps: (..., n_pairs, K), pairs in the order of replica_pairs(R), K values each (e.g. layers).
+    Returns (..., n_triples, K, 3): sides q_ab, q_ac, q_bc of every triple a < b < c, sorted ascending
+    (ultrametric: the two smallest are equal).
     """
     pos = {p: n for n, p in enumerate(replica_pairs(R))}
     sides = [np.stack([pair_overlaps[..., pos[(a, b)], :], pair_overlaps[..., pos[(a, c)], :],

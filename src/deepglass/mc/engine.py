@@ -12,6 +12,11 @@ from .numpy_backend import NumpyBackend
 from .params import MCParams, potential_function
 
 BACKENDS = {"numpy": NumpyBackend}
+try:  # optional compiled backend (pip install deepglass[fast])
+    from .numba_backend import NumbaBackend
+    BACKENDS["numba"] = NumbaBackend
+except ImportError:  # pragma: no cover - numba missing
+    pass
 
 
 def register_backend(name: str, cls) -> None:
@@ -24,13 +29,16 @@ class Engine:
 
     def __init__(self, N: int, L: int, c: int, M: int, kappa: float, params: MCParams,
                  idx: np.ndarray | None = None, backend: str = "numpy"):
+        if backend == "auto":
+            backend = "numba" if "numba" in BACKENDS else "numpy"
         if backend not in BACKENDS:
             from ..errors import ConfigError
             raise ConfigError("backend", backend, f"one of {', '.join(BACKENDS)}")
         self.N, self.L, self.c, self.M, self.kappa, self.params = N, L, c, M, float(kappa), params
         self.idx = idx  # (n_samples, L, N, c) or None (dense)
         self.V = potential_function(params.potential, kappa)
-        self.backend = BACKENDS[backend](params, self.V, c, N, L, M)
+        self.backend_name = backend
+        self.backend = BACKENDS[backend](params, self.V, c, N, L, M, float(kappa))
         hidden = range(1, L)
         self.parities = [tuple(l for l in hidden if l % 2 == p) for p in (1, 0)]
         self.parities = [p for p in self.parities if p]

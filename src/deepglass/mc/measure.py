@@ -51,7 +51,7 @@ def measurement_slice(run) -> xr.Dataset:
                                                      run.teacher_test)[:, None])
     if run.R >= 1:
         _replica_vars(run, data, coords, layers, J, viol, energy)
-    return xr.Dataset(data, coords=coords)
+    return xr.Dataset(data, coords=coords, attrs={"backend": run.engine.backend_name})
 
 
 def _replica_vars(run, data, coords, layers, J, viol, energy):

@@ -20,7 +20,7 @@ class NumpyBackend:
 
     name = "numpy"
 
-    def __init__(self, params: MCParams, V, c: int, N: int, L: int, M: int):
+    def __init__(self, params: MCParams, V, c: int, N: int, L: int, M: int, kappa: float = 0.0):
         self.params, self.V, self.c, self.N, self.L, self.M = params, V, c, N, L, M
         self.inv_sqrt_c = 1.0 / np.sqrt(c)
         self._plans: dict = {}

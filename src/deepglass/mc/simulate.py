@@ -39,7 +39,7 @@ def simulate(spec: NetworkSpec, data: TrainingSet, params: MCParams, *, protocol
              waiting_times: Sequence[int] = (), t_max: int, times: np.ndarray,
              test_inputs: np.ndarray | None = None, stop_when_solved: bool = False,
              seed: np.random.SeedSequence, checkpoint: Checkpoint | None = None,
-             backend: str = "numpy", recompute_every: int = RECOMPUTE_EVERY) -> Iterator[Event]:
+             backend: str = "auto", recompute_every: int = RECOMPUTE_EVERY) -> Iterator[Event]:
     """Run the MC of learning; see docs/simulation.md and notes/sim_contract.md for every argument."""
     run = _Run(spec, data, params, protocol, n_replicas, waiting_times, t_max, times, test_inputs,
                stop_when_solved, seed, backend, recompute_every)
