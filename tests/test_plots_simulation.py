@@ -28,6 +28,9 @@ def synthetic_run(teacher=True, replicas=True):
         q = rng.random((S, TW.size, TIMES.size, PAIRS, L + 1))
         q[:, 1, TIMES < 5] = np.nan  # no guests before t_w
         data["q_replica"] = (("sample", "tw", "time", "pair", "layer"), q)
+        Q = q.copy() ** 2
+        Q[..., 0] = np.nan  # no weights into the input layer
+        data["Q_replica"] = (("sample", "tw", "time", "pair", "layer"), Q)
         coords.update(tw=TW, pair=np.arange(PAIRS))
     cfg = example_config("teacher-student" if teacher else "random")
     return xr.Dataset(data, coords=coords, attrs=run_attrs(cfg, "complete", int(TIMES[-1])))
@@ -43,6 +46,9 @@ def test_heatmap_shows_the_sample_and_pair_mean_against_lag(tmp_path):
     np.testing.assert_allclose(q.values, expected)
     assert q["lag"].values.tolist() == (TIMES[keep] - 5).tolist()
     assert np.isfinite(q.values).all()
+    Q = plot_replica_overlap_heatmap(run, tmp_path / "w.png", tw=5, var="Q_replica")
+    assert Q["layer"].values.tolist() == [1, 2, 3]  # Q is undefined at the input layer
+    np.testing.assert_allclose(Q.values, (raw[:, keep] ** 2).mean(axis=(0, 2)).T[1:])
     # default waiting time is the first one, with every time after it
     assert replica_overlap_map(run)["lag"].values.tolist() == TIMES.tolist()
 
@@ -62,7 +68,7 @@ def test_teacher_profile_means_and_standard_errors(tmp_path):
 def test_plot_run_writes_what_applies(tmp_path):
     names = {p.name for p in plot_run(synthetic_run(), tmp_path / "a")}
     assert names == {"energy.png", "replica_overlap_tw0.png", "replica_overlap_tw5.png",
-                     "teacher_overlap_profile.png"}
+                     "replica_weight_overlap_tw0.png", "replica_weight_overlap_tw5.png", "teacher_overlap_profile.png"}
     names = {p.name for p in plot_run(synthetic_run(teacher=False, replicas=False), tmp_path / "b")}
     assert names == {"energy.png"}
     for p in (tmp_path / "a").iterdir():

@@ -29,20 +29,26 @@ def _log_edges(x: np.ndarray) -> np.ndarray:
     return 10 ** np.concatenate([[lx[0] - (mid[0] - lx[0])], mid, [lx[-1] + (lx[-1] - mid[-1])]])
 
 
-def replica_overlap_map(run: xr.Dataset, tw: int | None = None) -> xr.DataArray:
-    """q_l(t - t_w) averaged over samples and replica pairs: dims (layer, lag), lag = t - t_w > 0."""
-    if "q_replica" not in run:
-        raise ValueError("the run has no replica overlaps (needs replicas.R >= 2)")
+OVERLAP_LABELS = {"q_replica": "neuron overlap q_l", "Q_replica": "weight overlap Q_l"}
+
+
+def replica_overlap_map(run: xr.Dataset, tw: int | None = None, var: str = "q_replica") -> xr.DataArray:
+    """q_l (var="q_replica") or Q_l ("Q_replica") at t - t_w, averaged over samples and replica pairs:
+    dims (layer, lag), lag = t - t_w > 0. Layers where the overlap is undefined (Q at l = 0) are dropped."""
+    if var not in run:
+        raise ValueError(f"the run has no replica overlaps {var} (needs replicas.R >= 2)")
     tw = int(run["tw"].values.min()) if tw is None else int(tw)
-    q = run["q_replica"].sel(tw=tw)
+    q = run[var].sel(tw=tw)
     q = q.sel(time=q["time"] > tw).mean(["sample", "pair"])
+    q = q.sel(layer=q.notnull().any("time"))
     lag = q["time"].values - tw
     return q.assign_coords(lag=("time", lag)).swap_dims(time="lag").drop_vars("time").transpose("layer", "lag")
 
 
-def plot_replica_overlap_heatmap(run: xr.Dataset, path: str | Path, tw: int | None = None) -> xr.DataArray:
-    """Heatmap of the replica overlap q_l over layer (y) and log time since t_w (x)."""
-    q = replica_overlap_map(run, tw)
+def plot_replica_overlap_heatmap(run: xr.Dataset, path: str | Path, tw: int | None = None,
+                                 var: str = "q_replica") -> xr.DataArray:
+    """Heatmap of the replica overlap q_l (or Q_l) over layer (y) and log time since t_w (x)."""
+    q = replica_overlap_map(run, tw, var)
     tw = int(run["tw"].values.min()) if tw is None else int(tw)
     layers = q["layer"].values
     fig = Figure(figsize=(7, 4.2), layout="constrained")
@@ -54,7 +60,7 @@ def plot_replica_overlap_heatmap(run: xr.Dataset, path: str | Path, tw: int | No
     ax.set_ylabel("layer l (0 = input, L = output)")
     ax.set_yticks(layers)
     ax.set_title(_title(run), fontsize=9)
-    fig.colorbar(mesh, ax=ax, label="replica overlap q_l (mean over samples, pairs)")
+    fig.colorbar(mesh, ax=ax, label=f"replica {OVERLAP_LABELS[var]} (mean over samples, pairs)")
     fig.savefig(path, dpi=110)
     return q
 
@@ -126,11 +132,12 @@ def plot_run(run: xr.Dataset, outdir: str | Path) -> list[Path]:
         return written
     plot_energy(run, outdir / "energy.png")
     written.append(outdir / "energy.png")
-    if "q_replica" in run:
-        for tw in run["tw"].values:
-            path = outdir / f"replica_overlap_tw{int(tw)}.png"
-            plot_replica_overlap_heatmap(run, path, tw=int(tw))
-            written.append(path)
+    for var, stem in (("q_replica", "replica_overlap"), ("Q_replica", "replica_weight_overlap")):
+        if var in run:
+            for tw in run["tw"].values:
+                path = outdir / f"{stem}_tw{int(tw)}.png"
+                plot_replica_overlap_heatmap(run, path, tw=int(tw), var=var)
+                written.append(path)
     if any(name in run for name in ("teacher_q", "teacher_Q", "test_overlap")):
         plot_teacher_profile(run, outdir / "teacher_overlap_profile.png")
         written.append(outdir / "teacher_overlap_profile.png")
