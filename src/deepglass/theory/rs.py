@@ -34,7 +34,7 @@ from .blocks_rs import (
     weight_replicon_susceptibility,
 )
 from .problem import ChainProblem
-from .teacher_student import generalization_error, test_overlaps
+from .teacher_student import generalization_error, fresh_input_overlaps
 
 LIQUID_ZERO = 1e-9  # an overlap below this after Newton is the exact liquid value 0
 Q_MAX = 1.0 - 1e-8  # weight overlaps beyond this are the collapsed volume, not a solution
@@ -394,7 +394,7 @@ def rs_dataset(x, pinned, problem: ChainProblem, res: float, iterations: int) ->
     layer = np.arange(L + 1)
     extra = {}
     if problem.scenario == "teacher-student":
-        extra["m_test"] = ("layer", test_overlaps(state.Q),
+        extra["m_test"] = ("layer", fresh_input_overlaps(state.Q),
                            {"long_name": "student-teacher neuron overlap on a fresh input"})
     ds = xr.Dataset(
         {

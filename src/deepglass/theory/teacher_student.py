@@ -21,7 +21,7 @@ from ..errors import ConfigError
 from .problem import ChainProblem
 
 
-def test_overlaps(Q: np.ndarray) -> np.ndarray:
+def fresh_input_overlaps(Q: np.ndarray) -> np.ndarray:
     """Student-teacher neuron overlaps m_l (l = 0..L) on a fresh input from the weight overlaps Q_1..Q_L."""
     Q = np.asarray(Q, dtype=float)
     m = np.ones(len(Q) + 1)
@@ -32,7 +32,7 @@ def test_overlaps(Q: np.ndarray) -> np.ndarray:
 
 def generalization_error(Q: np.ndarray) -> float:
     """eps_g = arccos(Q_L m_{L-1}) / pi: the probability that student and teacher outputs differ."""
-    m = test_overlaps(Q)
+    m = fresh_input_overlaps(Q)
     return float(np.arccos(np.clip(Q[-1] * m[-2], -1.0, 1.0)) / np.pi)
 
 
