@@ -1,2 +1,214 @@
 """Theory commands: theory, transitions, phase-diagram (registered on the shared app)."""
 from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import typer
+
+from ..errors import ConfigError, ConvergenceError
+from ._common import app, emit, fail, input_errors_exit_2
+
+FORMATS = ("json", "netcdf")
+
+
+def _problem(scenario: str, depth: int, alpha: float, kappa: float, field: float):
+    from ..theory import ChainProblem
+
+    problem = ChainProblem(scenario, depth, alpha, kappa=kappa, field=field)
+    if field > 0 and not problem.field_layers:
+        raise ConfigError("field", field, "0 when the network has no hidden layer (depth 1)")
+    return problem
+
+
+def _check_ansatz(ansatz: str, steps: int) -> None:
+    from ..theory import ANSATZES
+
+    if ansatz not in ANSATZES:
+        raise ConfigError("ansatz", ansatz, f"one of {', '.join(ANSATZES)}")
+    if ansatz == "krsb" and steps < 1:
+        raise ConfigError("steps", steps, "an integer k >= 1 for --ansatz krsb")
+
+
+def _check_format(format: str, out: Optional[Path]) -> None:
+    if format not in FORMATS:
+        raise ConfigError("format", format, f"one of {', '.join(FORMATS)}")
+    if format == "netcdf" and out is None:
+        raise ConfigError("out", None, "a file path: --format netcdf needs --out FILE")
+
+
+def _floats(values) -> list:
+    return [None if not math.isfinite(float(v)) else float(v) for v in np.asarray(values, float).ravel()]
+
+
+def _json_value(v):
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating, float)):
+        return None if not math.isfinite(float(v)) else float(v)
+    if isinstance(v, np.ndarray):
+        return _floats(v)
+    return v
+
+
+def solution_summary(ds) -> dict:
+    """The JSON view of a solution: Q (layers 1..L), q (layers 0..L), free entropy, residual, stability."""
+    out = {
+        "Q": _floats(ds["Q"].values[1:]),
+        "q": _floats(ds["q"].values),
+        "free_entropy": float(ds.attrs["free_entropy"]),
+        "residual": float(ds.attrs["residual"]),
+        "converged": bool(ds.attrs.get("converged", 1)),
+        "iterations": int(ds.attrs.get("iterations", 0)),
+    }
+    for key in ("ansatz", "steps", "scenario", "L", "alpha", "kappa", "field", "field_layers",
+                "replicon_chain", "eps_g"):
+        if key in ds.attrs:
+            out[key] = _json_value(ds.attrs[key])
+    if "replicon_weight" in ds:
+        out["replicon"] = _floats(ds["replicon_weight"].values[1:])
+        out["replicon_neuron"] = _floats(ds["replicon_neuron"].values)
+    if "m_test" in ds:
+        out["m_test"] = _floats(ds["m_test"].values)
+    for name in ("q_x", "Q_x"):
+        if name in ds:
+            out[name] = [_floats(row) for row in ds[name].values]
+    if "x" in ds.coords:
+        out["x"] = _floats(ds["x"].values)
+    return out
+
+
+def write_netcdf_atomic(ds, path: Path) -> None:
+    """Write to a temporary file next to PATH, then os.replace: no half-written result is ever visible."""
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        raise ConfigError("out", str(path), "a file in an existing directory")
+    clean = ds.copy()
+    for name, var in clean.data_vars.items():
+        if var.dtype == bool:
+            clean[name] = var.astype("int8")
+    for key, value in list(clean.attrs.items()):
+        if isinstance(value, (list, tuple)):
+            clean.attrs[key] = np.asarray(value, dtype=int if all(isinstance(v, (int, np.integer))
+                                                                  for v in value) else float)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    os.close(fd)
+    try:
+        clean.to_netcdf(tmp, engine="h5netcdf")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _write_text_atomic(text: str, path: Path) -> None:
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        raise ConfigError("out", str(path), "a file in an existing directory")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def _not_converged(exc: ConvergenceError) -> typer.Exit:
+    return fail(f"{exc}; no result written", 3)
+
+
+@app.command()
+@input_errors_exit_2
+def theory(
+    scenario: str = typer.Option("random", "--scenario", help="random | teacher-student"),
+    depth: int = typer.Option(..., "--depth", help="number of weight layers L >= 1"),
+    alpha: float = typer.Option(..., "--alpha", help="load alpha = M/c > 0"),
+    kappa: float = typer.Option(0.0, "--kappa", help="gap threshold (0 for teacher-student)"),
+    field: float = typer.Option(0.0, "--field", help="symmetry-breaking field h >= 0 on the central layer(s)"),
+    ansatz: str = typer.Option("rs", "--ansatz", help="rs | krsb | frsb"),
+    steps: int = typer.Option(1, "--steps", help="k for --ansatz krsb"),
+    format: str = typer.Option("json", "--format", help="json | netcdf"),
+    out: Optional[Path] = typer.Option(None, "--out", help="output file (required for netcdf)"),
+) -> None:
+    """Solve the replica theory of the chain at one load: overlap profiles, free entropy, stability."""
+    _check_format(format, out)
+    _check_ansatz(ansatz, steps)
+    problem = _problem(scenario, depth, alpha, kappa, field)
+    from ..theory import solve
+
+    try:
+        ds = solve(problem, ansatz, steps=steps)
+    except ConvergenceError as exc:
+        raise _not_converged(exc) from None
+    if format == "netcdf":
+        write_netcdf_atomic(ds, out)
+        emit(json.dumps({"written": str(out), "residual": float(ds.attrs["residual"])}))
+        return
+    text = json.dumps(solution_summary(ds), indent=2)
+    if out is not None:
+        _write_text_atomic(text + "\n", out)
+    emit(text)
+
+
+@app.command()
+@input_errors_exit_2
+def transitions(
+    scenario: str = typer.Option("random", "--scenario", help="random | teacher-student"),
+    depth: int = typer.Option(..., "--depth", help="number of weight layers L >= 1"),
+    kappa: float = typer.Option(0.0, "--kappa", help="gap threshold (0 for teacher-student)"),
+    field: float = typer.Option(0.0, "--field", help="symmetry-breaking field h >= 0 on the central layer(s)"),
+    alpha_max: float = typer.Option(1000.0, "--alpha-max", help="largest load scanned"),
+    format: str = typer.Option("json", "--format", help="json"),
+    out: Optional[Path] = typer.Option(None, "--out", help="also write the JSON to this file"),
+) -> None:
+    """alpha_g(l) at which each weight layer leaves the liquid, its growth length xi, RS capacity (L = 1)."""
+    if format != "json":
+        raise ConfigError("format", format, "json")
+    problem = _problem(scenario, depth, 1.0, kappa, field)
+    from ..theory.transitions import find_transitions, liquid_threshold
+
+    try:
+        tr = find_transitions(problem, alpha_max=alpha_max)
+    except ConvergenceError as exc:
+        raise _not_converged(exc) from None
+    result = {"scenario": scenario, "L": depth, "kappa": kappa, "field": field,
+              "alpha_g_first_analytic": liquid_threshold(depth, kappa) if field == 0 else None,
+              **tr.as_dict()}
+    text = json.dumps(result, indent=2)
+    if out is not None:
+        _write_text_atomic(text + "\n", out)
+    emit(text)
+
+
+@app.command("phase-diagram")
+@input_errors_exit_2
+def phase_diagram(
+    scenario: str = typer.Option("random", "--scenario", help="random | teacher-student"),
+    depth: int = typer.Option(8, "--depth", help="number of weight layers L >= 2"),
+    kappa: float = typer.Option(0.0, "--kappa", help="gap threshold (0 for teacher-student)"),
+    field: float = typer.Option(0.0, "--field", help="symmetry-breaking field h >= 0 on the central layer(s)"),
+    alpha_max: float = typer.Option(1000.0, "--alpha-max", help="largest load scanned"),
+    ansatz: str = typer.Option("rs", "--ansatz", help="rs | krsb | frsb (adds q(x, l) panels)"),
+    steps: int = typer.Option(1, "--steps", help="k for --ansatz krsb"),
+    out: Path = typer.Option(..., "--out", help="figure file (.png, .pdf, .svg)"),
+) -> None:
+    """Figure: liquid and solid regions in (layer, alpha), alpha_g(l) with its fit, overlap profiles."""
+    _check_ansatz(ansatz, steps)
+    if depth < 2:
+        raise ConfigError("depth", depth, "an integer L >= 2 for a phase diagram (L = 1 has no liquid)")
+    if out.suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise ConfigError("out", str(out), "a file ending in .png, .pdf or .svg")
+    if not out.parent.exists():
+        raise ConfigError("out", str(out), "a file in an existing directory")
+    problem = _problem(scenario, depth, 1.0, kappa, field)
+    from ..plots.theory import phase_diagram_figure
+
+    try:
+        phase_diagram_figure(problem, alpha_max=alpha_max, ansatz=ansatz, steps=steps, out=out)
+    except ConvergenceError as exc:
+        raise _not_converged(exc) from None
+    emit(json.dumps({"written": str(out)}))

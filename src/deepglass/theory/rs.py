@@ -308,16 +308,21 @@ def solve_rs_vector(problem: ChainProblem, x0: np.ndarray | None = None, *, tol:
     starts.append(top_start(problem.L))
     total, last_res = 0, np.inf
     found = []
+    collapsed = False
     for start in starts:
         for pre_steps in (30, 300):
             out, iterations, last_res = _attempt(problem, start, forced, pre_steps, tol, max_iter)
             total += iterations
+            collapsed |= out is None and last_res == -1.0
             if out is not None:
                 found.append(out)
                 break
         if found and not nishimori:
             break
     if not found:
+        if collapsed:
+            raise ConvergenceError(f"RS chain solver (a weight overlap Q_l runs to 1: no RS solution, the load "
+                                   f"alpha = {problem.alpha:g} is beyond the RS capacity)", float("inf"), total)
         raise ConvergenceError("RS chain solver", last_res, total)
     if len(found) > 1:
         entropies = [free_entropy(chain_state(x, problem), problem) for x, _, _ in found]
@@ -340,7 +345,9 @@ def _attempt(problem, start, forced, pre_steps, tol, max_iter):
         if not ok:
             x, res, it = _iterate(x, problem, pinned, max_iter, tol)
             iterations += it
-            if res >= tol or np.any(x[:problem.L] >= Q_MAX):
+            if np.any(x[:problem.L] >= Q_MAX):
+                return None, iterations, -1.0  # collapsed volume (capacity), flagged for the message
+            if res >= tol:
                 return None, iterations, res
             x_new = x
         x = np.where(pinned, 0.0, np.clip(x_new, 0.0, None))

@@ -1,0 +1,85 @@
+"""CLI of the theory: JSON/netCDF output, transitions, phase diagram, exit statuses 2 and 3."""
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+from typer.testing import CliRunner
+
+from deepglass.cli import app
+
+runner = CliRunner()
+
+
+def _run(*args):
+    return runner.invoke(app, list(args))
+
+
+def test_theory_json_layout_and_values():
+    r = _run("theory", "--scenario", "random", "--depth", "1", "--alpha", "1", "--format", "json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert len(out["Q"]) == 1 and len(out["q"]) == 2
+    assert abs(out["Q"][0] - 0.5853) < 1e-4
+    assert out["residual"] < 1e-10 and out["converged"] is True
+    for key in ("free_entropy", "replicon", "replicon_chain"):
+        assert key in out
+    r = _run("theory", "--scenario", "teacher-student", "--depth", "3", "--alpha", "10")
+    out = json.loads(r.stdout)
+    assert len(out["Q"]) == 3 and len(out["q"]) == 4 and out["q"][0] == 1.0 and out["q"][3] == 1.0
+    assert 0 < out["eps_g"] < 0.5
+
+
+def test_theory_netcdf_needs_out_and_writes_atomically(tmp_path):
+    r = _run("theory", "--depth", "3", "--alpha", "5", "--format", "netcdf")
+    assert r.exit_code == 2 and "out" in r.output
+    target = tmp_path / "sol.nc"
+    r = _run("theory", "--depth", "3", "--alpha", "5", "--format", "netcdf", "--out", str(target))
+    assert r.exit_code == 0, r.output
+    ds = xr.open_dataset(target, engine="h5netcdf")
+    assert ds.sizes["layer"] == 4 and ds.attrs["ansatz"] == "rs"
+    assert np.isnan(ds.Q.values[0])
+    assert [p.name for p in tmp_path.iterdir()] == ["sol.nc"]  # no temporary left behind
+
+
+@pytest.mark.parametrize("args,field", [
+    (("--depth", "0", "--alpha", "1"), "depth"),
+    (("--depth", "3", "--alpha", "-1"), "alpha"),
+    (("--depth", "3", "--alpha", "1", "--scenario", "planted"), "scenario"),
+    (("--depth", "3", "--alpha", "1", "--ansatz", "magic"), "ansatz"),
+    (("--depth", "3", "--alpha", "1", "--format", "yaml"), "format"),
+    (("--depth", "3", "--alpha", "1", "--scenario", "teacher-student", "--kappa", "0.5"), "kappa"),
+    (("--depth", "3", "--alpha", "1", "--field", "-0.1"), "field"),
+    (("--depth", "1", "--alpha", "1", "--field", "0.1"), "field"),
+])
+def test_bad_input_exits_2_with_one_message(args, field):
+    r = _run("theory", *args)
+    assert r.exit_code == 2
+    assert field in r.output and "Traceback" not in r.output
+
+
+def test_non_convergence_exits_3_with_residual():
+    r = _run("theory", "--depth", "1", "--alpha", "3")  # beyond Gardner's capacity 2
+    assert r.exit_code == 3
+    assert "residual" in r.output and "capacity" in r.output
+
+
+def test_transitions_json():
+    r = _run("transitions", "--scenario", "random", "--depth", "7", "--alpha-max", "60")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert len(out["alpha_g"]) == 7
+    assert abs(out["alpha_g"][0] - np.pi**2 / 4) < 1e-6
+    assert out["alpha_g"][1] == pytest.approx(out["alpha_g"][5], rel=1e-9)
+    assert out["alpha_g"][2:5] == [None, None, None]  # centre still liquid at alpha = 60
+    r = _run("transitions", "--depth", "6", "--alpha-max", "-3")
+    assert r.exit_code == 2
+
+
+def test_phase_diagram_writes_figure(tmp_path):
+    fig = tmp_path / "pd.png"
+    r = _run("phase-diagram", "--depth", "5", "--alpha-max", "60", "--out", str(fig))
+    assert r.exit_code == 0, r.output
+    assert fig.stat().st_size > 10_000
+    r = _run("phase-diagram", "--depth", "5", "--out", str(tmp_path / "pd.txt"))
+    assert r.exit_code == 2
