@@ -42,11 +42,11 @@ def _accept(dE, u, log_ratio, greedy, use_ratio, beta):
     return math.log(u) < log_a
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def _neuron_substep(S, h, Wt, layers, choice, uniform, counts, inv_sqrt_c, kappa, pot, greedy, beta):
     B, nl, M = choice.shape
     N = S.shape[-1]
-    for b in numba.prange(B):
+    for b in range(B):
         for a in range(nl):
             l = layers[a]
             for m in range(M):
@@ -70,13 +70,13 @@ def _neuron_substep(S, h, Wt, layers, choice, uniform, counts, inv_sqrt_c, kappa
                     counts[b, l] += 1
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def _weight_substep(S, h, Wt, column, gauss, uniform, counts, c, delta, inv_sqrt_c, kappa, pot, greedy, beta,
                     exact_sphere):
     B, L, N = column.shape
     M = S.shape[2]
     s_norm = math.sqrt(1.0 + delta * delta)
-    for b in numba.prange(B):
+    for b in range(B):
         a = np.empty(N)
         bb = np.empty(N)
         scale = np.empty(N)
@@ -123,7 +123,7 @@ def _weight_substep(S, h, Wt, column, gauss, uniform, counts, c, delta, inv_sqrt
 
 
 class NumbaBackend:
-    """Compiled sub-steps, parallel over the batch axis (numba.prange)."""
+    """Compiled sub-steps, single-threaded: robust on a shared 2-core machine (parallel threads stall there)."""
 
     name = "numba"
 
