@@ -16,6 +16,7 @@ import numpy as np
 from .gaussian import H, gauss_hermite, log_H, phi_over_H
 
 # ---------------------------------------------------------------- quadrature for the gap block
+_LOG_SQRT2PI = 0.5 * np.log(2 * np.pi)
 _Z_EDGE = 10.0  # Gaussian weight beyond |z| = 10 is < 1e-22
 _GL_NODES = 48
 
@@ -69,13 +70,11 @@ def gap_terms(c, kappa: float, nishimori: bool):
     z, w = _gap_nodes(c, kappa)
     one_minus = (1.0 - c)[..., None]
     u = (kappa - np.sqrt(c)[..., None] * z) / np.sqrt(one_minus)
-    g = phi_over_H(u)
     logh = log_H(u)
+    g = np.exp(-0.5 * u * u - _LOG_SQRT2PI - logh)  # phi/H, from the one log H evaluation
     if nishimori:
-        w = w * H(u) / H(kappa)
-        s_gap = np.sum(w * logh, axis=-1)
-    else:
-        s_gap = np.sum(w * logh, axis=-1)
+        w = w * np.exp(logh) / H(kappa)  # the teacher's tilt H(u)/H(kappa)
+    s_gap = np.sum(w * logh, axis=-1)
     chat = np.sum(w * g * g, axis=-1) / (1.0 - c)
     lam = np.sum(w * _mills_derivative(u, g) ** 2, axis=-1) / (1.0 - c) ** 2
     return s_gap, chat, lam

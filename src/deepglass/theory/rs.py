@@ -263,6 +263,40 @@ def _newton(x: np.ndarray, problem: ChainProblem, pinned: np.ndarray, log_vars: 
     return z, ok
 
 
+def _anderson(x, problem, pinned, tol, max_iter=150, memory=6):
+    """Anderson-accelerated fixed-point iteration on the free unknowns (one map evaluation per step).
+
+    Returns (x, ok). Iterates are kept inside the physical box [0, 1) so that the extrapolation cannot
+    leave the domain of the blocks.
+    """
+    free = ~pinned
+    L = problem.L
+    upper = np.where(np.arange(len(x)) < L, Q_MAX, 1.0)
+    xs, fs = [], []
+    x = np.where(pinned, 0.0, x)
+    for _ in range(max_iter):
+        F = chain_state(x, problem).F
+        F[pinned] = 0.0
+        r = F - x
+        if np.max(np.abs(r)) < tol:
+            return x, True
+        xs.append(x[free].copy())
+        fs.append(r[free].copy())
+        if len(xs) > memory + 1:
+            xs.pop(0)
+            fs.pop(0)
+        if len(xs) > 1:
+            dX = np.diff(np.array(xs), axis=0).T
+            dF = np.diff(np.array(fs), axis=0).T
+            gamma, *_ = np.linalg.lstsq(dF, r[free], rcond=None)
+            new = x[free] + r[free] - (dX + dF) @ gamma
+        else:
+            new = F[free]
+        x = x.copy()
+        x[free] = np.clip(new, 0.0, upper[free])
+    return x, False
+
+
 def _iterate(x, problem, pinned, n_iter, tol, damping=1.0, min_iter=0):
     """Plain (damped) fixed-point iteration, the naive baseline; returns x, residual, iterations."""
     res = np.inf
@@ -310,7 +344,7 @@ def solve_rs_vector(problem: ChainProblem, x0: np.ndarray | None = None, *, tol:
     found = []
     collapsed = False
     for start in starts:
-        for pre_steps in (30, 300):
+        for pre_steps in (10, 300):
             out, iterations, last_res = _attempt(problem, start, forced, pre_steps, tol, max_iter)
             total += iterations
             collapsed |= out is None and last_res == -1.0
@@ -341,7 +375,9 @@ def _attempt(problem, start, forced, pre_steps, tol, max_iter):
     for _seed_round in range(4):
         x, res, it = _iterate(x, problem, pinned, pre_steps, 1e-14, min_iter=pre_steps)
         iterations += it
-        x_new, ok = _newton(x, problem, pinned, log_vars=False, tol=tol)
+        x_new, ok = _anderson(x, problem, pinned, tol)
+        if not ok or np.any(x_new[:problem.L] >= Q_MAX):
+            x_new, ok = _newton(x, problem, pinned, log_vars=False, tol=tol)
         if not ok:
             x, res, it = _iterate(x, problem, pinned, max_iter, tol)
             iterations += it
@@ -370,6 +406,7 @@ def _attempt(problem, start, forced, pre_steps, tol, max_iter):
         grow[idx[critical > 0]] = True
         pinned &= ~grow
         x = np.where(grow, 1e-2, x)
+        pre_steps = max(pre_steps, 50)  # let the monotone map lift the seeded layers before accelerating
     return None, iterations, res
 
 

@@ -55,6 +55,7 @@ class Transitions:
             "alpha_g_neurons": listify(self.alpha_g_neurons),
             "alpha_max": float(self.alpha_max),
             "xi": None if not np.isfinite(self.xi) else float(self.xi),
+            "xi_local": local_lengths(self.alpha_g_weights),
             "fit": {"law": "log alpha_g(l) = a + l/xi", "a": None if not np.isfinite(self.fit_intercept)
                     else float(self.fit_intercept), "layers": self.fit_layers},
         }
@@ -137,6 +138,17 @@ def find_transitions(problem_template: ChainProblem, alpha_max: float = 100.0, *
             break
     xi, intercept, layers = fit_growth(a_w)
     return Transitions(a_w, a_n, alpha_max, xi, intercept, layers)
+
+
+def local_lengths(alpha_g_weights: np.ndarray) -> list:
+    """xi_l = 1 / (log alpha_g(l+1) - log alpha_g(l)) over the left half: constant for a pure exponential."""
+    L = len(alpha_g_weights)
+    out = []
+    for l in range(1, (L - 1) // 2):
+        a, b = alpha_g_weights[l - 1], alpha_g_weights[l]
+        ok = np.isfinite(a) and np.isfinite(b) and a > 0 and b > a
+        out.append(float(1.0 / np.log(b / a)) if ok else None)
+    return out
 
 
 def fit_growth(alpha_g_weights: np.ndarray) -> tuple[float, float, list[int]]:
