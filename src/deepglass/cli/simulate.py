@@ -79,8 +79,14 @@ def _run_with_progress(plan, quiet: bool):
 
             return execute(plan, on_event=on_event)
     except KeyboardInterrupt:
-        raise fail(f"interrupted at MC time {last['t']}; run the same command again to resume from the "
-                   f"last save in {plan.out}", code=130) from None
+        from ..experiments.store import read_run
+
+        try:
+            saved = f"MC time {read_run(plan.out, with_checkpoint=False).t_done}"
+        except Exception:
+            saved = "the start"
+        raise fail(f"interrupted at MC time {last['t']}; {plan.out} keeps everything up to {saved}: "
+                   "run the same command again to resume from there", code=130) from None
 
 
 def _report(run, plan) -> None:
