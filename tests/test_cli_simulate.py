@@ -255,3 +255,26 @@ def test_demo_writes_results_and_figures(tmp_path):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     again = invoke("demo", "--out", out, "--t-max", 3, "-q")
     assert again.exit_code == 0 and "already holds the completed demo" in again.output
+
+
+@pytest.mark.parametrize("scenario, extra", [
+    ("random", ["--set", "stop_when_solved=true"]),
+    ("teacher-student", ["--set", "acceptance=metropolis", "--set", "beta=5", "--protocol", "learning"]),
+    ("hidden-manifold", ["--set", "D=2", "--set", "potential=hinge"]),
+])
+def test_every_example_config_runs(tmp_path, scenario, extra):
+    cfg = tmp_path / "ex.toml"
+    cfg.write_text(invoke("config", "example", "--scenario", scenario).output)
+    out = tmp_path / "run"
+    result = invoke("simulate", cfg, "--out", out, "--t-max", 6, "--samples", 2, "-q", *TINY_SETS, *extra)
+    assert result.exit_code == 0, result.output
+    run = open_run(out)
+    assert run.attrs["status"] == "complete" and run.attrs["scenario"] == scenario
+    final = json.loads(invoke("info", out, "--format", "json").output)["final"]
+    has_teacher = scenario != "random"
+    assert (final["generalization_overlap"] is not None) == has_teacher
+    assert (final["teacher_overlap_Q"] is not None) == has_teacher
+    if scenario == "random":  # stop_when_solved: the run ends at the first measurement with no violated gap
+        solved = (run["violations"].sum("sample") == 0).values
+        assert not solved[:-1].any()
+        assert solved[-1] or final["time"] == 6
