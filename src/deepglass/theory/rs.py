@@ -38,6 +38,7 @@ from .teacher_student import generalization_error, fresh_input_overlaps
 
 LIQUID_ZERO = 1e-9  # an overlap below this after Newton is the exact liquid value 0
 Q_MAX = 1.0 - 1e-8  # weight overlaps beyond this are the collapsed volume, not a solution
+MARGINAL = 1e-8  # a liquid with spectral radius <= 1 + MARGINAL is accepted: the frozen branch there is O(1e-8)
 
 
 # ---------------------------------------------------------------- packing
@@ -205,6 +206,17 @@ def replicon_operator(state: ChainState, problem: ChainProblem) -> np.ndarray:
     return K
 
 
+def replicon_mode(K: np.ndarray, L: int) -> tuple[float, np.ndarray]:
+    """Spectral radius of the replicon map and its leading mode (|components|, max 1), symmetrised over
+    the mirror image l -> L - l because the two boundary fronts give degenerate modes."""
+    vals, vecs = np.linalg.eig(K)
+    k = int(np.argmax(vals.real))
+    v = np.abs(vecs[:, k].real)
+    Q_part, q_part = v[:L], v[L:]
+    v = np.concatenate([np.maximum(Q_part, Q_part[::-1]), np.maximum(q_part, q_part[::-1])])
+    return float(np.max(np.abs(vals))), v / max(v.max(), 1e-300)
+
+
 def local_replicons(state: ChainState, problem: ChainProblem) -> tuple[np.ndarray, np.ndarray]:
     """Per-layer replicon eigenvalues ignoring the coupling to the neighbours (diagonal loops):
     weight layer l: 1 - alpha (1-Q_l)^2 lam_l (q_{l-1} q_l)^2  (Gardner's AT condition at L = 1);
@@ -297,6 +309,11 @@ def _anderson(x, problem, pinned, tol, max_iter=150, memory=6):
     return x, False
 
 
+def _near_critical(x, pinned, L) -> bool:
+    free = x[~pinned]
+    return bool(np.any(free < 1e-3) or np.any(x[:L] > 0.99))
+
+
 def _iterate(x, problem, pinned, n_iter, tol, damping=1.0, min_iter=0):
     """Plain (damped) fixed-point iteration, the naive baseline; returns x, residual, iterations."""
     res = np.inf
@@ -378,6 +395,12 @@ def _attempt(problem, start, forced, pre_steps, tol, max_iter):
         x_new, ok = _anderson(x, problem, pinned, tol)
         if not ok or np.any(x_new[:problem.L] >= Q_MAX):
             x_new, ok = _newton(x, problem, pinned, log_vars=False, tol=tol)
+        elif _near_critical(x_new, pinned, problem.L):
+            # near a transition (small overlaps) or the capacity (Q -> 1) the map is barely contracting:
+            # a small residual is not a small error there, so polish with Newton
+            x_pol, ok_pol = _newton(x_new, problem, pinned, log_vars=False, tol=tol)
+            if ok_pol:
+                x_new = x_pol
         if not ok:
             x, res, it = _iterate(x, problem, pinned, max_iter, tol)
             iterations += it
@@ -399,7 +422,7 @@ def _attempt(problem, start, forced, pre_steps, tol, max_iter):
             return (x, pinned, res), iterations, res
         A, idx = liquid_operator(x, problem, free_liquid)
         rho, critical = perron(A)
-        if rho <= 1.0 + 1e-12:
+        if rho <= 1.0 + MARGINAL:
             return (x, pinned, res), iterations, res
         # an unstable liquid is not the physical solution: lift its critical part and solve again
         grow = np.zeros_like(pinned)
@@ -431,7 +454,7 @@ def rs_dataset(x, pinned, problem: ChainProblem, res: float, iterations: int) ->
     eps = np.where(np.arange(L + 1) % L == 0, np.nan, state.eps) if L > 1 else np.full(2, np.nan)
     rep_w, rep_n = local_replicons(state, problem)
     K = replicon_operator(state, problem)
-    rho = float(np.max(np.abs(np.linalg.eigvals(K)))) if K.size else 0.0
+    rho, mode = replicon_mode(K, L)
     liquid_Q = np.concatenate([[False], pinned[:L]])
     liquid_q = np.zeros(L + 1, bool)
     liquid_q[1:L] = pinned[L:]
@@ -449,6 +472,10 @@ def rs_dataset(x, pinned, problem: ChainProblem, res: float, iterations: int) ->
             "replicon_weight": ("layer", np.concatenate([[np.nan], rep_w]),
                                 {"long_name": "local replicon of weight layer l (>0: RS locally stable)"}),
             "replicon_neuron": ("layer", rep_n, {"long_name": "local replicon of neuron layer l"}),
+            "replicon_mode_Q": ("layer", np.concatenate([[np.nan], mode[:L]]),
+                                {"long_name": "weight part of the least stable replicon mode (max 1)"}),
+            "replicon_mode_q": ("layer", np.concatenate([[np.nan], mode[L:], [np.nan]]),
+                                {"long_name": "neuron part of the least stable replicon mode (max 1)"}),
             "liquid_Q": ("layer", liquid_Q),
             "liquid_q": ("layer", liquid_q),
             **extra,
