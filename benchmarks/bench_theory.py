@@ -54,6 +54,12 @@ def main():
     t_naive, (x, res, it) = timed(lambda: naive_rs(p))
     rows.append(("RS chain L=20, alpha=50 (random)", t_fast, "< 0.05 s", t_naive,
                  f"residual {ds.attrs['residual']:.1e}; naive: {it} iterations, residual {res:.1e}"))
+    p = ChainProblem("random", 20, 21.2)  # 1% above alpha_g(2): critical slowing down of the plain map
+    t_fast, ds = timed(lambda: solve(p), repeat=5)
+    t_naive, (x, res, it) = timed(lambda: naive_rs(p))
+    err = np.max(np.abs(x - np.concatenate([ds.Q.values[1:], ds.q.values[1:-1]])))
+    rows.append(("RS chain L=20, alpha=21.2 (random, near alpha_g(2))", t_fast, "< 0.05 s", t_naive,
+                 f"naive: {it} iterations to residual {res:.0e}, still off by {err:.1e}"))
     p = ChainProblem("teacher-student", 20, 50.0)
     t_fast, ds = timed(lambda: solve(p), repeat=5)
     t_naive, (x, res, it) = timed(lambda: naive_rs(p))
