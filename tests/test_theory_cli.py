@@ -83,3 +83,13 @@ def test_phase_diagram_writes_figure(tmp_path):
     assert fig.stat().st_size > 10_000
     r = _run("phase-diagram", "--depth", "5", "--out", str(tmp_path / "pd.txt"))
     assert r.exit_code == 2
+
+
+def test_field_response_figure(tmp_path):
+    from deepglass.plots.theory import field_response_figure
+    from deepglass.theory import ChainProblem
+
+    out = tmp_path / "field.png"
+    fr = field_response_figure(ChainProblem("random", 4, 5.0), [0.0, 0.5], alpha_max=40.0, out=out)
+    assert out.stat().st_size > 10_000
+    assert float(fr.q.sel(layer=2, field=0.5)) > 0 == float(fr.q.sel(layer=2, field=0.0))

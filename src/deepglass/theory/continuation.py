@@ -15,7 +15,7 @@ def solve_curve(problem_template: ChainProblem, alphas, ansatz: str = "rs", **op
     """Solutions at every alpha of ``alphas`` (solved in increasing order), concatenated along ``alpha``.
 
     Each solve starts from the previous solution (continuation); the first from the solver's default.
-    Per-point scalars (free_entropy, residual, iterations, converged, replicon_chain when present)
+    Per-point scalars (free_entropy, residual, iterations, converged, replicon_chain, eps_g when present)
     become variables along ``alpha``.
     """
     alphas = np.asarray(alphas, dtype=float).ravel()
@@ -29,7 +29,7 @@ def solve_curve(problem_template: ChainProblem, alphas, ansatz: str = "rs", **op
         ds = solve(problem, ansatz, init=previous, **options)
         solutions[k] = ds
         previous = ds
-    scalars = ("free_entropy", "residual", "iterations", "converged", "replicon_chain")
+    scalars = ("free_entropy", "residual", "iterations", "converged", "replicon_chain", "eps_g")
     stacked = []
     for a, ds in zip(alphas, solutions):
         ds = ds.copy()
