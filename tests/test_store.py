@@ -156,3 +156,16 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path):
     xr.testing.assert_identical(open_run(tmp_path / "cut"), open_run(tmp_path / "whole"))
     assert open_run(tmp_path / "cut").attrs["status"] == "complete"
     assert read_run(tmp_path / "cut").checkpoint is None
+
+
+def test_python_entry_point_runs_and_reopens(tmp_path):
+    import deepglass
+
+    config = {**TINY, "run": {**TINY["run"], "t_max": 5}, "replicas": {"R": 0}}
+    run = deepglass.run_simulation(config, tmp_path / "py")
+    xr.testing.assert_equal(run, deepglass.open_run(tmp_path / "py"))
+    assert run["time"].values[-1] == 5 and run.attrs["status"] == "complete"
+    again = deepglass.run_simulation(config, tmp_path / "py")  # complete: returned as stored, not rerun
+    xr.testing.assert_equal(again, run)
+    with pytest.raises(RunDirectoryError, match="different run"):
+        deepglass.run_simulation({**config, "seed": 8}, tmp_path / "py")
