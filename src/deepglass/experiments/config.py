@@ -74,6 +74,12 @@ class MCConfig(_Section):
                                 "a finite real number > 0 (inverse temperature)", gt=0)
     delta: float = _field(0.1, "weight move size: J -> (J + delta x) / sqrt(1 + delta^2)",
                           "a real number with 0 < delta <= 10", gt=0, le=10)
+    exact_sphere: bool = _field(True, "Hastings factor of the weight move, so rows sample their sphere exactly "
+                                "(false: the literal move of MODEL.md, biased at O(1/c); see docs/simulation.md)",
+                                "true or false")
+    backend: Literal["auto", "numpy", "numba"] = _field(
+        "auto", "engine backend: numpy (reference) | numba (same random numbers, same trajectory) | auto",
+        "one of auto, numpy, numba")
 
     @model_validator(mode="after")
     def _beta_for_metropolis(self):

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from .config import RunConfig, parse_config
 
-# MC steps. Measured with the numpy engine on the 2-core dev machine: 0.07-0.55 s per MC step for this
-# system (8 samples x (host + 4 guests); idle vs loaded machine), so 10-70 s of MC; with the ~40 s venv
-# install, `make demo` stays under 3 minutes (a clean `make demo` with t_max = 200 took 2m37s under load).
-DEMO_T_MAX = 120
+# MC steps. Measured on the 2-core dev machine with the numba backend (a core dependency): ~0.09 s per MC
+# step for this system (8 samples x (host + 4 guests)) under load, so ~45 s of MC; with the ~40 s venv
+# install and the first numba compile, a clean `make demo` stays well under 3 minutes.
+DEMO_T_MAX = 500
 
 
 def demo_config(seed: int = 2024, t_max: int = DEMO_T_MAX) -> RunConfig:

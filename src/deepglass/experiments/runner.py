@@ -57,7 +57,7 @@ def mc_params(config: RunConfig):
 
     beta = config.mc.beta if config.mc.acceptance == "metropolis" else None  # greedy ignores beta
     return MCParams(potential=config.mc.potential, acceptance=config.mc.acceptance, beta=beta,
-                    delta=config.mc.delta)
+                    delta=config.mc.delta, exact_sphere=config.mc.exact_sphere)
 
 
 def measurement_schedule(config: RunConfig) -> np.ndarray:
@@ -176,6 +176,7 @@ def execute(plan: RunPlan, on_event: EventCallback | None = None, save_interval:
         stop_when_solved=config.run.stop_when_solved,
         seed=inputs.engine_seed,
         checkpoint=checkpoint,
+        backend=config.mc.backend,
     )
     result = concat_measurements(done_parts)
     for event in events:
