@@ -136,3 +136,12 @@ def test_bad_overrides(item, field, text):
 
 def test_models_are_strict_about_unknown_keys():
     assert set(RunConfig.model_fields) == {"seed", "network", "data", "mc", "run", "replicas"}
+
+
+def test_engine_options_reach_the_engine_params():
+    from deepglass.experiments.runner import mc_params
+
+    cfg = parse_config({"mc": {"exact_sphere": False, "backend": "numpy"}})
+    assert mc_params(cfg).exact_sphere is False and cfg.mc.backend == "numpy"
+    with pytest.raises(ConfigError, match="backend"):
+        parse_config({"mc": {"backend": "cuda"}})
