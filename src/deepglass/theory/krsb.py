@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DeepglassError
 from .parisi import StepFunction
-from .parisi_chain import ONE, ChainState, GridOptions, Layout
-from .parisi_solver import anderson_solve, to_dataset
+from .parisi_chain import ONE, ChainState, GridOptions
+from .parisi_solver import solve_chain, to_dataset
 from .problem import ChainProblem
 
 
@@ -32,23 +32,37 @@ def _levels_from_value(value: float, n: int) -> np.ndarray:
     return value * np.linspace(0.55, 1.0, n) if n > 1 else np.array([value])
 
 
+def _steps_of(ds: xr.Dataset) -> int:
+    return int(ds.attrs.get("steps", 0)) if ds.attrs.get("ansatz") in ("rs", "krsb") else -1
+
+
+def split_step(levels: np.ndarray, breakpoints: np.ndarray, where: int) -> tuple[np.ndarray, np.ndarray]:
+    """(k-1)-RSB -> k-RSB: the jump at breakpoint ``where`` opens into two jumps around it."""
+    edges = np.concatenate([[0.0], breakpoints, [1.0]])
+    m = edges[where + 1]
+    d = 0.3 * min(m - edges[where], edges[where + 2] - m)
+    new_bp = np.concatenate([breakpoints[:where], [m - d, m + d], breakpoints[where + 1:]])
+    mid = 0.5 * (levels[where] + levels[where + 1])
+    new_lv = np.concatenate([levels[:where + 1], [mid], levels[where + 1:]])
+    return new_lv, new_bp
+
+
 def initial_state(problem: ChainProblem, steps: int, init: xr.Dataset | None) -> ChainState:
-    """Warm start from any solution Dataset (its EA overlaps, or its levels for k-RSB), else a glassy guess."""
+    """Warm start from a k- or (k-1)-RSB solution (split open), from any Dataset's EA overlaps, or a guess."""
+    if init is not None and init.attrs.get("ansatz") == "krsb" and _steps_of(init) == steps - 1 and steps >= 2:
+        return _split_open(problem, steps, init)
     L, n = problem.L, steps + 1
     Q, q = [None], [ONE]
     for f_index in range(1, 2 * L):
         is_Q = f_index <= L
         l = f_index if is_Q else f_index - L
-        # staggered breakpoints: distinct functions never start with coincident breakpoints
-        bp = np.linspace(0.25, 0.75, steps) + 0.013 * (f_index % 5) if steps else np.zeros(0)
+        bp = np.linspace(0.3, 0.7, steps) if steps else np.zeros(0)
         lv = None
         if init is not None:
             name = "Q" if is_Q else "q"
             if f"{name}_levels" in init and init.attrs.get("steps") == steps and init.attrs.get("L") == L:
                 lv = np.asarray(init[f"{name}_levels"].sel(layer=l), dtype=float)
-                bname = "breakpoints" if is_Q else "q_breakpoints"
-                if bname in init and np.all(np.isfinite(init[bname].sel(layer=l))):
-                    bp = np.asarray(init[bname].sel(layer=l), dtype=float)[1:]
+                bp = np.asarray(init["breakpoints"].sel(layer=1), dtype=float)[1:]
             elif int(init.attrs.get("L", -1)) == L:
                 lv = _levels_from_value(float(init[name].sel(layer=l)), n)
         if lv is None:
@@ -61,19 +75,57 @@ def initial_state(problem: ChainProblem, steps: int, init: xr.Dataset | None) ->
     return ChainState(Q, q)
 
 
+def _split_open(problem: ChainProblem, steps: int, init: xr.Dataset) -> ChainState:
+    L = problem.L
+    bp = np.asarray(init["breakpoints"].sel(layer=1), dtype=float)[1:]
+    Ql = np.asarray(init["Q_levels"].values[1:], dtype=float)
+    ql = np.asarray(init["q_levels"].values[1:L], dtype=float)
+    allv = np.concatenate([Ql, ql]) if L > 1 else Ql
+    where = int(np.argmax(np.max(np.diff(-np.log1p(-np.clip(allv, 0, 1 - 1e-12)), axis=1), axis=0)))
+    Q, q = [None], [ONE]
+    for l in range(1, L + 1):
+        lv, new_bp = split_step(Ql[l - 1], bp, where)
+        Q.append(StepFunction(new_bp, lv))
+    for l in range(1, L):
+        lv, new_bp = split_step(ql[l - 1], bp, where)
+        q.append(StepFunction(new_bp, lv))
+    q.append(ONE)
+    return ChainState(Q, q)
+
+
+def replica_symmetric_start(problem: ChainProblem) -> xr.Dataset | None:
+    """The RS solution (largest fixed point, deepglass.theory.rs) as the default warm start, if available."""
+    try:
+        from .rs import solve_rs
+    except ImportError:  # RS solver absent: start from the glassy guess of initial_state
+        return None
+    try:
+        return solve_rs(problem)
+    except DeepglassError:
+        return None
+
+
+def grid_options(field_nodes: int) -> GridOptions:
+    if not isinstance(field_nodes, (int, np.integer)) or not 41 <= field_nodes <= 4001:
+        raise ConfigError("field_nodes", field_nodes, "an integer in 41..4001 (nodes of the field grid)")
+    return GridOptions(gap_half=field_nodes // 2, ising_half=field_nodes // 2)
+
+
 def solve_krsb_chain(problem: ChainProblem, steps: int = 1, init: xr.Dataset | None = None, tol: float = 1e-8,
-                     max_iter: int = 400, field_step: float = 0.05, max_half: int = 300) -> xr.Dataset:
+                     max_iter: int = 400, field_nodes: int = 301) -> xr.Dataset:
     """k-RSB saddle point of the chain, per-function breakpoints optimised; contract layout (ansatz "krsb")."""
     check_random_scenario(problem, "krsb")
     if not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ConfigError("steps", steps, "an integer k >= 0 (number of RSB steps)")
-    if not (0 < field_step <= 0.5):
-        raise ConfigError("field_step", field_step, "a real number in (0, 0.5]")
-    opts = GridOptions(field_step=field_step, max_half=int(max_half))
-    state = initial_state(problem, int(steps), init)
-    layout = Layout(problem.L, int(steps) + 1, optimise_breakpoints=steps > 0)
-    state, ev, residual, iterations = anderson_solve(
-        problem, layout, state, opts, tol=tol, max_iter=max_iter, what=f"{steps}-RSB chain (L = {problem.L}, "
-        f"alpha = {problem.alpha}, kappa = {problem.kappa})")
+    opts = grid_options(field_nodes)
+    steps = int(steps)
+    if init is None or _steps_of(init) not in (steps, steps - 1):
+        # continuation in k: RS -> 1RSB -> ... -> k-RSB, each step split open from the previous solution
+        init = replica_symmetric_start(problem) if steps <= 1 else solve_krsb_chain(
+            problem, steps=steps - 1, tol=tol, max_iter=max_iter, field_nodes=field_nodes)
+    state = initial_state(problem, steps, init)
+    what = f"{steps}-RSB chain (L = {problem.L}, alpha = {problem.alpha}, kappa = {problem.kappa})"
+    state, ev, residual, iterations, collapsed = solve_chain(problem, state, opts, tol=tol, max_iter=max_iter,
+                                                  optimise_breakpoints=steps > 0, what=what)
     return to_dataset(problem, state, ev.free_entropy, ansatz="krsb", steps=int(steps), residual=residual,
-                      iterations=iterations, eps=ev.eps)
+                      iterations=iterations, collapsed=collapsed)

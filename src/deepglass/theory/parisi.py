@@ -117,6 +117,13 @@ class FieldGrid:
         return self.dh * np.arange(-self.half, self.half + 1)
 
     @staticmethod
+    def fixed(extent: float, half: int) -> "FieldGrid":
+        """2 half + 1 nodes on [-extent, extent]: the spacing is a continuous function of the extent."""
+        if extent <= 0:
+            return FieldGrid(dh=1.0, half=0)
+        return FieldGrid(dh=extent / half, half=half)
+
+    @staticmethod
     def for_variance(total_variance: float, extent: float, resolution: float, max_half: int = 400) -> "FieldGrid":
         """A grid covering |h| <= extent with spacing <= resolution (at most 2 max_half + 1 nodes)."""
         if total_variance <= 0 or extent <= 0:
@@ -129,20 +136,39 @@ class FieldGrid:
 def _log_kernel(variance: float, dh: float) -> np.ndarray:
     """log weights of a centred discrete Gaussian step of the given variance on offsets -B..B.
 
-    For variance >= dh^2 a sampled Gaussian (its variance is exact up to exp(-2 pi^2 variance / dh^2));
-    below, the three-point kernel with exactly the right variance (a second-order heat-equation step).
+    exp(-j^2 dh^2 / 2 s^2), normalised, with s chosen so that the discrete variance is exactly
+    ``variance``: s^2 = variance when variance >= 4 dh^2 (the two differ by ~exp(-2 pi^2 variance/dh^2)),
+    otherwise s solved for. The kernel is a smooth function of the variance, tends to the identity as
+    the variance -> 0 (weights ~ variance / 2 dh^2 at +-dh: the heat-equation step), and keeps the
+    saddle-point map continuous, which the Anderson iteration needs.
     """
     if variance <= 0:
         return np.zeros(1)
-    if variance < dh * dh:
-        p = 0.5 * variance / (dh * dh)
-        with np.errstate(divide="ignore"):
-            return np.log(np.array([p, 1.0 - 2.0 * p, p]))
-    sd = np.sqrt(variance)
-    B = int(np.ceil(8.5 * sd / dh))
-    off = dh * np.arange(-B, B + 1)
-    logk = -0.5 * off * off / variance
+    v = variance / (dh * dh)
+    if v >= 4.0:
+        t = v  # s^2 / dh^2
+    else:
+        t = _matched_width(v)
+    B = max(1, int(np.ceil(8.5 * np.sqrt(t))))
+    j = np.arange(-B, B + 1)
+    logk = -0.5 * j * j / t
     return logk - _lse(logk)
+
+
+def _discrete_variance(t: float) -> float:
+    j = np.arange(-12, 13)
+    w = np.exp(-0.5 * j * j / t)
+    return float(np.sum(w * j * j) / np.sum(w))
+
+
+def _matched_width(v: float) -> float:
+    """t = s^2/dh^2 whose discrete Gaussian on the integers has variance v (< 4)."""
+    from scipy.optimize import brentq
+
+    if v < 1e-12:
+        return 0.5 / np.log(2.0 / v)  # weight at +-1: exp(-1/2t) = v/2
+    lo = 0.25 / np.log(2.0 / v) if v < 0.5 else 0.05  # discrete variance at lo is below v
+    return brentq(lambda t: _discrete_variance(t) - v, lo, 4.5, xtol=1e-15, rtol=1e-14)
 
 
 def _lse(a: np.ndarray, axis=None):

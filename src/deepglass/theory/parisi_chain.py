@@ -14,7 +14,7 @@ Saddle-point map (docs/theory_rsb.md, section 3), with chat^l(x) = E_{P_x}[phi'^
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -36,10 +36,10 @@ ONE = StepFunction(np.zeros(0), np.ones(1))
 
 @dataclass(frozen=True)
 class GridOptions:
-    """Field-grid resolution: spacing <= field_step (and <= sqrt(1 - c_max)/4), at most 2 max_half + 1 nodes."""
+    """Field grids: 2 half + 1 nodes over the relevant range (fixed node count keeps the map continuous)."""
 
-    field_step: float = 0.05
-    max_half: int = 300
+    gap_half: int = 150
+    ising_half: int = 150
 
 
 @dataclass
@@ -58,6 +58,7 @@ class ChainEvaluation:
     eps: list
     grad_Q_breakpoints: list  # ds/dm for each Q^l's breakpoints
     grad_q_breakpoints: list
+    grad_shared_breakpoints: np.ndarray | None  # ds/dm when every function shares one set of breakpoints
 
 
 @dataclass
@@ -89,8 +90,7 @@ def gap_block(factors: list, kappa: float, opts: GridOptions) -> _GapBlock:
     c = np.maximum.accumulate(c)
     c_max = float(c[-1])
     sd = np.sqrt(c_max)
-    step = min(opts.field_step, np.sqrt(1.0 - c_max) / 4.0)
-    grid = FieldGrid.for_variance(c_max, max(9.0 * sd, abs(kappa) + 6.0 * sd), step, opts.max_half)
+    grid = FieldGrid.fixed(max(9.0 * sd, abs(kappa) + 6.0 * sd) if c_max > 0 else 0.0, opts.gap_half)
     res = parisi_recursion(c, union, gap_bottom(kappa, c_max), grid)
     widths = np.diff(np.concatenate([[0.0], union, [1.0]]))
     return _GapBlock(res.value, union, where, widths, res.sq_slope, res.breakpoint_gradient(union), flv)
@@ -101,7 +101,7 @@ def ising_block(q: StepFunction, eps_levels: np.ndarray, field: float, opts: Gri
     a = np.maximum.accumulate(np.maximum(eps_levels, 0.0)) + field
     a_max = float(a[-1])
     sd = np.sqrt(a_max)
-    grid = FieldGrid.for_variance(a_max, 9.0 * sd + a_max, max(opts.field_step, sd / 60.0), opts.max_half)
+    grid = FieldGrid.fixed(9.0 * sd + a_max if a_max > 0 else 0.0, opts.ising_half)
     res = parisi_recursion(a, q.breakpoints, ising_bottom, grid)
     w = q.widths
     value = 0.5 * np.sum(w * eps_levels * q.levels) - 0.5 * (eps_levels[-1] + field) + res.value
@@ -129,6 +129,8 @@ def evaluate_chain(problem: ChainProblem, state: ChainState, opts: GridOptions) 
     L, alpha, kappa = problem.L, problem.alpha, problem.kappa
     gaps = [None] + [gap_block([state.q[l - 1], state.Q[l], state.q[l]], kappa, opts) for l in range(1, L + 1)]
     s = alpha * sum(g.value for g in gaps[1:])
+    shared = _same([f for f in functions(state, L)])
+    g_shared = alpha * sum(g.bp_grad for g in gaps[1:]) if shared else None
     Q_new, q_new, eps = [None] * (L + 1), [ONE] + [None] * (L - 1) + [ONE], [None] * (L + 1)
     gQ, gq = [None] * (L + 1), [None] * (L + 1)
     for l in range(1, L + 1):
@@ -139,6 +141,8 @@ def evaluate_chain(problem: ChainProblem, state: ChainState, opts: GridOptions) 
         Q_new[l] = spherical_overlap_from_conjugate(StepFunction(Ql.breakpoints, K))
         sJ, _, sJ_bp = spherical_entropy(Ql)
         s += sJ
+        if shared:
+            g_shared = g_shared + sJ_bp
         # ds/dm for Q's breakpoints: s_J part plus alpha * gap part at the union points of Q's breakpoints
         gQ[l] = sJ_bp + alpha * g.bp_grad[g.where[1]]
     for l in range(1, L):
@@ -159,62 +163,76 @@ def evaluate_chain(problem: ChainProblem, state: ChainState, opts: GridOptions) 
         h = problem.field if l in problem.field_layers else 0.0
         sS, q_levels, sS_bp = ising_block(ql, eps_l, h, opts)
         s += alpha * sS
+        if shared:
+            g_shared = g_shared + alpha * sS_bp
         eps[l] = eps_l
         q_new[l] = StepFunction(ql.breakpoints, np.clip(np.maximum.accumulate(q_levels), 0.0, 1.0 - 1e-12))
         gq[l] = alpha * (sS_bp + left.bp_grad[left.where[2]] + right.bp_grad[right.where[0]])
-    return ChainEvaluation(float(s), Q_new, q_new, eps, gQ, gq)
+    return ChainEvaluation(float(s), Q_new, q_new, eps, gQ, gq, g_shared)
 
 
 # -------------------------------------------------------------------------------- packing for the iteration
+# Levels travel as y = -log(1 - level): a level near 1 (a frozen layer) is then as resolved as one near 0.
 
 
-@dataclass
-class Layout:
-    """How a ChainState is flattened: levels of Q^1..Q^L, q^1..q^{L-1}, then (optionally) breakpoints."""
-
-    L: int
-    n_levels: int
-    optimise_breakpoints: bool
-    shared: np.ndarray | None = field(default=None)  # fixed breakpoints (full RSB)
-
-    def pack(self, st: ChainState) -> np.ndarray:
-        parts = [st.Q[l].levels for l in range(1, self.L + 1)] + [st.q[l].levels for l in range(1, self.L)]
-        if self.optimise_breakpoints:
-            parts += [st.Q[l].breakpoints for l in range(1, self.L + 1)] + [st.q[l].breakpoints for l in range(1, self.L)]
-        return np.concatenate(parts) if parts else np.zeros(0)
-
-    def unpack(self, x: np.ndarray, template: ChainState) -> ChainState:
-        L, nl = self.L, self.n_levels
-        nf = 2 * L - 1
-        lv = x[:nf * nl].reshape(nf, nl)
-        if self.optimise_breakpoints:
-            bp = x[nf * nl:].reshape(nf, nl - 1)
-        else:
-            bp = [template.Q[l].breakpoints for l in range(1, L + 1)] + [template.q[l].breakpoints for l in range(1, L)]
-        Q = [None] + [_clean(bp[l - 1], lv[l - 1]) for l in range(1, L + 1)]
-        q = [ONE] + [_clean(bp[L + l - 1], lv[L + l - 1]) for l in range(1, L)] + [ONE]
-        return ChainState(Q, q)
+def functions(state: ChainState, L: int) -> list:
+    """The 2L - 1 order-parameter functions in a fixed order: Q^1..Q^L, q^1..q^{L-1}."""
+    return [state.Q[l] for l in range(1, L + 1)] + [state.q[l] for l in range(1, L)]
 
 
-def _clean(bp, lv) -> StepFunction:
-    bp = np.sort(np.clip(np.asarray(bp, dtype=float), 0.0, 1.0))
-    lv = np.clip(np.maximum.accumulate(np.asarray(lv, dtype=float)), 0.0, 1.0 - 1e-12)
-    return StepFunction(bp, lv)
+def from_functions(fs: list, L: int) -> ChainState:
+    return ChainState([None] + fs[:L], [ONE] + fs[L:] + [ONE])
 
 
-def residual_map(problem: ChainProblem, layout: Layout, state: ChainState, opts: GridOptions,
-                 breakpoint_step: float):
-    """x -> T(x) - x for the saddle-point map, plus the evaluation (free entropy etc.)."""
+def pack_levels(state: ChainState, L: int) -> np.ndarray:
+    return np.concatenate([_to_y(f.levels) for f in functions(state, L)])
+
+
+def unpack_levels(y: np.ndarray, state: ChainState, L: int) -> ChainState:
+    fs, out, start = functions(state, L), [], 0
+    for f in fs:
+        n = f.levels.size
+        lv = np.clip(np.maximum.accumulate(_from_y(y[start:start + n])), 0.0, 1.0 - 1e-12)
+        out.append(StepFunction(f.breakpoints, lv))
+        start += n
+    return from_functions(out, L)
+
+
+def pack_breakpoints(state: ChainState, L: int, shared: bool = True) -> np.ndarray:
+    if shared:
+        return state.Q[1].breakpoints.copy()
+    return np.concatenate([f.breakpoints for f in functions(state, L)])
+
+
+def unpack_breakpoints(m: np.ndarray, state: ChainState, L: int, shared: bool = True) -> ChainState:
+    fs, out, start = functions(state, L), [], 0
+    for f in fs:
+        n = f.breakpoints.size
+        own = m if shared else m[start:start + n]
+        out.append(StepFunction(np.sort(np.clip(own, 0.0, 1.0)), f.levels))
+        start += n
+    return from_functions(out, L)
+
+
+def breakpoint_gradient(ev: ChainEvaluation, L: int, shared: bool = True) -> np.ndarray:
+    """ds/dm: for the shared breakpoints, or for every function's own ones (order of pack_breakpoints)."""
+    if shared:
+        return ev.grad_shared_breakpoints
+    return np.concatenate([ev.grad_Q_breakpoints[l] for l in range(1, L + 1)]
+                          + [ev.grad_q_breakpoints[l] for l in range(1, L)])
+
+
+def level_residual(problem: ChainProblem, state: ChainState, opts: GridOptions):
+    """y(T(state)) - y(state) for the saddle-point map of the levels, and the evaluation."""
     ev = evaluate_chain(problem, state, opts)
     L = problem.L
-    new = ChainState([None] + [ev.Q_new[l] for l in range(1, L + 1)], ev.q_new)
-    x_new_levels = np.concatenate([new.Q[l].levels for l in range(1, L + 1)] + [new.q[l].levels for l in range(1, L)])
-    x = layout.pack(state)
-    nlev = x_new_levels.size
-    r = np.empty_like(x)
-    r[:nlev] = x_new_levels - x[:nlev]
-    if layout.optimise_breakpoints:
-        g = np.concatenate([ev.grad_Q_breakpoints[l] for l in range(1, L + 1)]
-                           + [ev.grad_q_breakpoints[l] for l in range(1, L)])
-        r[nlev:] = breakpoint_step * g
-    return r, ev
+    new = ChainState(ev.Q_new, ev.q_new)
+    return pack_levels(new, L) - pack_levels(state, L), ev
+
+
+def _to_y(levels):
+    return -np.log1p(-np.clip(levels, 0.0, 1.0 - 1e-12))
+
+
+def _from_y(y):
+    return -np.expm1(-np.maximum(y, 0.0))

@@ -1,8 +1,13 @@
-"""Anderson-accelerated fixed-point iteration for the Parisi chain saddle point, and the Dataset layout.
+"""Solving the Parisi chain saddle point: Anderson-accelerated levels, breakpoints in an outer loop.
 
 Anderson mixing (type II, a multisecant quasi-Newton method, equivalent to GMRES on linear problems)
-finds the zero of r(x) = T(x) - x whether or not the plain iteration x <- T(x) is contracting; this
-matters for the breakpoint equations ds/dm = 0, which are saddle (not maximum) conditions.
+finds the zero of r(x) = T(x) - x whether or not the plain iteration x <- T(x) contracts, which matters
+for the breakpoint equations ds/dm = 0 (saddle, not maximum, conditions).
+
+Levels and breakpoints are solved in a nested way: at fixed breakpoints the level map is a contraction-
+like RS-type iteration with an isolated fixed point -- also when k-RSB collapses onto RS (equal levels),
+where ds/dm = 0 identically and the outer loop stops at once. Solving both together would make that
+collapse a singular, infinitely slow direction (the breakpoints are then undetermined).
 """
 from __future__ import annotations
 
@@ -10,54 +15,222 @@ import numpy as np
 import xarray as xr
 
 from ..errors import ConvergenceError
-from .parisi_chain import ChainState, GridOptions, Layout, residual_map
+from .parisi_chain import (
+    ChainState,
+    GridOptions,
+    breakpoint_gradient,
+    functions,
+    level_residual,
+    pack_breakpoints,
+    pack_levels,
+    unpack_breakpoints,
+    unpack_levels,
+)
 from .problem import ChainProblem
 
 
-def anderson_solve(problem: ChainProblem, layout: Layout, state: ChainState, opts: GridOptions, *, tol: float,
-                   max_iter: int, memory: int = 6, mixing: float = 0.5, breakpoint_step: float = 0.5,
-                   what: str = "Parisi chain"):
-    """Iterate to |T(x) - x|_max < tol; returns (state, evaluation, residual, iterations)."""
-    x = layout.pack(state)
+def anderson(fun, x0: np.ndarray, *, tol: float, max_iter: int, memory: int = 6, mixing: float = 0.5,
+             max_step_ratio: float = 100.0, project=lambda x: x):
+    """Zero of r = fun(x)[0] by Anderson mixing; returns (x, aux, residual, iterations, converged)."""
+    x = project(np.asarray(x0, dtype=float))
+    memory = max(1, min(memory, x.size))  # more secant directions than unknowns only adds noise
     X, R = [], []
-    best = (np.inf, None, None, None)
+    best = (np.inf, x, None)
     for it in range(1, max_iter + 1):
-        state = layout.unpack(x, state)
-        x = layout.pack(state)  # projected onto monotone levels / ordered breakpoints
-        r, ev = residual_map(problem, layout, state, opts, breakpoint_step)
+        r, aux = fun(x)
         res = float(np.max(np.abs(r))) if r.size else 0.0
         if res < best[0]:
-            best = (res, state, ev, it)
+            best = (res, x.copy(), aux)
         if res < tol:
-            return state, ev, res, it
-        if res > 1e3 * best[0] and X:  # blow-up: restart the Anderson memory from the best point
+            return x, aux, res, it, True
+        if res > 1e3 * best[0] and X:  # blow-up: restart the memory from the best point
             X, R = [], []
-            x = layout.pack(best[1])
+            x = best[1].copy()
             continue
         X.append(x.copy())
         R.append(r.copy())
         if len(X) > memory + 1:
             X.pop(0)
             R.pop(0)
+        step = mixing * r
         if len(X) >= 2:
             dX = np.array(X[1:]) - np.array(X[:-1])
             dR = np.array(R[1:]) - np.array(R[:-1])
             gamma, *_ = np.linalg.lstsq(dR.T, r, rcond=1e-10)
-            x = x + mixing * r - (dX.T + mixing * dR.T) @ gamma
-        else:
-            x = x + mixing * r
-    raise ConvergenceError(what, best[0], max_iter)
+            step = step - (dX.T + mixing * dR.T) @ gamma
+            # trust region: an extrapolation far beyond the plain step is not trusted (curved map)
+            limit = max_step_ratio * mixing * res
+            size = float(np.max(np.abs(step)))
+            if size > limit:
+                step *= limit / size
+        x = project(x + step)
+    return best[1], best[2], best[0], max_iter, False
+
+
+def solve_levels(problem: ChainProblem, state: ChainState, opts: GridOptions, *, tol: float, max_iter: int,
+                 collapse: float = 1e-6):
+    """Levels at fixed breakpoints; returns (state, evaluation, residual, iterations, converged)."""
+    L = problem.L
+
+    def fun(y):
+        st = unpack_levels(y, state, L)
+        r, ev = level_residual(problem, st, opts)
+        return r, (st, ev)
+
+    sizes = [f.levels.size for f in functions(state, L)]
+
+    def project(y):
+        # a function whose levels have (almost) merged is snapped onto the replica-symmetric subspace,
+        # which the map leaves invariant: the monotonicity constraint would otherwise put a kink right
+        # at the collapsed solution and stall the secant steps
+        y = np.maximum(y, 0.0)
+        out, start = [], 0
+        for n in sizes:
+            seg = np.maximum.accumulate(y[start:start + n])
+            if n > 1 and seg[-1] - seg[0] < collapse * (1.0 + seg[-1]):
+                seg = np.full(n, seg.mean())
+            out.append(seg)
+            start += n
+        return np.concatenate(out)
+
+    y, (st, ev), res, it, ok = anderson(fun, pack_levels(state, L), tol=tol, max_iter=max_iter, project=project)
+    return st, ev, res, it, ok
+
+
+def solve_joint(problem: ChainProblem, state: ChainState, opts: GridOptions, *, tol: float, max_iter: int,
+                breakpoint_step: float = 0.5, collapse: float = 1e-6):
+    """Levels and shared breakpoints in one Anderson iteration; residual (T(y) - y, ds/dm / jump^2).
+
+    Returns (state, evaluation, residual, iterations, converged); residual is the max of the level
+    residual and the raw |ds/dm|.
+    """
+    L = problem.L
+    ny = pack_levels(state, L).size
+    sizes = [f.levels.size for f in functions(state, L)]
+
+    def split(x):
+        return unpack_breakpoints(x[ny:], unpack_levels(x[:ny], state, L), L)
+
+    def project(x):
+        y = np.maximum(x[:ny], 0.0)
+        out, start = [], 0
+        for n in sizes:
+            seg = np.maximum.accumulate(y[start:start + n])
+            if n > 1 and seg[-1] - seg[0] < collapse * (1.0 + seg[-1]):
+                seg = np.full(n, seg.mean())
+            out.append(seg)
+            start += n
+        return np.concatenate(out + [np.sort(np.clip(x[ny:], 0.0, 1.0))])
+
+    def fun(x):
+        st = split(x)
+        r, ev = level_residual(problem, st, opts)
+        g = breakpoint_gradient(ev, L)
+        jump2 = step_jumps(st, L) ** 2 + 1e-14
+        raw = max(float(np.max(np.abs(r))), float(np.max(np.abs(g))))
+        # converged when both the levels and ds/dm are below tol: report the scaled part only above tol
+        scaled = np.where(np.abs(g) < tol, 0.0, breakpoint_step * g / jump2)
+        return np.concatenate([r, scaled]), (st, ev, raw)
+
+    x0 = np.concatenate([pack_levels(state, L), pack_breakpoints(state, L)])
+    x, (st, ev, raw), res, it, ok = anderson(fun, x0, tol=tol, max_iter=max_iter, memory=10, project=project)
+    return st, ev, raw, it, ok
+
+
+def level_spread(state: ChainState, L: int) -> float:
+    """Largest gap between the lowest and highest level of any function, in y = -log(1 - level)."""
+    return max((float(np.ptp(pack_levels_of(f))) for f in functions(state, L)), default=0.0)
+
+
+def step_jumps(state: ChainState, L: int) -> np.ndarray:
+    """Per shared breakpoint i: the largest level jump (in y) any function makes there."""
+    jumps = np.array([np.diff(pack_levels_of(f)) for f in functions(state, L)])
+    return jumps.max(axis=0)
+
+
+def pack_levels_of(f):
+    return -np.log1p(-np.clip(f.levels, 0.0, 1.0 - 1e-12))
+
+
+def solve_chain(problem: ChainProblem, state: ChainState, opts: GridOptions, *, tol: float, max_iter: int,
+                optimise_breakpoints: bool, what: str, breakpoint_step: float = 0.5, max_outer: int = 80,
+                collapse_spread: float = 2e-3, polish_from: float = 1e-6):
+    """Levels (inner) and breakpoints (outer, ds/dm = 0); raises ConvergenceError if either fails.
+
+    Returns (state, evaluation, residual, iterations, collapsed). ``collapsed``: the steps closed while the
+    breakpoints converged (levels merging, ds/dm ~ spread^2 -> 0: a double root in m, approached only
+    linearly); the replica-symmetric point, an exact solution of the k-RSB equations for any breakpoints,
+    is then solved for directly and returned.
+    """
+    L = problem.L
+    total = 0
+    st, ev, res, it, ok = solve_levels(problem, state, opts, tol=tol, max_iter=max_iter)
+    total += it
+    if not ok:
+        raise ConvergenceError(what + " (levels)", res, total)
+    if not optimise_breakpoints or pack_breakpoints(st, L).size == 0 or level_spread(st, L) == 0.0:
+        return st, ev, res, total, level_spread(st, L) == 0.0
+    holder = {"state": st, "spreads": []}
+
+    class Collapsed(Exception):
+        pass
+
+    outer_tol = max(tol, polish_from)
+    holder["g"] = np.array([1.0])
+
+    def fun(m):
+        nonlocal total
+        trial = unpack_breakpoints(m, holder["state"], L)
+        # inexact inner solves: levels a little more precise than the current breakpoint residual
+        inner_tol = float(np.clip(1e-2 * np.max(np.abs(holder["g"])), 1e-2 * outer_tol, 1e-6))
+        s2, ev2, res2, it2, ok2 = solve_levels(problem, trial, opts, tol=inner_tol, max_iter=max_iter)
+        total += it2
+        if not ok2:
+            raise ConvergenceError(what + " (levels at fixed breakpoints)", res2, total)
+        holder["state"] = s2
+        spreads = holder["spreads"]
+        spreads.append(level_spread(s2, L))
+        if len(spreads) >= 4 and spreads[-1] < collapse_spread and spreads[-1] < spreads[-2] < spreads[-3] < spreads[-4]:
+            raise Collapsed
+        g = breakpoint_gradient(ev2, L)
+        # ds/dm_i ~ A_i(m) (jump_i)^2: the zero of A_i is the equation, well scaled whatever the jump size
+        jump2 = step_jumps(s2, L) ** 2 + 1e-14
+        holder["g"] = g
+        return breakpoint_step * g / jump2, (s2, ev2, res2)
+
+    try:
+        m, (st, ev, res_levels), res_m, it_m, ok = anderson(
+            fun, pack_breakpoints(st, L), tol=outer_tol, max_iter=max_outer, memory=8,
+            project=lambda m: np.clip(m, 0.0, 1.0))
+    except Collapsed:
+        st, ev, res, it, ok = solve_levels(problem, holder["state"], opts, tol=tol, max_iter=max_iter,
+                                           collapse=np.inf)
+        total += it
+        if not ok:
+            raise ConvergenceError(what + " (collapsed onto RS)", res, total) from None
+        return st, ev, res, total, True
+    g_final = float(np.max(np.abs(breakpoint_gradient(ev, L))))
+    if not ok:
+        raise ConvergenceError(what + " (breakpoints)", g_final, total)
+    # polish levels and breakpoints together from this (robustly found) point: fast local convergence
+    st2, ev2, raw, it, ok = solve_joint(problem, st, opts, tol=tol, max_iter=max_iter)
+    total += it
+    if ok and level_spread(st2, L) > 0.5 * level_spread(st, L):  # same branch (not fallen onto RS)
+        return st2, ev2, raw, total, False
+    residual = max(res_levels, g_final)
+    if residual > tol:
+        raise ConvergenceError(what + " (final polish)", raw if ok else residual, total)
+    return st, ev, residual, total, False
 
 
 def to_dataset(problem: ChainProblem, state: ChainState, free_entropy: float, *, ansatz: str, steps: int,
-               residual: float, iterations: int, eps: list | None = None, n_x: int = 101) -> xr.Dataset:
+               residual: float, iterations: int, collapsed: bool = False, n_x: int = 101) -> xr.Dataset:
     """The theory contract's layout: q, Q per layer (EA values), q_x, Q_x on an x grid, levels/breakpoints."""
     L = problem.L
     layer = np.arange(L + 1)
     x = np.linspace(0.0, 1.0, n_x)
     nan = np.full(n_x, np.nan)
-    q_x = np.array([state.q[l](x) if state.q[l].breakpoints.size else np.full(n_x, state.q[l].levels[0])
-                    for l in layer])
+    q_x = np.array([state.q[l](x) for l in layer])
     Q_x = np.array([nan] + [state.Q[l](x) for l in range(1, L + 1)])
     q_ea = np.array([state.q[l].levels[-1] for l in layer])
     Q_ea = np.array([np.nan] + [state.Q[l].levels[-1] for l in range(1, L + 1)])
@@ -65,24 +238,24 @@ def to_dataset(problem: ChainProblem, state: ChainState, free_entropy: float, *,
     coords = {"layer": layer, "x": x}
     if ansatz == "krsb":
         nl = steps + 1
+        nan_l = np.full(nl, np.nan)
 
         def levels(f):
             return f.levels if f.levels.size == nl else np.full(nl, f.levels[0])
 
         def bps(f):
-            return np.concatenate([[0.0], f.breakpoints]) if f.breakpoints.size == steps else np.full(nl, np.nan)
+            return np.concatenate([[0.0], f.breakpoints])
 
         data["q_levels"] = (("layer", "level"), np.array([levels(state.q[l]) for l in layer]))
-        data["Q_levels"] = (("layer", "level"), np.array([np.full(nl, np.nan)] + [levels(state.Q[l]) for l in range(1, L + 1)]))
-        data["breakpoints"] = (("layer", "level"), np.array([np.full(nl, np.nan)] + [bps(state.Q[l]) for l in range(1, L + 1)]))
-        data["q_breakpoints"] = (("layer", "level"), np.array([np.full(nl, np.nan)] + [bps(state.q[l]) for l in range(1, L)]
-                                                              + [np.full(nl, np.nan)]))
+        data["Q_levels"] = (("layer", "level"), np.array([nan_l] + [levels(state.Q[l]) for l in range(1, L + 1)]))
+        data["breakpoints"] = (("layer", "level"), np.array([nan_l] + [bps(state.Q[l]) for l in range(1, L + 1)]))
         coords["level"] = np.arange(nl)
     ds = xr.Dataset(data, coords=coords)
     if ansatz == "krsb":
-        ds["breakpoints"].attrs["description"] = "m_0 = 0, m_1..m_k of the weight overlap Q^l(x)"
-        ds["q_breakpoints"].attrs["description"] = "m_0 = 0, m_1..m_k of the neuron overlap q^l(x) (own breakpoints)"
+        ds["breakpoints"].attrs["description"] = ("m_0 = 0, m_1..m_k: the breakpoints of the Parisi hierarchy, shared "
+                                                  "by all layers (a layer's steps may close: equal levels)")
     ds.attrs.update(ansatz=ansatz, steps=int(steps), scenario=problem.scenario, L=int(L), alpha=float(problem.alpha),
                     kappa=float(problem.kappa), field=float(problem.field), free_entropy=float(free_entropy),
-                    residual=float(residual), iterations=int(iterations), converged=1)
+                    residual=float(residual), iterations=int(iterations), converged=1,
+                    collapsed_to_rs=int(bool(collapsed)))
     return ds
