@@ -112,7 +112,7 @@ def grid_options(field_nodes: int) -> GridOptions:
 
 
 def solve_krsb_chain(problem: ChainProblem, steps: int = 1, init: xr.Dataset | None = None, tol: float = 1e-8,
-                     max_iter: int = 400, field_nodes: int = 301) -> xr.Dataset:
+                     max_iter: int = 1000, field_nodes: int = 301) -> xr.Dataset:
     """k-RSB saddle point of the chain, per-function breakpoints optimised; contract layout (ansatz "krsb")."""
     check_random_scenario(problem, "krsb")
     if not isinstance(steps, (int, np.integer)) or steps < 0:
@@ -122,10 +122,11 @@ def solve_krsb_chain(problem: ChainProblem, steps: int = 1, init: xr.Dataset | N
     if init is None or _steps_of(init) not in (steps, steps - 1):
         # continuation in k: RS -> 1RSB -> ... -> k-RSB, each step split open from the previous solution
         init = replica_symmetric_start(problem) if steps <= 1 else solve_krsb_chain(
-            problem, steps=steps - 1, tol=tol, max_iter=max_iter, field_nodes=field_nodes)
+            problem, steps=steps - 1, tol=max(tol, 1e-7), max_iter=max_iter, field_nodes=field_nodes)
     state = initial_state(problem, steps, init)
     what = f"{steps}-RSB chain (L = {problem.L}, alpha = {problem.alpha}, kappa = {problem.kappa})"
     state, ev, residual, iterations, collapsed = solve_chain(problem, state, opts, tol=tol, max_iter=max_iter,
-                                                  optimise_breakpoints=steps > 0, what=what)
+                                                  optimise_breakpoints=steps > 0, what=what,
+                                                  try_joint_first=False)
     return to_dataset(problem, state, ev.free_entropy, ansatz="krsb", steps=int(steps), residual=residual,
                       iterations=iterations, collapsed=collapsed)

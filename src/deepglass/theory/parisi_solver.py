@@ -68,7 +68,7 @@ def anderson(fun, x0: np.ndarray, *, tol: float, max_iter: int, memory: int = 6,
 
 
 def solve_levels(problem: ChainProblem, state: ChainState, opts: GridOptions, *, tol: float, max_iter: int,
-                 collapse: float = 1e-6):
+                 collapse: float = 1e-6, memory: int = 6, mixing: float = 0.5):
     """Levels at fixed breakpoints; returns (state, evaluation, residual, iterations, converged)."""
     L = problem.L
 
@@ -93,7 +93,8 @@ def solve_levels(problem: ChainProblem, state: ChainState, opts: GridOptions, *,
             start += n
         return np.concatenate(out)
 
-    y, (st, ev), res, it, ok = anderson(fun, pack_levels(state, L), tol=tol, max_iter=max_iter, project=project)
+    y, (st, ev), res, it, ok = anderson(fun, pack_levels(state, L), tol=tol, max_iter=max_iter, project=project,
+                                        memory=memory, mixing=mixing)
     return st, ev, res, it, ok
 
 
@@ -154,7 +155,8 @@ def pack_levels_of(f):
 
 def solve_chain(problem: ChainProblem, state: ChainState, opts: GridOptions, *, tol: float, max_iter: int,
                 optimise_breakpoints: bool, what: str, breakpoint_step: float = 0.5, max_outer: int = 80,
-                collapse_spread: float = 2e-3, polish_from: float = 1e-6):
+                collapse_spread: float = 2e-3, polish_from: float = 1e-6, try_joint_first: bool = False,
+                joint_iter: int = 300):
     """Levels (inner) and breakpoints (outer, ds/dm = 0); raises ConvergenceError if either fails.
 
     Returns (state, evaluation, residual, iterations, collapsed). ``collapsed``: the steps closed while the
@@ -164,6 +166,13 @@ def solve_chain(problem: ChainProblem, state: ChainState, opts: GridOptions, *, 
     """
     L = problem.L
     total = 0
+    if optimise_breakpoints and try_joint_first and level_spread(state, L) > 0:
+        # from a start already on the RSB branch (continuation in k) the joint iteration is fastest;
+        # accepted only if it stays on that branch
+        st, ev, raw, it, ok = solve_joint(problem, state, opts, tol=tol, max_iter=joint_iter)
+        total += it
+        if ok and level_spread(st, L) > 0.5 * level_spread(state, L):
+            return st, ev, raw, total, False
     st, ev, res, it, ok = solve_levels(problem, state, opts, tol=tol, max_iter=max_iter)
     total += it
     if not ok:
@@ -198,10 +207,21 @@ def solve_chain(problem: ChainProblem, state: ChainState, opts: GridOptions, *, 
         holder["g"] = g
         return breakpoint_step * g / jump2, (s2, ev2, res2)
 
+    def outer(start, tolerance):
+        return anderson(fun, pack_breakpoints(start, L), tol=tolerance, max_iter=max_outer, memory=8,
+                        project=lambda m: np.clip(m, 0.0, 1.0))
+
     try:
-        m, (st, ev, res_levels), res_m, it_m, ok = anderson(
-            fun, pack_breakpoints(st, L), tol=outer_tol, max_iter=max_outer, memory=8,
-            project=lambda m: np.clip(m, 0.0, 1.0))
+        m, (st, ev, res_levels), res_m, it_m, ok = outer(st, outer_tol)
+        if ok:
+            # polish levels and breakpoints together from this robustly found point (fast locally)
+            st2, ev2, raw, it, ok2 = solve_joint(problem, st, opts, tol=tol, max_iter=max_iter)
+            total += it
+            if ok2 and level_spread(st2, L) > 0.5 * level_spread(st, L):  # same branch, not fallen onto RS
+                return st2, ev2, raw, total, False
+            if outer_tol > tol:  # polish failed: finish the nested iteration instead
+                outer_tol = tol
+                m, (st, ev, res_levels), res_m, it_m, ok = outer(st, tol)
     except Collapsed:
         st, ev, res, it, ok = solve_levels(problem, holder["state"], opts, tol=tol, max_iter=max_iter,
                                            collapse=np.inf)
@@ -210,16 +230,9 @@ def solve_chain(problem: ChainProblem, state: ChainState, opts: GridOptions, *, 
             raise ConvergenceError(what + " (collapsed onto RS)", res, total) from None
         return st, ev, res, total, True
     g_final = float(np.max(np.abs(breakpoint_gradient(ev, L))))
-    if not ok:
-        raise ConvergenceError(what + " (breakpoints)", g_final, total)
-    # polish levels and breakpoints together from this (robustly found) point: fast local convergence
-    st2, ev2, raw, it, ok = solve_joint(problem, st, opts, tol=tol, max_iter=max_iter)
-    total += it
-    if ok and level_spread(st2, L) > 0.5 * level_spread(st, L):  # same branch (not fallen onto RS)
-        return st2, ev2, raw, total, False
     residual = max(res_levels, g_final)
-    if residual > tol:
-        raise ConvergenceError(what + " (final polish)", raw if ok else residual, total)
+    if not ok or residual > max(tol, 10 * tol):
+        raise ConvergenceError(what + " (breakpoints)", residual, total)
     return st, ev, residual, total, False
 
 
