@@ -38,7 +38,7 @@ def _sample(ds: xr.Dataset, name: str, layer: int, x_mid: np.ndarray, smoothing:
 
 
 def solve_frsb_chain(problem: ChainProblem, init: xr.Dataset | None = None, tol: float = 1e-8,
-                     max_iter: int = 2000, n_x: int = 40, field_nodes: int = 301,
+                     max_iter: int = 2000, n_x: int = 20, field_nodes: int = 301,
                      start_steps: int = 1, smoothing: float = 0.15) -> xr.Dataset:
     """Full-RSB saddle point of the chain on an x grid of n_x cells; contract layout (ansatz "frsb")."""
     check_random_scenario(problem, "frsb")

@@ -1,8 +1,9 @@
 """k-step replica symmetry breaking for the deep chain (docs/theory_rsb.md, section 3).
 
 Every order parameter -- the weight overlap Q^l(x) of each layer and the neuron overlap q^l(x) of each
-hidden layer -- is a step function with k + 1 levels and its OWN k breakpoints, all optimised
-(ds/dm = 0). The gap block of layer l lives on the union of the breakpoints of q^{l-1}, Q^l, q^l.
+hidden layer -- is a step function with its own k + 1 levels on one Parisi hierarchy of k breakpoints
+shared by all layers and optimised (ds/dm = 0); a layer may close some of its steps (equal levels).
+Why shared: docs/theory_rsb.md section 4 (per-function breakpoints drifted apart and lost the RSB mode).
 k = 0 is the replica-symmetric chain.
 
 Scenario: random data only (replica limit n -> 0). Teacher-student sits on the Nishimori line where

@@ -2,9 +2,10 @@
 
     s = sum_{l=1..L} s_J(Q^l) + alpha sum_{l=1..L-1} s_S(q^l) + alpha sum_{l=1..L} s_gap(q^{l-1} Q^l q^l)
 
-Every order-parameter function (Q^l, q^l) is a step function with its own breakpoints; the gap block
-of layer l lives on the union of the breakpoints of q^{l-1}, Q^l, q^l (where all three are constant, so
-their product is a Parisi matrix). Full RSB uses the same code with one fine shared x grid.
+Every order-parameter function (Q^l, q^l) is a step function; the gap block of layer l lives on the
+union of the breakpoints of q^{l-1}, Q^l, q^l (where all three are constant, so their product is a
+Parisi matrix). The solvers use one shared set of breakpoints (k-RSB: optimised; full RSB: a fine
+fixed x grid); the union machinery also evaluates functions with their own breakpoints.
 
 Saddle-point map (docs/theory_rsb.md, section 3), with chat^l(x) = E_{P_x}[phi'^2] of gap block l:
     Q^l   = spherical_overlap_from_conjugate( alpha chat^l q^{l-1} q^l )
