@@ -166,3 +166,18 @@ def test_chain_rsb_sequence_and_full_rsb():
     assert s[0] - s[1] > s[1] - s[2] > 0
     full = solve_frsb_chain(problem, init=ds, n_x=20).attrs["free_entropy"]
     assert abs(full - s[2]) < 2e-6
+
+
+def test_compiled_kernels_equal_numpy_path(monkeypatch):
+    from deepglass.theory import parisi_kernels
+
+    if parisi_kernels.backward_step is None:
+        pytest.skip("numba not installed: only the numpy path exists")
+    levels, bps = np.array([0.1, 0.45, 0.8]), np.array([0.25, 0.65])
+    fast = gap_value(levels, bps, 0.3)
+    monkeypatch.setattr(parisi_kernels, "backward_step", None)
+    monkeypatch.setattr(parisi_kernels, "forward_step", None)
+    slow = gap_value(levels, bps, 0.3)
+    assert fast.value == pytest.approx(slow.value, abs=1e-13)
+    np.testing.assert_allclose(fast.sq_slope, slow.sq_slope, atol=1e-12)
+    np.testing.assert_allclose(fast.mean_value, slow.mean_value, atol=1e-12)

@@ -25,6 +25,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from . import parisi_kernels as _kernels
 from .gaussian import log_H, phi_over_H
 
 # -------------------------------------------------------------------------------- step functions
@@ -251,6 +252,9 @@ def parisi_recursion(variances: np.ndarray, breakpoints: np.ndarray, bottom, gri
             phi[i - 1], slope[i - 1] = phi[i].copy(), slope[i].copy()
             continue
         mi = m[i - 1]
+        if _kernels.backward_step is not None:
+            phi[i - 1], slope[i - 1] = _kernels.backward_step(phi[i], slope[i], logk, norm, mi if mi >= 1e-10 else 0.0)
+            continue
         if mi < 1e-10:  # m -> 0: plain Gaussian average
             mat, idx, inside = _banded(np.zeros(n), logk)
             wts = np.exp(mat - norm[:, None])
@@ -282,6 +286,9 @@ def parisi_recursion(variances: np.ndarray, breakpoints: np.ndarray, bottom, gri
             continue
         mi = m[i - 1] if m[i - 1] >= 1e-10 else 0.0
         src = log_measure[i - 1] - mi * phi[i - 1] - norm
+        if _kernels.forward_step is not None:
+            log_measure[i] = _kernels.forward_step(src, logk, phi[i], mi)
+            continue
         mat, _, _ = _banded(src, logk[::-1])  # K(h, h') with h the summed index: symmetric kernel
         log_measure[i] = _lse(mat, axis=1)[:, 0] + mi * phi[i]
     P = [np.exp(lm) for lm in log_measure]
