@@ -1,4 +1,4 @@
-"""Full replica symmetry breaking for the deep chain (docs/theory_rsb.md, section 4).
+"""Full replica symmetry breaking for the deep chain (docs/theory.md, section R5).
 
 Each Parisi function q^l(x), Q^l(x) is discretised on a fixed uniform x grid of ``n_x`` cells (value
 constant on each cell): on such a function the step-function Parisi recursion of parisi.py is the

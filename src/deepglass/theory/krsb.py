@@ -1,9 +1,9 @@
-"""k-step replica symmetry breaking for the deep chain (docs/theory_rsb.md, section 3).
+"""k-step replica symmetry breaking for the deep chain (docs/theory.md, sections R3-R4).
 
 Every order parameter -- the weight overlap Q^l(x) of each layer and the neuron overlap q^l(x) of each
 hidden layer -- is a step function with its own k + 1 levels on one Parisi hierarchy of k breakpoints
 shared by all layers and optimised (ds/dm = 0); a layer may close some of its steps (equal levels).
-Why shared: docs/theory_rsb.md section 4 (per-function breakpoints drifted apart and lost the RSB mode).
+Why shared: docs/theory.md section R4 (per-function breakpoints drifted apart and lost the RSB mode).
 k = 0 is the replica-symmetric chain.
 
 Scenario: random data only (replica limit n -> 0). Teacher-student sits on the Nishimori line where

@@ -1,6 +1,6 @@
 """Generic Parisi machinery: step-function Parisi matrices and the Parisi recursion on a field grid.
 
-Conventions (docs/theory_rsb.md, section 1). A Parisi matrix in the replica limit n -> 0 is a function
+Conventions (docs/theory.md, section R1). A Parisi matrix in the replica limit n -> 0 is a function
 a(x), x in [0, 1]; a k-step (or discretised full-RSB) one is a step function with breakpoints
 0 <= m_1 <= ... <= m_K <= 1 and levels a_0 <= ... <= a_K (a_i on the interval (m_i, m_{i+1}), with
 m_0 = 0, m_{K+1} = 1), diagonal 1 unless stated otherwise.

@@ -7,7 +7,7 @@ union of the breakpoints of q^{l-1}, Q^l, q^l (where all three are constant, so 
 Parisi matrix). The solvers use one shared set of breakpoints (k-RSB: optimised; full RSB: a fine
 fixed x grid); the union machinery also evaluates functions with their own breakpoints.
 
-Saddle-point map (docs/theory_rsb.md, section 3), with chat^l(x) = E_{P_x}[phi'^2] of gap block l:
+Saddle-point map (docs/theory.md, section R4), with chat^l(x) = E_{P_x}[phi'^2] of gap block l:
     Q^l   = spherical_overlap_from_conjugate( alpha chat^l q^{l-1} q^l )
     eps^l = chat^l q^{l-1} Q^l + chat^{l+1} Q^{l+1} q^{l+1}     (averaged over each level of q^l)
     q^l   = E_{P_x}[tanh-recursion slope^2] of the Ising block at variance eps^l (+ field)

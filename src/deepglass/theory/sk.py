@@ -4,7 +4,7 @@ k-step RSB free energy at temperature T = 1/beta (no external field), per spin:
     -beta f = (beta^2/4) [1 + int_0^1 q(x)^2 dx - 2 q(1)] + Phi[beta^2 q],   bottom log 2cosh(h),
 and its T = 0 limit with rescaled breakpoints mu_i = beta m_i and q_k = 1 - chi T -> 1:
     -e_0 = (1/4) [sum_{i<k} q_i^2 (mu_{i+1} - mu_i) - mu_k] + Phi_0[q],        bottom |h|, exponents mu_i.
-Saddle points: q_i = E_{P_i}[phi_i'^2] and the breakpoint equations (docs/theory_rsb.md, section 5).
+Saddle points: q_i = E_{P_i}[phi_i'^2] and the breakpoint equations (docs/theory.md, section R7).
 Both are solved as the root of the exact gradient (parisi.py identities) with scipy's hybrid Powell.
 """
 from __future__ import annotations
