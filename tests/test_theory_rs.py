@@ -135,3 +135,37 @@ def test_contract_layout_and_curve():
 def test_bad_ansatz_is_config_error():
     with pytest.raises(ConfigError):
         solve(ChainProblem("random", 3, 2.0), "replica-magic")
+
+
+@pytest.mark.parametrize("scenario, L", [("random", 7), ("teacher-student", 20)])
+def test_banded_jacobian_matches_dense_central_differences(scenario, L):
+    """The coloured (6-point) Jacobian assumes F at chain position p depends only on positions p-2..p+2;
+    a dense central-difference Jacobian over every unknown would expose any missed coupling."""
+    from deepglass.theory import rs
+
+    problem = ChainProblem(scenario, L, 3.0)
+    x = np.random.default_rng(1).uniform(0.1, 0.9, rs.n_unknowns(L))
+
+    def fun(y):
+        return rs.chain_state(y, problem).F - y
+
+    J = rs._banded_jacobian(fun, x, rs.chain_position(L), np.ones_like(x))
+    h = 1e-6
+    dense = np.stack([(fun(x + h * e) - fun(x - h * e)) / (2 * h) for e in np.eye(len(x))], axis=1)
+    assert np.max(np.abs(J - dense)) < 1e-6 * np.max(np.abs(dense))
+
+
+def test_batched_chain_state_equals_pointwise_and_liquid_layers():
+    """A batch of points gives row by row the single-point map; layers with c = 0 (liquid) take the
+    gap block at c = 0 (the shortcut of rs._chain_gap_terms) exactly."""
+    from deepglass.theory import rs
+
+    problem = ChainProblem("teacher-student", 6, 5.0)
+    X = np.random.default_rng(2).uniform(0.05, 0.95, (4, rs.n_unknowns(6)))
+    X[1, 2:4] = 0.0  # a liquid stretch: Q_3 = Q_4 = 0
+    F = rs.chain_state(X, problem).F
+    for row, x in zip(F, X):
+        assert np.array_equal(row, rs.chain_state(x, problem).F)
+    c = rs.chain_state(X[1], problem).c
+    _, chat, _ = gap_terms(c, problem.kappa, True)  # the quadrature at every layer, c = 0 included
+    assert np.allclose(rs.chain_state(X[1], problem).chat, chat, rtol=1e-14, atol=0)

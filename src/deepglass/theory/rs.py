@@ -16,6 +16,7 @@ if the liquid is linearly stable (spectral radius of the liquid block < 1, see l
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import xarray as xr
@@ -47,10 +48,12 @@ def n_unknowns(L: int) -> int:
 
 
 def unpack(x: np.ndarray, L: int) -> tuple[np.ndarray, np.ndarray]:
-    """x = (Q_1..Q_L, q_1..q_{L-1}) -> Q (L,), q (L+1,) with the boundary q_0 = q_L = 1."""
-    Q = np.asarray(x[:L], dtype=float)
-    q = np.ones(L + 1)
-    q[1:L] = x[L:]
+    """x = (Q_1..Q_L, q_1..q_{L-1}) -> Q (L,), q (L+1,) with the boundary q_0 = q_L = 1 (also for a batch
+    x of shape (..., 2L-1))."""
+    x = np.asarray(x, dtype=float)  # (..., 2L-1): leading axes are a batch of points
+    Q = x[..., :L]
+    q = np.ones(x.shape[:-1] + (L + 1,))
+    q[..., 1:L] = x[..., L:]
     return Q, q
 
 
@@ -81,16 +84,38 @@ class ChainState:
     F: np.ndarray      # (2L-1,) image of x under the map
 
 
+@lru_cache(maxsize=64)
+def _liquid_gap_terms(kappa: float, nishimori: bool) -> tuple[float, float, float]:
+    """gap_terms at c = 0 (a layer touching the liquid), computed once per (kappa, limit)."""
+    s_gap, chat, lam = gap_terms(np.zeros(1), kappa, nishimori)
+    return float(s_gap[0]), float(chat[0]), float(lam[0])
+
+
+def _chain_gap_terms(c: np.ndarray, kappa: float, nishimori: bool):
+    """gap_terms over the chain, evaluating the quadrature only where c > 0: once the centre is liquid
+    most gap overlaps are exactly 0 and share the cached liquid values (gap_terms clips c < 0 to 0)."""
+    liquid = c <= 0.0
+    if not liquid.any():
+        return gap_terms(c, kappa, nishimori)
+    out = [np.full(c.shape, value) for value in _liquid_gap_terms(float(kappa), nishimori)]
+    if not liquid.all():
+        for target, value in zip(out, gap_terms(c[~liquid], kappa, nishimori)):
+            target[~liquid] = value
+    return tuple(out)
+
+
 def chain_state(x: np.ndarray, problem: ChainProblem) -> ChainState:
+    """The saddle-point quantities at x (2L-1,), or at a batch of points x (..., 2L-1) in one
+    vectorised pass (every field then carries the same leading axes; used for the Jacobian)."""
     L, nishimori = problem.L, problem.scenario == "teacher-student"
     Q, q = unpack(x, L)
-    c = q[:-1] * Q * q[1:]
-    s_gap, chat, lam = gap_terms(c, problem.kappa, nishimori)
-    Q_new = weight_overlap(problem.alpha * chat * q[:-1] * q[1:], nishimori)
-    eps = np.zeros(L + 1)
-    eps[1:L] = chat[:-1] * q[:-2] * Q[:-1] + chat[1:] * Q[1:] * q[2:]
-    q_new = spin_overlap(eps[1:L] + field_profile(problem)[1:L], nishimori)
-    return ChainState(Q, q, c, s_gap, chat, lam, eps, np.concatenate([Q_new, q_new]))
+    c = q[..., :-1] * Q * q[..., 1:]
+    s_gap, chat, lam = _chain_gap_terms(c, problem.kappa, nishimori)
+    Q_new = weight_overlap(problem.alpha * chat * q[..., :-1] * q[..., 1:], nishimori)
+    eps = np.zeros(q.shape)
+    eps[..., 1:L] = chat[..., :-1] * q[..., :-2] * Q[..., :-1] + chat[..., 1:] * Q[..., 1:] * q[..., 2:]
+    q_new = spin_overlap(eps[..., 1:L] + field_profile(problem)[1:L], nishimori)
+    return ChainState(Q, q, c, s_gap, chat, lam, eps, np.concatenate([Q_new, q_new], axis=-1))
 
 
 def residual(x: np.ndarray, problem: ChainProblem) -> float:
@@ -145,8 +170,11 @@ def perron(A: np.ndarray, rel_tol: float = 1e-9) -> tuple[float, np.ndarray]:
     if A.size == 0:
         return 0.0, np.zeros(0)
     n_comp, labels = connected_components(A != 0, directed=True, connection="strong")
+    sizes = np.bincount(labels, minlength=n_comp)
     radii = np.zeros(n_comp)
-    for k in range(n_comp):
+    single = sizes[labels] == 1  # a one-unknown component's radius is its diagonal entry
+    radii[labels[single]] = np.abs(np.diag(A)[single])
+    for k in np.flatnonzero(sizes > 1):
         sub = A[np.ix_(labels == k, labels == k)]
         radii[k] = np.max(np.abs(np.linalg.eigvals(sub)))
     rho = float(radii.max())
@@ -246,25 +274,59 @@ def _close_pinned(x: np.ndarray, problem: ChainProblem, pinned: np.ndarray) -> n
     return pinned
 
 
+def chain_position(L: int) -> np.ndarray:
+    """Position of each unknown along the chain q_0, Q_1, q_1, Q_2, ..., Q_L, q_L (Q_l at 2l-1, q_l at 2l).
+
+    F at position p depends only on the unknowns at positions p-2..p+2 (c_l couples q_{l-1}, Q_l, q_l;
+    eps_l couples c_l and c_{l+1}), so the Jacobian is banded with half-width JACOBIAN_REACH."""
+    l = np.arange(1, L + 1)
+    return np.concatenate([2 * l - 1, 2 * l[:-1]])
+
+
+JACOBIAN_REACH = 2
+
+
+def _banded_jacobian(fun, y: np.ndarray, position: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """Forward-difference Jacobian of a batch-vectorised fun using the band structure of the chain:
+    unknowns whose positions differ by more than 2 * JACOBIAN_REACH never share an equation, so one
+    perturbation per colour (position mod 2*REACH+1) gives every column: one vectorised evaluation of
+    6 points instead of 2L. Steps point inward near the upper edge of the domain."""
+    n_colours = 2 * JACOBIAN_REACH + 1
+    colour = position % n_colours
+    step = np.sqrt(np.finfo(float).eps) * np.maximum(np.abs(y), 1e-3)
+    step = np.where(y + step < upper, step, -step)
+    Y = np.repeat(y[None, :], n_colours + 1, axis=0)
+    for k in range(n_colours):
+        Y[k + 1, colour == k] += step[colour == k]
+    R = fun(Y)
+    near = np.abs(position[:, None] - position[None, :]) <= JACOBIAN_REACH
+    J = (R[1 + colour] - R[0]).T / step  # column j from the perturbation of its colour
+    return np.where(near, J, 0.0)
+
+
 def _newton(x: np.ndarray, problem: ChainProblem, pinned: np.ndarray, log_vars: bool, tol: float):
     free = ~pinned
     if not free.any():
         return np.where(pinned, 0.0, x), True
 
     def full(y):
-        z = np.zeros_like(x)
-        z[free] = np.exp(y) if log_vars else y
+        z = np.zeros(y.shape[:-1] + x.shape)
+        z[..., free] = np.exp(y) if log_vars else y
         return z
 
-    def fun(y):
+    def fun(y):  # y: (k,) or a batch (m, k)
         z = full(y)
-        r = chain_state(z, problem).F[free] - z[free]
-        return r / z[free] if log_vars else r
+        r = chain_state(z, problem).F[..., free] - z[..., free]
+        return r / z[..., free] if log_vars else r
 
     y0 = np.log(np.maximum(x[free], 1e-300)) if log_vars else x[free]
+    position = chain_position(problem.L)[free]
+    bound = np.where(np.arange(len(x)) < problem.L, Q_MAX, 1.0)[free]
+    upper = np.log(bound) if log_vars else bound
     try:
         with np.errstate(all="ignore"):
-            sol = optimize.root(fun, y0, method="hybr", options={"xtol": 1e-14})
+            sol = optimize.root(fun, y0, method="hybr", options={"xtol": 1e-14},
+                                jac=lambda y: _banded_jacobian(fun, y, position, upper))
         z = full(sol.x)
     except (ValueError, FloatingPointError):
         return x, False
@@ -325,6 +387,28 @@ def _iterate(x, problem, pinned, n_iter, tol, damping=1.0, min_iter=0):
         if res < tol and it >= min_iter:
             return x, res, it
     return x, res, n_iter
+
+
+def _lift_seeds(x, problem, pinned, seeded, max_steps, min_steps=10, contraction=0.8, window=3):
+    """Plain steps after seeding an unstable liquid, until the seeded unknowns are lifted.
+
+    Stops early (before max_steps) once the map is clearly in its contracting regime: every seeded
+    unknown has risen above its seed (the orbit left the unstable liquid) and the last `window`
+    step sizes each shrank by a factor < `contraction`, so Anderson starts inside the basin of the
+    lifted branch rather than extrapolating back to the liquid. Returns x, residual, iterations."""
+    seed_value = x[seeded].copy()
+    steps = []
+    for it in range(1, max_steps + 1):
+        F = chain_state(x, problem).F
+        F[pinned] = 0.0
+        steps.append(float(np.max(np.abs(F - x))))
+        x = F
+        if it < min_steps or not np.all(x[seeded] > seed_value):
+            continue
+        recent = np.array(steps[-window - 1:])
+        if len(recent) == window + 1 and np.all(recent[1:] < contraction * recent[:-1]):
+            return x, steps[-1], it
+    return x, steps[-1], max_steps
 
 
 def bottom_start(L: int) -> np.ndarray:
@@ -389,8 +473,12 @@ def _attempt(problem, start, forced, pre_steps, tol, max_iter):
     x = np.where(forced, 0.0, start)
     pinned = _close_pinned(x, problem, forced | (x < 1e-300)) | forced
     iterations, res = 0, np.inf
+    seeded = None
     for _seed_round in range(4):
-        x, res, it = _iterate(x, problem, pinned, pre_steps, 1e-14, min_iter=pre_steps)
+        if seeded is None:
+            x, res, it = _iterate(x, problem, pinned, pre_steps, 1e-14, min_iter=pre_steps)
+        else:
+            x, res, it = _lift_seeds(x, problem, pinned, seeded, pre_steps)
         iterations += it
         x_new, ok = _anderson(x, problem, pinned, tol)
         if not ok or np.any(x_new[:problem.L] >= Q_MAX):
@@ -429,6 +517,7 @@ def _attempt(problem, start, forced, pre_steps, tol, max_iter):
         grow[idx[critical > 0]] = True
         pinned &= ~grow
         x = np.where(grow, 1e-2, x)
+        seeded = grow
         pre_steps = max(pre_steps, 50)  # let the monotone map lift the seeded layers before accelerating
     return None, iterations, res
 
