@@ -181,3 +181,21 @@ def test_compiled_kernels_equal_numpy_path(monkeypatch):
     assert fast.value == pytest.approx(slow.value, abs=1e-13)
     np.testing.assert_allclose(fast.sq_slope, slow.sq_slope, atol=1e-12)
     np.testing.assert_allclose(fast.mean_value, slow.mean_value, atol=1e-12)
+
+
+def test_log_sum_exp_of_only_minus_infinity_is_minus_infinity_without_warning():
+    """A slice with zero total weight (all -inf) is -inf; compared with scipy's logsumexp."""
+    import warnings
+
+    from scipy.special import logsumexp
+
+    from deepglass.theory.parisi import _lse
+
+    a = np.array([[-np.inf, -np.inf, -np.inf], [0.0, np.log(3.0), -np.inf], [1000.0, 1000.0, -5.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rows = _lse(a, axis=1).ravel()
+        whole = _lse(np.full(4, -np.inf))
+    assert rows[0] == -np.inf
+    np.testing.assert_allclose(rows, logsumexp(a, axis=1), rtol=1e-15)  # -inf compared as equal
+    assert whole == -np.inf

@@ -173,9 +173,13 @@ def _matched_width(v: float) -> float:
 
 
 def _lse(a: np.ndarray, axis=None):
+    """log sum exp(a) along axis; a slice of only -inf entries (zero weight) gives -inf, without
+    taking log(0) (the shifted sum is >= 1 whenever one entry is finite, so it is 0 only then)."""
     m = np.max(a, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
-    out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
+    total = np.sum(np.exp(a - m), axis=axis, keepdims=True)
+    log_total = np.log(total, out=np.full(total.shape, -np.inf), where=total != 0.0)
+    out = log_total + m
     return out if axis is not None else float(out.ravel()[0])
 
 
