@@ -82,6 +82,7 @@ def test_bad_config_file_exits_2_and_writes_nothing(tmp_path, sections, field):
     (["--replicas", "-1"], "replicas.R"),
     (["--protocol", "annealing"], "run.protocol"),
     (["--set", "waiting_times=[0, 5000]", "--t-max", "10"], "replicas.waiting_times"),
+    (["--set", "waiting_times=[0, 10]", "--t-max", "10"], "replicas.waiting_times"),  # t_w = t_max: no MC left
     (["--samples", "many"], "--samples"),  # typer's own type check, also exit 2
 ])
 def test_bad_flags_exit_2_and_write_nothing(tmp_path, flags, field):

@@ -39,6 +39,7 @@ from deepglass.experiments.config import (
     ({"replicas": {"waiting_times": [0, -3]}}, "replicas.waiting_times", "0 <= t_w"),
     ({"replicas": {"waiting_times": [5, 5]}}, "replicas.waiting_times", "distinct"),
     ({"replicas": {"R": 2, "waiting_times": [10]}, "run": {"t_max": 5}}, "replicas.waiting_times", "t_max = 5"),
+    ({"replicas": {"R": 2, "waiting_times": [5]}, "run": {"t_max": 5}}, "replicas.waiting_times", "t_w < t_max = 5"),
     ({"seed": -1}, "seed", "0 <= seed"),
     ({"seed": 2**63}, "seed", "2**63"),
     ({"seed": "abc"}, "seed", "seed"),

@@ -106,13 +106,13 @@ class ReplicaConfig(_Section):
     R: int = _field(0, "guest replicas copied from the host at each waiting time (0 = host only)",
                     "an integer >= 0 (replicas per waiting time)", ge=0)
     waiting_times: list[int] = _field([0], "MC times t_w at which the host is copied into the R guests",
-                                      "a list of distinct integers 0 <= t_w <= t_max")
+                                      "a list of distinct integers 0 <= t_w < t_max")
 
     @field_validator("waiting_times")
     @classmethod
     def _distinct_nonnegative(cls, value: list[int]) -> list[int]:
         if any(t < 0 for t in value) or len(set(value)) != len(value):
-            raise ConfigError("waiting_times", value, "a list of distinct integers 0 <= t_w <= t_max")
+            raise ConfigError("waiting_times", value, "a list of distinct integers 0 <= t_w < t_max")
         return sorted(value)
 
 
@@ -137,10 +137,10 @@ class RunConfig(_Section):
             raise ConfigError("run.protocol", self.run.protocol,
                               f"learning, or planted only with a teacher scenario ({', '.join(TEACHER_SCENARIOS)}); "
                               f"data.scenario is {self.data.scenario!r}")
-        late = [t for t in self.replicas.waiting_times if t > self.run.t_max]
+        late = [t for t in self.replicas.waiting_times if t >= self.run.t_max]  # the engine needs MC after t_w
         if self.replicas.R > 0 and late:
             raise ConfigError("replicas.waiting_times", self.replicas.waiting_times,
-                              f"distinct integers 0 <= t_w <= t_max = {self.run.t_max}")
+                              f"distinct integers 0 <= t_w < t_max = {self.run.t_max}")
         if self.replicas.R > 0 and not self.replicas.waiting_times:
             raise ConfigError("replicas.waiting_times", [], "at least one waiting time when replicas.R >= 1")
         return self
