@@ -67,6 +67,24 @@ def anderson(fun, x0: np.ndarray, *, tol: float, max_iter: int, memory: int = 6,
     return best[1], best[2], best[0], max_iter, False
 
 
+def project_levels(y: np.ndarray, sizes: list, collapse: float) -> np.ndarray:
+    """Packed levels (y = -log(1 - level), one segment per function) made admissible: >= 0, nondecreasing.
+
+    A function whose levels have (almost) merged is snapped onto the replica-symmetric subspace, which
+    the map leaves invariant: the monotonicity constraint would otherwise put a kink right at the
+    collapsed solution and stall the secant steps.
+    """
+    y = np.maximum(y, 0.0)
+    out, start = [], 0
+    for n in sizes:
+        seg = np.maximum.accumulate(y[start:start + n])
+        if n > 1 and seg[-1] - seg[0] < collapse * (1.0 + seg[-1]):
+            seg = np.full(n, seg.mean())
+        out.append(seg)
+        start += n
+    return np.concatenate(out)
+
+
 def solve_levels(problem: ChainProblem, state: ChainState, opts: GridOptions, *, tol: float, max_iter: int,
                  collapse: float = 1e-6, memory: int = 6, mixing: float = 0.5):
     """Levels at fixed breakpoints; returns (state, evaluation, residual, iterations, converged)."""
@@ -80,18 +98,7 @@ def solve_levels(problem: ChainProblem, state: ChainState, opts: GridOptions, *,
     sizes = [f.levels.size for f in functions(state, L)]
 
     def project(y):
-        # a function whose levels have (almost) merged is snapped onto the replica-symmetric subspace,
-        # which the map leaves invariant: the monotonicity constraint would otherwise put a kink right
-        # at the collapsed solution and stall the secant steps
-        y = np.maximum(y, 0.0)
-        out, start = [], 0
-        for n in sizes:
-            seg = np.maximum.accumulate(y[start:start + n])
-            if n > 1 and seg[-1] - seg[0] < collapse * (1.0 + seg[-1]):
-                seg = np.full(n, seg.mean())
-            out.append(seg)
-            start += n
-        return np.concatenate(out)
+        return project_levels(y, sizes, collapse)
 
     y, (st, ev), res, it, ok = anderson(fun, pack_levels(state, L), tol=tol, max_iter=max_iter, project=project,
                                         memory=memory, mixing=mixing)
@@ -113,15 +120,7 @@ def solve_joint(problem: ChainProblem, state: ChainState, opts: GridOptions, *, 
         return unpack_breakpoints(x[ny:], unpack_levels(x[:ny], state, L), L)
 
     def project(x):
-        y = np.maximum(x[:ny], 0.0)
-        out, start = [], 0
-        for n in sizes:
-            seg = np.maximum.accumulate(y[start:start + n])
-            if n > 1 and seg[-1] - seg[0] < collapse * (1.0 + seg[-1]):
-                seg = np.full(n, seg.mean())
-            out.append(seg)
-            start += n
-        return np.concatenate(out + [np.sort(np.clip(x[ny:], 0.0, 1.0))])
+        return np.concatenate([project_levels(x[:ny], sizes, collapse), np.sort(np.clip(x[ny:], 0.0, 1.0))])
 
     def fun(x):
         st = split(x)
