@@ -178,7 +178,6 @@ def execute(plan: RunPlan, on_event: EventCallback | None = None, save_interval:
         checkpoint=checkpoint,
         backend=config.mc.backend,
     )
-    result = concat_measurements(done_parts)
     for event in events:
         if event.measurement is not None:
             new_parts.append(event.measurement)
