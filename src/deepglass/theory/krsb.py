@@ -16,7 +16,7 @@ import xarray as xr
 
 from ..errors import ConfigError, DeepglassError
 from .parisi import StepFunction
-from .parisi_chain import ONE, ChainState, GridOptions
+from .parisi_chain import ONE, ChainState, GridOptions, level_to_y
 from .parisi_solver import solve_chain, to_dataset
 from .problem import ChainProblem
 
@@ -82,7 +82,7 @@ def _split_open(problem: ChainProblem, steps: int, init: xr.Dataset) -> ChainSta
     Ql = np.asarray(init["Q_levels"].values[1:], dtype=float)
     ql = np.asarray(init["q_levels"].values[1:L], dtype=float)
     allv = np.concatenate([Ql, ql]) if L > 1 else Ql
-    where = int(np.argmax(np.max(np.diff(-np.log1p(-np.clip(allv, 0, 1 - 1e-12)), axis=1), axis=0)))
+    where = int(np.argmax(np.max(np.diff(level_to_y(allv), axis=1), axis=0)))
     Q, q = [None], [ONE]
     for l in range(1, L + 1):
         lv, new_bp = split_step(Ql[l - 1], bp, where)

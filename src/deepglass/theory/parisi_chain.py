@@ -186,7 +186,7 @@ def from_functions(fs: list, L: int) -> ChainState:
 
 
 def pack_levels(state: ChainState, L: int) -> np.ndarray:
-    return np.concatenate([_to_y(f.levels) for f in functions(state, L)])
+    return np.concatenate([level_to_y(f.levels) for f in functions(state, L)])
 
 
 def unpack_levels(y: np.ndarray, state: ChainState, L: int) -> ChainState:
@@ -231,7 +231,8 @@ def level_residual(problem: ChainProblem, state: ChainState, opts: GridOptions):
     return pack_levels(new, L) - pack_levels(state, L), ev
 
 
-def _to_y(levels):
+def level_to_y(levels):
+    """y = -log(1 - level): the coordinate in which levels are packed, iterated and compared."""
     return -np.log1p(-np.clip(levels, 0.0, 1.0 - 1e-12))
 
 

@@ -21,6 +21,7 @@ from .parisi_chain import (
     breakpoint_gradient,
     functions,
     level_residual,
+    level_to_y,
     pack_breakpoints,
     pack_levels,
     unpack_breakpoints,
@@ -139,17 +140,13 @@ def solve_joint(problem: ChainProblem, state: ChainState, opts: GridOptions, *, 
 
 def level_spread(state: ChainState, L: int) -> float:
     """Largest gap between the lowest and highest level of any function, in y = -log(1 - level)."""
-    return max((float(np.ptp(pack_levels_of(f))) for f in functions(state, L)), default=0.0)
+    return max((float(np.ptp(level_to_y(f.levels))) for f in functions(state, L)), default=0.0)
 
 
 def step_jumps(state: ChainState, L: int) -> np.ndarray:
     """Per shared breakpoint i: the largest level jump (in y) any function makes there."""
-    jumps = np.array([np.diff(pack_levels_of(f)) for f in functions(state, L)])
+    jumps = np.array([np.diff(level_to_y(f.levels)) for f in functions(state, L)])
     return jumps.max(axis=0)
-
-
-def pack_levels_of(f):
-    return -np.log1p(-np.clip(f.levels, 0.0, 1.0 - 1e-12))
 
 
 def solve_chain(problem: ChainProblem, state: ChainState, opts: GridOptions, *, tol: float, max_iter: int,
