@@ -161,7 +161,6 @@ def execute(plan: RunPlan, on_event: EventCallback | None = None, save_interval:
         checkpoint = Checkpoint.from_dataset(plan.stored.checkpoint)
     else:
         done_parts, checkpoint = [], None
-        write_run(plan.out, xr.Dataset(attrs=run_attrs(config, "running", 0)))  # claim the directory
     t_saved = checkpoint.t if checkpoint is not None else 0
     new_parts: list[xr.Dataset] = []
     last_save = time.monotonic()
@@ -177,7 +176,9 @@ def execute(plan: RunPlan, on_event: EventCallback | None = None, save_interval:
         seed=inputs.engine_seed,
         checkpoint=checkpoint,
         backend=config.mc.backend,
-    )
+    )  # validates everything and builds the start state eagerly: a ConfigError here leaves nothing written
+    if checkpoint is None:
+        write_run(plan.out, xr.Dataset(attrs=run_attrs(config, "running", 0)))  # claim the directory
     for event in events:
         if event.measurement is not None:
             new_parts.append(event.measurement)
