@@ -13,20 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .gaussian import H, gauss_hermite, log_H, phi_over_H
+from .gaussian import SQRT2PI, H, gauss_hermite, log_H, log_phi, phi_over_H
 
 # ---------------------------------------------------------------- quadrature for the gap block
-_LOG_SQRT2PI = 0.5 * np.log(2 * np.pi)
 _Z_EDGE = 10.0  # Gaussian weight beyond |z| = 10 is < 1e-22
 _GL_NODES = 48
-
-
-def _gauss_legendre(n: int = _GL_NODES):
-    x, w = np.polynomial.legendre.leggauss(n)
-    return x, w
-
-
-_GL_X, _GL_W = _gauss_legendre()
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(_GL_NODES)
 
 
 def _gap_nodes(c: np.ndarray, kappa: float) -> tuple[np.ndarray, np.ndarray]:
@@ -48,7 +40,7 @@ def _gap_nodes(c: np.ndarray, kappa: float) -> tuple[np.ndarray, np.ndarray]:
         zs.append(lo + half * (_GL_X + 1.0))
         ws.append(half * _GL_W)
     z = np.concatenate(zs, axis=-1)
-    w = np.concatenate(ws, axis=-1) * np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
+    w = np.concatenate(ws, axis=-1) * np.exp(-0.5 * z * z) / SQRT2PI
     return z, w
 
 
@@ -71,7 +63,7 @@ def gap_terms(c, kappa: float, nishimori: bool):
     one_minus = (1.0 - c)[..., None]
     u = (kappa - np.sqrt(c)[..., None] * z) / np.sqrt(one_minus)
     logh = log_H(u)
-    g = np.exp(-0.5 * u * u - _LOG_SQRT2PI - logh)  # phi/H, from the one log H evaluation
+    g = np.exp(log_phi(u) - logh)  # phi/H, from the one log H evaluation
     if nishimori:
         w = w * np.exp(logh) / H(kappa)  # the teacher's tilt H(u)/H(kappa)
     s_gap = np.sum(w * logh, axis=-1)
