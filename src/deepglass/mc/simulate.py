@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from .. import observables as obs
 from ..errors import ConfigError
 from ..model import NetworkSpec, TrainingSet, forward, random_spins, random_weights
 from .checkpoint import Checkpoint
