@@ -12,28 +12,7 @@ The contract layout J (..., L, N, c) of deepglass.model is recovered with `weigh
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
-
-
-@dataclass
-class MCState:
-    S: np.ndarray
-    h: np.ndarray
-    Wt: np.ndarray
-    t: int = 0
-
-    @property
-    def n_samples(self) -> int:
-        return self.S.shape[0]
-
-    @property
-    def n_systems(self) -> int:
-        return self.S.shape[1]
-
-    def copy(self) -> "MCState":
-        return MCState(self.S.copy(), self.h.copy(), self.Wt.copy(), self.t)
 
 
 def weights_to_internal(J: np.ndarray, idx: np.ndarray | None, N: int) -> np.ndarray:
