@@ -148,18 +148,14 @@ def evaluate_chain(problem: ChainProblem, state: ChainState, opts: GridOptions) 
         gQ[l] = sJ_bp + alpha * g.bp_grad[g.where[1]]
     for l in range(1, L):
         ql, left, right = state.q[l], gaps[l], gaps[l + 1]
-        _, num_left = _average_on_levels(ql, left.union, left.where[2], left.widths,
-                                         left.chat * left.factor_levels[0] * left.factor_levels[1])
-        _, num_right = _average_on_levels(ql, right.union, right.where[0], right.widths,
-                                          right.chat * right.factor_levels[1] * right.factor_levels[2])
+        mean_left, num_left = _average_on_levels(ql, left.union, left.where[2], left.widths,
+                                                 left.chat * left.factor_levels[0] * left.factor_levels[1])
+        mean_right, num_right = _average_on_levels(ql, right.union, right.where[0], right.widths,
+                                                   right.chat * right.factor_levels[1] * right.factor_levels[2])
         w = ql.widths
         eps_l = (num_left + num_right) / np.maximum(w, 1e-300)
         if np.any(w <= 1e-14):  # zero-width level: point values
-            eps_pt = (_average_on_levels(ql, left.union, left.where[2], left.widths,
-                                         left.chat * left.factor_levels[0] * left.factor_levels[1])[0]
-                      + _average_on_levels(ql, right.union, right.where[0], right.widths,
-                                           right.chat * right.factor_levels[1] * right.factor_levels[2])[0])
-            eps_l = np.where(w > 1e-14, eps_l, eps_pt)
+            eps_l = np.where(w > 1e-14, eps_l, mean_left + mean_right)
         eps_l = np.maximum.accumulate(np.maximum(eps_l, 0.0))
         h = problem.field if l in problem.field_layers else 0.0
         sS, q_levels, sS_bp = ising_block(ql, eps_l, h, opts)
