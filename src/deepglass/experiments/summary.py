@@ -7,6 +7,8 @@ import math
 import numpy as np
 import xarray as xr
 
+from ..observables import generalization_error
+
 
 def _layers_mean(var: xr.DataArray, layers: list[int]) -> list[float | None]:
     """Mean over every dimension but ``layer`` (samples, and pairs for replica overlaps), NaNs skipped."""
@@ -59,7 +61,7 @@ def final_summary(run: xr.Dataset) -> dict:
     if "test_overlap" in last:
         final["generalization_overlap"] = _layers_mean(last["test_overlap"], layers)
         output = final["generalization_overlap"][-1]
-        final["generalization_error"] = None if output is None else (1.0 - output) / 2.0
+        final["generalization_error"] = None if output is None else float(generalization_error(output))
     if "teacher_q" in last:
         final["teacher_overlap_q"] = _layers_mean(last["teacher_q"], layers)
     if "teacher_Q" in last:
