@@ -67,7 +67,7 @@ def initial_state(problem: ChainProblem, steps: int, init: xr.Dataset | None) ->
             elif int(init.attrs.get("L", -1)) == L:
                 lv = _levels_from_value(float(init[name].sel(layer=l)), n)
         if lv is None:
-            edge = min(l, L - l + (0 if is_Q else 0))  # distance to the boundary: glassy near it
+            edge = min(l, L - l)  # distance to the boundary: glassy near it
             top = 0.9 if edge <= 1 else 0.6
             lv = _levels_from_value(top, n)
         f = StepFunction(bp, np.clip(np.maximum.accumulate(lv), 0.0, 1.0 - 1e-9))
@@ -114,7 +114,7 @@ def grid_options(field_nodes: int) -> GridOptions:
 
 def solve_krsb_chain(problem: ChainProblem, steps: int = 1, init: xr.Dataset | None = None, tol: float = 1e-8,
                      max_iter: int = 1000, field_nodes: int = 301) -> xr.Dataset:
-    """k-RSB saddle point of the chain, per-function breakpoints optimised; contract layout (ansatz "krsb")."""
+    """k-RSB saddle point of the chain, shared breakpoints optimised; contract layout (ansatz "krsb")."""
     check_random_scenario(problem, "krsb")
     if not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ConfigError("steps", steps, "an integer k >= 0 (number of RSB steps)")
