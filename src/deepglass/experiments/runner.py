@@ -60,11 +60,15 @@ def mc_params(config: RunConfig):
                     delta=config.mc.delta, exact_sphere=config.mc.exact_sphere)
 
 
+def engine_waiting_times(config: RunConfig) -> tuple[int, ...]:
+    """The waiting times the engine sees: none without replicas (the config's list is then unused)."""
+    return tuple(config.replicas.waiting_times) if config.replicas.R > 0 else ()
+
+
 def measurement_schedule(config: RunConfig) -> np.ndarray:
     from ..mc import measurement_times
 
-    waits = config.replicas.waiting_times if config.replicas.R > 0 else ()
-    return measurement_times(config.run.t_max, config.run.per_decade, waits)
+    return measurement_times(config.run.t_max, config.run.per_decade, engine_waiting_times(config))
 
 
 # ---------------------------------------------------------------------- what is in the directory
@@ -168,7 +172,7 @@ def execute(plan: RunPlan, on_event: EventCallback | None = None, save_interval:
         config.spec(), inputs.data, mc_params(config),
         protocol=config.run.protocol,
         n_replicas=config.replicas.R,
-        waiting_times=tuple(config.replicas.waiting_times) if config.replicas.R > 0 else (),
+        waiting_times=engine_waiting_times(config),
         t_max=config.run.t_max,
         times=measurement_schedule(config),
         test_inputs=inputs.test_inputs,
