@@ -394,7 +394,7 @@ def spherical_overlap_from_conjugate(conjugate: StepFunction) -> StepFunction:
         Q, u = overlap(s)
         return u[-1] + Q[-1] - 1.0
 
-    lo, hi = 1e-300, 1.0
+    hi = 1.0
     while excess(hi) > 0:
         hi *= 2.0
     lo = hi / 2.0
