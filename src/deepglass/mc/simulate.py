@@ -136,7 +136,7 @@ class _Run:
 
     def restore(self, cp: Checkpoint):
         spec, L = self.spec, self.spec.L
-        meta = dict(protocol=self.protocol, n_replicas=self.R, waiting_times=tuple(self.tws))
+        meta = self._checkpoint_meta()
         if {k: cp.meta.get(k) for k in meta} != meta:
             raise ConfigError("checkpoint", {k: cp.meta.get(k) for k in meta}, f"a checkpoint of a run with {meta}")
         n_sys = 1 + self.R * sum(tw <= cp.t for tw in self.tws)
@@ -167,12 +167,15 @@ class _Run:
         self.count_weight = np.zeros((B, self.spec.L + 1))
         self.steps_since = 0
 
+    def _checkpoint_meta(self) -> dict:
+        """What a checkpoint records about the run, and what resuming it must match."""
+        return dict(protocol=self.protocol, n_replicas=self.R, waiting_times=tuple(self.tws))
+
     def checkpoint(self) -> Checkpoint:
         idx = None if self.idx is None else self.idx[:, None]
         words = np.stack([np.stack([rng_to_words(g) for g in row]) for row in self.rngs])
         return Checkpoint(self.t, self.S.astype(np.int8), self.h[:, :, 1:].copy(),
-                          weights_from_internal(self.Wt, idx), words,
-                          dict(protocol=self.protocol, n_replicas=self.R, waiting_times=tuple(self.tws)))
+                          weights_from_internal(self.Wt, idx), words, self._checkpoint_meta())
 
     # ----------------------------------------------------------------- dynamics
     def events(self) -> Iterator[Event]:
