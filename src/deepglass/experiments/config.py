@@ -17,7 +17,7 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import ConfigError
-from ..model import NetworkSpec
+from ..model import SCENARIOS, NetworkSpec
 
 TEACHER_SCENARIOS = ("teacher-student", "hidden-manifold")  # scenarios whose data come from a teacher network
 SEED_LIMIT = 2**63  # TOML integers are signed 64-bit
@@ -339,8 +339,8 @@ def config_to_toml(config: RunConfig, comments: bool = True) -> str:
 
 def example_config(scenario: str = "teacher-student") -> RunConfig:
     """A small, complete example for each data scenario (runs in seconds)."""
-    if scenario not in ("random", "teacher-student", "hidden-manifold"):
-        raise ConfigError("scenario", scenario, "one of random, teacher-student, hidden-manifold")
+    if scenario not in SCENARIOS:
+        raise ConfigError("scenario", scenario, f"one of {', '.join(SCENARIOS)}")
     data: dict[str, Any] = {"scenario": scenario, "alpha": 1.0}
     run: dict[str, Any] = {"protocol": "learning", "t_max": 1000, "per_decade": 8, "n_samples": 4}
     if scenario == "hidden-manifold":
