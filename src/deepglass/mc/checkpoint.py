@@ -25,7 +25,7 @@ class Checkpoint:
     meta: dict = field(default_factory=dict)  # protocol, n_replicas, waiting_times: checked on resume
 
     def to_dataset(self) -> xr.Dataset:
-        ds = xr.Dataset(
+        return xr.Dataset(
             {
                 "S": (("sample", "system", "layer", "pattern", "neuron"), self.S.astype(np.int8)),
                 "h": (("sample", "system", "wlayer", "pattern", "neuron"), self.h),
@@ -36,7 +36,6 @@ class Checkpoint:
             attrs={"t": int(self.t), "kind": "deepglass.mc.Checkpoint",
                    **{k: v for k, v in self.meta.items() if k != "waiting_times"}},
         )
-        return ds
 
     @classmethod
     def from_dataset(cls, ds: xr.Dataset) -> "Checkpoint":
@@ -45,9 +44,8 @@ class Checkpoint:
                 raise KeyError("kind")
             meta = {k: v for k, v in ds.attrs.items() if k not in ("t", "kind")}
             meta["waiting_times"] = tuple(int(x) for x in ds["waiting_times"].values)
-            for k in ("n_replicas",):
-                if k in meta:
-                    meta[k] = int(meta[k])
+            if "n_replicas" in meta:  # NetCDF hands attributes back as numpy integers
+                meta["n_replicas"] = int(meta["n_replicas"])
             return cls(int(ds.attrs["t"]), ds["S"].values.astype(np.int8), ds["h"].values.astype(np.float64),
                        ds["J"].values.astype(np.float64), ds["rng_state"].values.astype(np.uint64), meta)
         except KeyError as exc:
