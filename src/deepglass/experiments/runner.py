@@ -108,15 +108,15 @@ def plan_run(config: RunConfig, out: str | os.PathLike, overwrite: bool = False)
                 "choose another directory or pass --overwrite to write the run into it")
         return RunPlan(config.with_seed(), out, "fresh")
     stored = read_run(out)
-    stored_config = parse_config(json.loads(stored.config_json))
-    wanted = config if config.seed is not None else config.model_copy(update={"seed": stored_config.seed})
-    if wanted != stored_config:
+    previous = stored_config(stored.measurements)
+    wanted = config if config.seed is not None else config.model_copy(update={"seed": previous.seed})
+    if wanted != previous:
         raise RunDirectoryError(
-            f"--out {out} holds a different run ({_difference(stored_config, wanted)}); "
+            f"--out {out} holds a different run ({_difference(previous, wanted)}); "
             "choose another directory or pass --overwrite to replace it")
     if stored.status == "complete":
-        return RunPlan(stored_config, out, "complete", stored)
-    return RunPlan(stored_config, out, "resume", stored)
+        return RunPlan(previous, out, "complete", stored)
+    return RunPlan(previous, out, "resume", stored)
 
 
 def _difference(stored: RunConfig, wanted: RunConfig) -> str:
