@@ -29,6 +29,11 @@ def _log_edges(x: np.ndarray) -> np.ndarray:
     return 10 ** np.concatenate([[lx[0] - (mid[0] - lx[0])], mid, [lx[-1] + (lx[-1] - mid[-1])]])
 
 
+def _waiting_time(run: xr.Dataset, tw: int | None) -> int:
+    """The given waiting time, or by default the first one."""
+    return int(run["tw"].values.min()) if tw is None else int(tw)
+
+
 OVERLAP_LABELS = {"q_replica": "neuron overlap q_l", "Q_replica": "weight overlap Q_l"}
 
 
@@ -37,7 +42,7 @@ def replica_overlap_map(run: xr.Dataset, tw: int | None = None, var: str = "q_re
     dims (layer, lag), lag = t - t_w > 0. Layers where the overlap is undefined (Q at l = 0) are dropped."""
     if var not in run:
         raise ValueError(f"the run has no replica overlaps {var} (needs replicas.R >= 2)")
-    tw = int(run["tw"].values.min()) if tw is None else int(tw)
+    tw = _waiting_time(run, tw)
     q = run[var].sel(tw=tw)
     q = q.sel(time=q["time"] > tw).mean(["sample", "pair"])
     q = q.sel(layer=q.notnull().any("time"))
@@ -49,7 +54,7 @@ def plot_replica_overlap_heatmap(run: xr.Dataset, path: str | Path, tw: int | No
                                  var: str = "q_replica") -> xr.DataArray:
     """Heatmap of the replica overlap q_l (or Q_l) over layer (y) and log time since t_w (x)."""
     q = replica_overlap_map(run, tw, var)
-    tw = int(run["tw"].values.min()) if tw is None else int(tw)
+    tw = _waiting_time(run, tw)
     layers = q["layer"].values
     fig = Figure(figsize=(7, 4.2), layout="constrained")
     ax = fig.add_subplot()
