@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 import typer
 
+from ..atomic import atomic_path
 from ..errors import ConfigError, ConvergenceError
 from ._common import app, emit, fail, input_errors_exit_2
 
@@ -96,25 +95,16 @@ def write_netcdf_atomic(ds, path: Path) -> None:
         if isinstance(value, (list, tuple)):
             clean.attrs[key] = np.asarray(value, dtype=int if all(isinstance(v, (int, np.integer))
                                                                   for v in value) else float)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         clean.to_netcdf(tmp, engine="h5netcdf")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _write_text_atomic(text: str, path: Path) -> None:
     path = Path(path)
     if path.parent and not path.parent.exists():
         raise ConfigError("out", str(path), "a file in an existing directory")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
 
 
 def _not_converged(exc: ConvergenceError) -> typer.Exit:

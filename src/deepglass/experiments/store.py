@@ -18,6 +18,7 @@ from pathlib import Path
 
 import xarray as xr
 
+from ..atomic import atomic_path
 from ..errors import RunDirectoryError
 
 RESULT_FILE = "run.nc"
@@ -56,18 +57,11 @@ def write_run(path: str | os.PathLike, measurements: xr.Dataset, checkpoint: xr.
     """Atomically (re)write ``run.nc``: temp file in the same directory, then ``os.replace``."""
     final = result_file(path)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f".{final.stem}.{os.getpid()}.nc.tmp")
     attrs = dict(measurements.attrs, format=FORMAT, has_checkpoint=int(checkpoint is not None))
-    try:
+    with atomic_path(final) as tmp:
         measurements.assign_attrs(attrs).to_netcdf(tmp, mode="w", engine=ENGINE)
         if checkpoint is not None:
             checkpoint.to_netcdf(tmp, mode="a", engine=ENGINE, group=CHECKPOINT_GROUP)
-        with open(tmp, "rb") as fh:  # make the bytes durable before the rename makes them visible
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return final
 
 

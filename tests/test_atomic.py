@@ -1,0 +1,17 @@
+"""Atomic writes: a failed write leaves the old file intact and no temporary file behind."""
+import pytest
+
+from deepglass.atomic import atomic_path
+
+
+def test_success_replaces_and_failure_keeps_the_old_file(tmp_path):
+    final = tmp_path / "result.txt"
+    with atomic_path(final) as tmp:
+        tmp.write_text("first")
+    assert final.read_text() == "first"
+    with pytest.raises(RuntimeError):
+        with atomic_path(final) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("interrupted")
+    assert final.read_text() == "first"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["result.txt"]
