@@ -93,7 +93,7 @@ def random_weights(spec: NetworkSpec, rng: np.random.Generator, batch: tuple[int
 
 
 def random_spins(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    return (2 * rng.integers(0, 2, size=shape, dtype=np.int8) - 1).astype(np.int8)
+    return (2 * rng.integers(0, 2, size=shape, dtype=np.int8) - 1).astype(np.int8, copy=False)
 
 
 def gather_inputs(S_prev: np.ndarray, idx: np.ndarray | None) -> np.ndarray:

@@ -45,10 +45,6 @@ class StoredRun:
         return str(self.measurements.attrs.get("status", ""))
 
     @property
-    def config_json(self) -> str:
-        return str(self.measurements.attrs["config_json"])
-
-    @property
     def t_done(self) -> int:
         return int(self.measurements.attrs.get("t_done", 0))
 
