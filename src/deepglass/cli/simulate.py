@@ -10,6 +10,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Table
 
 from ._common import app, emit, err_console, fail, input_errors_exit_2
+from ..errors import ConfigError
 
 config_app = typer.Typer(help="Run configurations: examples and checks.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
@@ -100,8 +101,11 @@ def _report(run, plan) -> None:
 @app.command()
 @input_errors_exit_2
 def simulate(
-    config: Path = typer.Argument(..., help="TOML run config (see `deepglass config example`)"),
+    config: Optional[Path] = typer.Argument(None, help="TOML run config (see `deepglass config example`); "
+                                                     "optional with --resume"),
     out: Path = typer.Option(..., "--out", help="run directory (created; resumed if it holds this run)"),
+    resume: bool = typer.Option(False, "--resume", help="continue the interrupted run in DIR (its stored config "
+                                                        "when CONFIG is omitted); an error if there is none"),
     set_: list[str] = typer.Option([], "--set", help="override KEY=VALUE, e.g. --set N=40 --set mc.beta=2"),
     seed: Optional[int] = typer.Option(None, "--seed", help="master seed (overrides the config)"),
     samples: Optional[int] = typer.Option(None, "--samples", help="run.n_samples"),
@@ -112,13 +116,29 @@ def simulate(
     overwrite: bool = typer.Option(False, "--overwrite", help="replace whatever DIR holds"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ) -> None:
-    """Run a Monte Carlo experiment into --out DIR (results: DIR/run.nc, one xarray Dataset)."""
+    """Run a Monte Carlo experiment into --out DIR (results: DIR/run.nc, one xarray Dataset).
+
+    A directory holding an interrupted run of the same config is resumed (bit-identical to an uninterrupted
+    run on the same backend); --resume makes that the requirement and can take the config from DIR.
+    """
     from ..experiments.config import apply_overrides, load_config
-    from ..experiments.runner import plan_run
+    from ..experiments.runner import plan_run, stored_config
+    from ..experiments.store import read_run, result_file
 
     flags = {"seed": seed, "run.n_samples": samples, "run.t_max": t_max, "replicas.R": replicas,
              "data.alpha": alpha, "run.protocol": protocol}
-    cfg = apply_overrides(load_config(config), set_)
+    if resume and overwrite:
+        raise ConfigError("--resume", True, "either --resume or --overwrite, not both")
+    if resume and not result_file(out).exists():
+        raise ConfigError("--resume", str(out), f"a run directory holding {result_file(out).name} "
+                                                "(nothing to resume there)")
+    if config is None:
+        if not resume:
+            raise ConfigError("CONFIG", None, "a TOML run config path (or --resume --out DIR to continue a run)")
+        base = stored_config(read_run(out, with_checkpoint=False).measurements)
+    else:
+        base = load_config(config)
+    cfg = apply_overrides(base, set_)
     cfg = apply_overrides(cfg, {k: v for k, v in flags.items() if v is not None})
     plan = plan_run(cfg, out, overwrite=overwrite)  # every check before anything is written
     if plan.mode == "complete":

@@ -77,14 +77,21 @@ class MCConfig(_Section):
     exact_sphere: bool = _field(True, "Hastings factor of the weight move, so rows sample their sphere exactly "
                                 "(false: the literal move of MODEL.md, biased at O(1/c); see docs/simulation.md)",
                                 "true or false")
-    backend: Literal["auto", "numpy", "numba"] = _field(
-        "auto", "engine backend: numpy (reference) | numba (same random numbers, same trajectory) | auto",
-        "one of auto, numpy, numba")
+    backend: Literal["auto", "numpy", "numba", "jax"] = _field(
+        "auto", "engine backend: numpy (reference) | numba (same random numbers, same trajectory) | jax (own "
+        "counter-based stream: same physics, statistically equal) | auto (jax with a GPU, else numba)",
+        "one of auto, numpy, numba, jax")
+    precision: Literal["float64", "float32"] = _field(
+        "float64", "floating point of the engine state: float64 | float32 (jax backend only)",
+        "one of float64, float32 (float32 needs backend = jax)")
 
     @model_validator(mode="after")
     def _beta_for_metropolis(self):
         if self.acceptance == "metropolis" and self.beta is None:
             raise ConfigError("beta", None, "a finite real number > 0: metropolis acceptance needs an inverse temperature")
+        if self.precision == "float32" and self.backend != "jax":
+            raise ConfigError("mc.precision", self.precision, f"float64 with backend = {self.backend} "
+                                                              "(float32 needs backend = jax)")
         return self
 
 
@@ -100,6 +107,8 @@ class RunSection(_Section):
                                     "true or false")
     n_samples: int = _field(4, "independent samples of the data (and of the teacher), run together",
                             "an integer >= 1 (samples of the disorder)", ge=1)
+    checkpoint_every: int = _field(0, "also save the full engine state every K MC steps (0 = at measurement "
+                                   "times only, at most once a second)", "an integer >= 0 (MC steps)", ge=0)
 
 
 class ReplicaConfig(_Section):

@@ -151,8 +151,8 @@ def execute(plan: RunPlan, on_event: EventCallback | None = None, save_interval:
     """Run (or resume) the plan; returns the complete measurement Dataset.
 
     Measurements and the engine checkpoint are saved together, atomically, at measurement times, at most
-    once per ``save_interval`` seconds (and always at the end), so an interrupted run loses at most the work
-    since the last save and resumes exactly where that save left off.
+    once per ``save_interval`` seconds, every ``run.checkpoint_every`` MC steps when set, and always at the
+    end, so an interrupted run loses at most the work since the last save and resumes exactly there.
     """
     from ..mc import Checkpoint, simulate
 
@@ -180,6 +180,8 @@ def execute(plan: RunPlan, on_event: EventCallback | None = None, save_interval:
         seed=inputs.engine_seed,
         checkpoint=checkpoint,
         backend=config.mc.backend,
+        precision=config.mc.precision,
+        checkpoint_every=config.run.checkpoint_every,
     )  # validates everything and builds the start state eagerly: a ConfigError here leaves nothing written
     if checkpoint is None:
         write_run(plan.out, xr.Dataset(attrs=run_attrs(config, "running", 0)))  # claim the directory
@@ -190,7 +192,8 @@ def execute(plan: RunPlan, on_event: EventCallback | None = None, save_interval:
             result = concat_measurements(done_parts + new_parts)
             result.attrs = run_attrs(config, "complete", event.t)
             write_run(plan.out, result)
-        elif event.checkpoint is not None and time.monotonic() - last_save >= save_interval:
+        elif event.checkpoint is not None and (event.measurement is None  # a K-step checkpoint: always saved
+                                               or time.monotonic() - last_save >= save_interval):
             done_parts = [concat_measurements(done_parts + new_parts)]
             new_parts = []
             snapshot = done_parts[0].assign_attrs(run_attrs(config, "running", event.t))

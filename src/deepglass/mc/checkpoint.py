@@ -2,8 +2,8 @@
 
 Resuming from it reproduces the uninterrupted run bit for bit: the cached fields are stored as they
 are (not recomputed, which would round differently) and every system's PCG64 state is stored.
-Acceptance counters are reset at every measurement and checkpoints are taken at measurements, so
-they need not be stored.
+Acceptance counters are reset at every measurement; a checkpoint taken between measurements (every
+K steps) stores them too, so the next measurement's acceptance rates are those of the uninterrupted run.
 """
 from __future__ import annotations
 
@@ -22,7 +22,10 @@ class Checkpoint:
     h: np.ndarray          # (sample, system, layer 1..L, pattern, neuron) float64 cached fields
     J: np.ndarray          # (sample, system, wlayer 1..L, neuron, slot) float64 contract layout
     rng_words: np.ndarray  # (sample, system, 6) uint64 PCG64 states
-    meta: dict = field(default_factory=dict)  # protocol, n_replicas, waiting_times: checked on resume
+    meta: dict = field(default_factory=dict)  # protocol, n_replicas, waiting_times, random_stream: checked
+    counts_neuron: np.ndarray | None = None   # (sample * system, layer 0..L) accepted moves since the last
+    counts_weight: np.ndarray | None = None   # measurement, and the number of MC steps they cover
+    steps_since: int = 0
 
     def to_dataset(self) -> xr.Dataset:
         return xr.Dataset(
@@ -32,8 +35,10 @@ class Checkpoint:
                 "J": (("sample", "system", "wlayer", "neuron", "slot"), self.J),
                 "rng_state": (("sample", "system", "word"), self.rng_words.astype(np.uint64)),
                 "waiting_times": (("tw_all",), np.asarray(self.meta.get("waiting_times", ()), dtype=np.int64)),
+                "counts_neuron": (("flat_system", "layer"), self._counts(self.counts_neuron)),
+                "counts_weight": (("flat_system", "layer"), self._counts(self.counts_weight)),
             },
-            attrs={"t": int(self.t), "kind": "deepglass.mc.Checkpoint",
+            attrs={"t": int(self.t), "kind": "deepglass.mc.Checkpoint", "steps_since": int(self.steps_since),
                    **{k: v for k, v in self.meta.items() if k != "waiting_times"}},
         )
 
@@ -42,11 +47,19 @@ class Checkpoint:
         try:
             if ds.attrs.get("kind") != "deepglass.mc.Checkpoint":
                 raise KeyError("kind")
-            meta = {k: v for k, v in ds.attrs.items() if k not in ("t", "kind")}
+            meta = {k: v for k, v in ds.attrs.items() if k not in ("t", "kind", "steps_since")}
             meta["waiting_times"] = tuple(int(x) for x in ds["waiting_times"].values)
             if "n_replicas" in meta:  # NetCDF hands attributes back as numpy integers
                 meta["n_replicas"] = int(meta["n_replicas"])
             return cls(int(ds.attrs["t"]), ds["S"].values.astype(np.int8), ds["h"].values.astype(np.float64),
-                       ds["J"].values.astype(np.float64), ds["rng_state"].values.astype(np.uint64), meta)
+                       ds["J"].values.astype(np.float64), ds["rng_state"].values.astype(np.uint64), meta,
+                       ds["counts_neuron"].values.astype(np.float64), ds["counts_weight"].values.astype(np.float64),
+                       int(ds.attrs["steps_since"]))
         except KeyError as exc:
             raise RunDirectoryError(f"not a deepglass MC checkpoint (missing {exc})") from None
+
+    def _counts(self, counts: np.ndarray | None) -> np.ndarray:
+        if counts is not None:
+            return counts
+        B = self.S.shape[0] * self.S.shape[1]
+        return np.zeros((B, self.S.shape[2]))

@@ -20,25 +20,67 @@ except ImportError:  # pragma: no cover - numba missing
 
 
 def register_backend(name: str, cls) -> None:
-    """The backend seam: a class with neuron_substep / weight_substep of NumpyBackend's signature."""
+    """The backend seam: a class with neuron_substep / weight_substep of NumpyBackend's signature.
+
+    Optional, for speed: ``fused_step(engine, S, h, Wt, draws, column, counts_neuron, counts_weight)``
+    applies a whole MC step from the pre-drawn random numbers (same result as the sub-step loop), and a
+    backend with ``owns_random_stream = True`` implements ``advance(engine, S, h, Wt, keys, system_sample,
+    counts_neuron, counts_weight, t0, n_steps)``, drawing its own counter-based random numbers (JAX).
+    """
     BACKENDS[name] = cls
+
+
+def _jax_backend():
+    """Import the JAX backend on first use (jax is an optional dependency; importing it costs ~1 s)."""
+    try:
+        from .jax_backend import JaxBackend
+    except ImportError as exc:
+        from ..errors import ConfigError
+        raise ConfigError("backend", "jax", f"numpy or numba: the JAX backend needs `pip install deepglass[jax]` ({exc})") from None
+    BACKENDS["jax"] = JaxBackend
+    return JaxBackend
+
+
+def gpu_present() -> bool:
+    """Whether JAX sees a GPU (False when jax is not installed)."""
+    try:
+        import jax
+        return any(d.platform == "gpu" for d in jax.devices())
+    except Exception:  # jax absent, or no backend initialises
+        return False
+
+
+def resolve_backend(name: str) -> str:
+    """auto = jax when a GPU is present, else numba (else numpy)."""
+    if name != "auto":
+        return name
+    if gpu_present():
+        return "jax"
+    return "numba" if "numba" in BACKENDS else "numpy"
 
 
 class Engine:
     """Static description of the dynamics (sizes, parameters, backend) and the MC step."""
 
     def __init__(self, N: int, L: int, c: int, M: int, kappa: float, params: MCParams,
-                 idx: np.ndarray | None = None, backend: str = "numpy"):
-        if backend == "auto":
-            backend = "numba" if "numba" in BACKENDS else "numpy"
+                 idx: np.ndarray | None = None, backend: str = "numpy", precision: str = "float64"):
+        backend = resolve_backend(backend)
+        if backend == "jax" and "jax" not in BACKENDS:
+            _jax_backend()
         if backend not in BACKENDS:
             from ..errors import ConfigError
-            raise ConfigError("backend", backend, f"one of {', '.join(BACKENDS)}")
+            raise ConfigError("backend", backend, f"one of auto, jax, {', '.join(BACKENDS)}")
+        if precision not in ("float64", "float32") or (precision == "float32" and backend != "jax"):
+            from ..errors import ConfigError
+            raise ConfigError("precision", precision, "float64, or float32 with the jax backend")
         self.N, self.L, self.c, self.M, self.kappa, self.params = N, L, c, M, float(kappa), params
         self.idx = idx  # (n_samples, L, N, c) or None (dense)
         self.V = potential_function(params.potential, kappa)
         self.backend_name = backend
-        self.backend = BACKENDS[backend](params, self.V, c, N, L, M, float(kappa))
+        self.precision = precision
+        kwargs = {"precision": precision} if backend == "jax" else {}
+        self.backend = BACKENDS[backend](params, self.V, c, N, L, M, float(kappa), **kwargs)
+        self.owns_random_stream = bool(getattr(self.backend, "owns_random_stream", False))
         hidden = range(1, L)
         self.parities = [tuple(l for l in hidden if l % 2 == p) for p in (1, 0)]
         self.parities = [p for p in self.parities if p]
@@ -80,6 +122,9 @@ class Engine:
         r = self.draw_batch(rngs)
         column = self.columns(r["slot"], system_sample)
         be = self.backend
+        if hasattr(be, "fused_step"):
+            be.fused_step(self, S, h, Wt, r, column, counts_neuron, counts_weight)
+            return
         w = 0
         for s in range(self.N):
             for p, layers in enumerate(self.parities):
@@ -89,6 +134,20 @@ class Engine:
                 be.weight_substep(S, h, Wt, column[w], r["gauss"][w],
                                   r["uw"][w] if self.need_weight_uniform else None, counts_weight)
                 w += 1
+
+    def advance(self, S, h, Wt, rngs, keys, system_sample, counts_neuron, counts_weight, t0: int,
+                n_steps: int) -> None:
+        """MC steps t0+1 .. t0+n_steps of every system, in place.
+
+        Backends that own their random stream (JAX) draw step t's numbers from keys[b] (uint32 (B, 2), one
+        key per system, see streams.system_key) folded with t, so they need no generator state; the
+        others draw from the numpy Generators ``rngs``, one step at a time.
+        """
+        if self.owns_random_stream:
+            self.backend.advance(self, S, h, Wt, keys, system_sample, counts_neuron, counts_weight, t0, n_steps)
+            return
+        for _ in range(n_steps):
+            self.step(S, h, Wt, rngs, system_sample, counts_neuron, counts_weight)
 
     def attempts_per_step(self) -> tuple[np.ndarray, np.ndarray]:
         """Attempted neuron / weight moves per layer per system in one MC step (layers 0..L)."""

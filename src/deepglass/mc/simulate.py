@@ -1,7 +1,8 @@
 """The protocols of MODEL.md section 4: learning, planted, host/guest replicas; measurements; events.
 
-`simulate` is a generator of Events (one per MC step, a measurement slice and a checkpoint at every
-measurement time). All samples, hosts and guests advance together in the same array operations.
+`simulate` is a generator of Events: one per MC step (per chunk of steps for backends that own their
+random stream, JAX), with a measurement slice and a checkpoint at every measurement time, and a checkpoint
+every ``checkpoint_every`` steps. All samples, hosts and guests advance together in the same array operations.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from .engine import Engine
 from .params import MCParams
 from .schedule import _is_int, check_waiting_times
 from .state import fields_from_scratch, normalise_internal_rows, weights_from_internal, weights_to_internal
-from .streams import guest_rng, host_rng, rng_from_words, rng_to_words
+from .streams import guest_rng, host_rng, rng_from_words, rng_to_words, system_key
 
 PROTOCOLS = ("learning", "planted")
 RECOMPUTE_EVERY = 64  # MC steps between recomputations of the cached fields from scratch
@@ -38,10 +39,15 @@ def simulate(spec: NetworkSpec, data: TrainingSet, params: MCParams, *, protocol
              waiting_times: Sequence[int] = (), t_max: int, times: np.ndarray,
              test_inputs: np.ndarray | None = None, stop_when_solved: bool = False,
              seed: np.random.SeedSequence, checkpoint: Checkpoint | None = None,
-             backend: str = "auto", recompute_every: int = RECOMPUTE_EVERY) -> Iterator[Event]:
-    """Run the MC of learning; see docs/simulation.md and notes/sim_contract.md for every argument."""
+             backend: str = "auto", recompute_every: int = RECOMPUTE_EVERY, checkpoint_every: int = 0,
+             precision: str = "float64") -> Iterator[Event]:
+    """Run the MC of learning; see docs/simulation.md for every argument.
+
+    checkpoint_every: K > 0 adds a checkpoint event every K MC steps (besides every measurement time).
+    precision: float64, or float32 with the jax backend.
+    """
     run = _Run(spec, data, params, protocol, n_replicas, waiting_times, t_max, times, test_inputs,
-               stop_when_solved, seed, backend, recompute_every)
+               stop_when_solved, seed, backend, recompute_every, checkpoint_every, precision)
     if checkpoint is None:
         run.start()
     else:
@@ -51,7 +57,7 @@ def simulate(spec: NetworkSpec, data: TrainingSet, params: MCParams, *, protocol
 
 class _Run:
     def __init__(self, spec, data, params, protocol, n_replicas, waiting_times, t_max, times, test_inputs,
-                 stop_when_solved, seed, backend, recompute_every):
+                 stop_when_solved, seed, backend, recompute_every, checkpoint_every=0, precision="float64"):
         if not isinstance(spec, NetworkSpec):
             raise ConfigError("spec", type(spec).__name__, "a deepglass.model.NetworkSpec")
         if not isinstance(params, MCParams):
@@ -69,6 +75,9 @@ class _Run:
             raise ConfigError("waiting_times", list(self.tws), "at least one t_w when n_replicas > 0")
         if not _is_int(recompute_every) or recompute_every < 1:
             raise ConfigError("recompute_every", recompute_every, "an integer >= 1 (MC steps)")
+        if not _is_int(checkpoint_every) or checkpoint_every < 0:
+            raise ConfigError("checkpoint_every", checkpoint_every, "an integer >= 0 (MC steps; 0 = at measurements only)")
+        self.checkpoint_every = int(checkpoint_every)
         times = np.asarray(times)
         if (times.ndim != 1 or times.size == 0 or not np.issubdtype(times.dtype, np.integer)
                 or np.any(np.diff(times) <= 0) or times[0] < 1 or times[-1] > t_max):
@@ -79,7 +88,7 @@ class _Run:
             stop_when_solved, seed
         self.recompute_every = int(recompute_every)
         self._set_data(data, test_inputs)
-        self.engine = Engine(spec.N, spec.L, spec.c, self.M, spec.kappa, params, self.idx, backend)
+        self.engine = Engine(spec.N, spec.L, spec.c, self.M, spec.kappa, params, self.idx, backend, precision)
 
     # ----------------------------------------------------------------- data
     def _set_data(self, data: TrainingSet, test_inputs):
@@ -117,6 +126,7 @@ class _Run:
         spec, ns, M, L = self.spec, self.ns, self.M, self.spec.L
         self.t = 0
         self.rngs = [[host_rng(self.seed, s)] for s in range(ns)]
+        self.keys = [[system_key(self.seed, s)] for s in range(ns)]
         S = np.empty((ns, 1, L + 1, M, spec.N))
         J = np.empty((ns, 1, L, spec.N, spec.c))
         S[:, 0, 0], S[:, 0, L] = self.inputs, self.outputs
@@ -149,7 +159,13 @@ class _Run:
         self.h[:, :, 1:] = cp.h
         self.Wt = weights_to_internal(cp.J, None if self.idx is None else self.idx[:, None], spec.N)
         self.rngs = [[rng_from_words(cp.rng_words[s, k]) for k in range(n_sys)] for s in range(self.ns)]
+        self.keys = [[system_key(self.seed, s)] + [system_key(self.seed, s, k, r)
+                                                    for k, tw in enumerate(self.tws) if tw <= self.t
+                                                    for r in range(self.R)] for s in range(self.ns)]
         self._reset_counters()
+        if cp.counts_neuron is not None:  # a checkpoint between measurements carries the acceptance counters
+            self.count_neuron, self.count_weight = cp.counts_neuron.copy(), cp.counts_weight.copy()
+            self.steps_since = int(cp.steps_since)
 
     def _add_guests(self):
         """At t = t_w copy every host into R guests with their own random streams."""
@@ -160,6 +176,7 @@ class _Run:
         self.S, self.h, self.Wt = rep(self.S), rep(self.h), rep(self.Wt)
         for s in range(self.ns):
             self.rngs[s] += [guest_rng(self.seed, s, k, r) for r in range(self.R)]
+            self.keys[s] += [system_key(self.seed, s, k, r) for r in range(self.R)]
 
     def _reset_counters(self):
         B = self.ns * self.S.shape[1]
@@ -168,16 +185,31 @@ class _Run:
         self.steps_since = 0
 
     def _checkpoint_meta(self) -> dict:
-        """What a checkpoint records about the run, and what resuming it must match."""
-        return dict(protocol=self.protocol, n_replicas=self.R, waiting_times=tuple(self.tws))
+        """What a checkpoint records about the run, and what resuming it must match.
+
+        The random stream family matters: numpy and numba share the PCG64 streams (same trajectory), the
+        JAX backend draws from its own keys, so its checkpoint resumes only on JAX (same precision).
+        """
+        stream = f"jax-{self.engine.precision}" if self.engine.owns_random_stream else "pcg64"
+        return dict(protocol=self.protocol, n_replicas=self.R, waiting_times=tuple(self.tws), random_stream=stream)
 
     def checkpoint(self) -> Checkpoint:
         idx = None if self.idx is None else self.idx[:, None]
         words = np.stack([np.stack([rng_to_words(g) for g in row]) for row in self.rngs])
         return Checkpoint(self.t, self.S.astype(np.int8), self.h[:, :, 1:].copy(),
-                          weights_from_internal(self.Wt, idx), words, self._checkpoint_meta())
+                          weights_from_internal(self.Wt, idx), words, self._checkpoint_meta(),
+                          self.count_neuron.copy(), self.count_weight.copy(), self.steps_since)
 
     # ----------------------------------------------------------------- dynamics
+    def _chunk(self) -> int:
+        """Steps to run before the loop must look again: 1 for step-wise backends, else up to the next stop."""
+        if not self.engine.owns_random_stream:
+            return 1
+        t, stops = self.t, [self.t_max]
+        stops += [t - t % k + k for k in (self.recompute_every, self.checkpoint_every) if k > 0]
+        stops += [x for x in self.times if x > t] + [x for x in self.tws if x > t]
+        return min(stops) - t
+
     def events(self) -> Iterator[Event]:
         spec = self.spec
         while self.t < self.t_max:
@@ -185,10 +217,13 @@ class _Run:
             B = self.ns * n_sys
             flat = lambda x: x.reshape(B, *x.shape[2:])
             rngs = [g for row in self.rngs for g in row]
-            self.engine.step(flat(self.S), flat(self.h), flat(self.Wt), rngs,
-                             np.repeat(np.arange(self.ns), n_sys), self.count_neuron, self.count_weight)
-            self.t += 1
-            self.steps_since += 1
+            keys = np.asarray([k for row in self.keys for k in row], dtype=np.uint32).reshape(B, 2)
+            n = self._chunk()
+            self.engine.advance(flat(self.S), flat(self.h), flat(self.Wt), rngs, keys,
+                                np.repeat(np.arange(self.ns), n_sys), self.count_neuron, self.count_weight,
+                                self.t, n)
+            self.t += n
+            self.steps_since += n
             if self.t % self.recompute_every == 0:
                 normalise_internal_rows(self.Wt, spec.c)
                 self.h = fields_from_scratch(self.S, self.Wt, spec.c)
@@ -200,15 +235,16 @@ class _Run:
                 ds = self.measure()
                 energy, viol = float(ds["energy"].mean()), int(ds["violations"].sum())
                 done = self.t == self.t_max or (self.stop_when_solved and viol == 0)
-                cp = self.checkpoint()
                 self._reset_counters()
+                cp = self.checkpoint()
                 yield Event(self.t, energy, viol, ds, cp, done)
                 if done:
                     return
             else:
                 gaps = self.S[:, 0, 1:] * self.h[:, 0, 1:]
+                due = self.checkpoint_every > 0 and self.t % self.checkpoint_every == 0 and self.t < self.t_max
                 yield Event(self.t, float(np.sum(self.engine.V(gaps)) / self.ns), int(np.sum(gaps < spec.kappa)),
-                            None, None, self.t == self.t_max)
+                            None, self.checkpoint() if due else None, self.t == self.t_max)
 
     def _grow_counters(self, old: int):
         """Guests joined: they start with zero counts (only hosts' acceptance rates are reported)."""

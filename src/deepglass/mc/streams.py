@@ -2,6 +2,7 @@
 
 Host of sample s: child(seed, 0, s) (its random start, then its dynamics).
 Guest r of waiting time number k of sample s: child(seed, 1, s, k, r).
+Counter-based backends (JAX) use instead a key per system, see system_key.
 Each system owns its stream, so a host's trajectory does not depend on how many guests run beside it.
 """
 from __future__ import annotations
@@ -22,6 +23,17 @@ def host_rng(seed: np.random.SeedSequence, sample: int) -> np.random.Generator:
 
 def guest_rng(seed: np.random.SeedSequence, sample: int, tw_index: int, replica: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(child(seed, 1, sample, tw_index, replica)))
+
+
+def system_key(seed: np.random.SeedSequence, sample: int, tw_index: int | None = None,
+               replica: int | None = None) -> np.ndarray:
+    """Key of a counter-based stream (JAX backend): 2 uint32 words from child(seed, 2, ...).
+
+    Host: child(seed, 2, 0, s); guest r of waiting time k: child(seed, 2, 1, s, k, r). Step t of the
+    system uses fold_in(key, t), so the stream needs no state beyond the MC time.
+    """
+    keys = (2, 0, sample) if tw_index is None else (2, 1, sample, tw_index, replica)
+    return child(seed, *keys).generate_state(2, np.uint32)
 
 
 def rng_to_words(rng: np.random.Generator) -> np.ndarray:
