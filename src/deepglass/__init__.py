@@ -24,5 +24,6 @@ __all__ = [
 
 # Monte Carlo runs and their stored results (after __version__: the runner records it).
 from .experiments import open_run, run_simulation  # noqa: E402
+from .experiments import open_sweep  # noqa: E402
 
-__all__ += ["open_run", "run_simulation"]
+__all__ += ["open_run", "run_simulation", "open_sweep"]

@@ -1,0 +1,308 @@
+"""Running a sweep: find what is missing in the store, batch it, run the batches on Dask (or in-process).
+
+Order of work: validate the sweep (``sweep.load_sweep``, writes nothing) and the store directory, write
+``sweep.toml`` and the manifest, check every point (finished and intact -> cached; damaged -> reported and
+recomputed), then run the rest. Workers write each point's files themselves (``run_simulation`` into
+``points/<hash16>/``, then ``DONE.json``), so a killed process or worker loses at most the points in flight,
+and those resume from their own checkpoints. The driver alone rewrites the manifest, after every batch.
+
+Batching: each point's cost is estimated from its size (moves per MC step x fields each move updates);
+points are packed, largest first, into batches of at least ``min_task_seconds`` (and about
+``tasks_per_worker`` batches per worker), so the per-task cost of Dask stays a small fraction of the work
+(measured in benchmarks/bench_sweep.py).
+"""
+from __future__ import annotations
+
+import os
+import time
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..atomic import atomic_path
+from ..errors import ConvergenceError, RunDirectoryError
+from .store import RESULT_FILE
+from .sweep import Sweep, TheoryKey, load_sweep, parse_sweep
+from .sweep_store import (SWEEP_FILE, check_store, clear_point, clear_theory, mark_point_done, mark_theory_done,
+                          point_dir, point_problem, theory_file, theory_problem, write_manifest)
+
+# Cost model, calibrated on the 2-core development machine (numba backend); only ratios matter for packing.
+POINT_OVERHEAD_S = 0.2       # data, files, measurements of a tiny run
+SECONDS_PER_UNIT = 1e-7      # one unit: one local-field update of one system
+THEORY_SECONDS = 0.5         # one RS solve of the chain
+MIN_TASK_SECONDS = 2.0       # Dask costs a few ms per task: >= 2 s of work per task keeps it well under 5 %
+TASKS_PER_WORKER = 4         # enough batches for load balance
+
+
+def estimate_seconds(config) -> float:
+    """Rough run time of one point: systems x MC steps x (neuron moves x N + weight moves x M) field updates."""
+    N, L = config.network.N, config.network.L
+    c = config.network.c or N
+    M = config.n_patterns
+    guests = config.replicas.R * len(config.replicas.waiting_times) if config.replicas.R else 0
+    systems = config.run.n_samples * (1 + guests)
+    units = systems * config.run.t_max * N * M * ((L - 1) * N + L * c)
+    return POINT_OVERHEAD_S + SECONDS_PER_UNIT * units
+
+
+@dataclass(frozen=True)
+class Job:
+    kind: str          # "run" or "theory"
+    hash: str
+    payload: dict      # the run config, or the theory key
+    seconds: float     # estimated cost
+    label: str = ""
+
+
+def make_batches(jobs: list[Job], n_workers: int, min_task_seconds: float = MIN_TASK_SECONDS,
+                 tasks_per_worker: int = TASKS_PER_WORKER) -> list[list[Job]]:
+    """Pack jobs, largest first, into batches of at least max(min_task_seconds, total / (tasks x workers))."""
+    if not jobs:
+        return []
+    total = sum(j.seconds for j in jobs)
+    target = max(min_task_seconds, total / (tasks_per_worker * max(1, n_workers)))
+    batches, current, cost = [], [], 0.0
+    for job in sorted(jobs, key=lambda j: -j.seconds):
+        current.append(job)
+        cost += job.seconds
+        if cost >= target:
+            batches.append(current)
+            current, cost = [], 0.0
+    if current:
+        batches.append(current)
+    return batches
+
+
+# ---------------------------------------------------------------------- what runs on a worker
+
+def _remove_stale_temporaries(folder: Path) -> None:
+    """Temporary files of a write that a kill interrupted (atomic_path cleans up on every other exit)."""
+    if folder.is_dir():
+        for tmp in folder.glob(f".{RESULT_FILE}.*.tmp"):
+            tmp.unlink(missing_ok=True)
+
+
+def _run_point(store: Path, job: Job) -> str:
+    from .config import parse_config
+    from .runner import run_simulation
+
+    folder = point_dir(store, job.hash)
+    _remove_stale_temporaries(folder)
+    note = ""
+    config = parse_config(job.payload)
+    try:
+        run_simulation(config, folder)  # resumes a killed run from its checkpoint; a finished one is left as is
+    except RunDirectoryError as exc:  # a damaged partial run.nc: start this point afresh
+        note = f"partial run unusable ({exc}); restarted"
+        clear_point(store, job.hash)
+        run_simulation(config, folder, overwrite=True)
+    return note
+
+
+def _solve_theory(store: Path, job: Job) -> str:
+    from ..cli.theory import write_netcdf_atomic  # the one writer of theory datasets (bool/list attrs cleaned)
+    from ..theory import solve
+
+    path = theory_file(store, job.hash)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_netcdf_atomic(solve(TheoryKey(**job.payload).problem(), "rs"), path)
+    return ""
+
+
+def run_batch(store: str, jobs: list[Job]) -> list[dict]:
+    """Run one batch (on a worker, or in-process). One result per job; failures are returned, not raised."""
+    store_path = Path(store)
+    results = []
+    for job in jobs:
+        start = time.perf_counter()
+        try:
+            note = _run_point(store_path, job) if job.kind == "run" else _solve_theory(store_path, job)
+            seconds = time.perf_counter() - start
+            (mark_point_done if job.kind == "run" else mark_theory_done)(store_path, job.hash, seconds)
+            results.append({"hash": job.hash, "kind": job.kind, "ok": True, "seconds": seconds, "note": note})
+        except ConvergenceError as exc:
+            results.append({"hash": job.hash, "kind": job.kind, "ok": False, "error": str(exc),
+                            "seconds": time.perf_counter() - start})
+        except Exception as exc:  # noqa: BLE001 - one bad point must not lose the rest of the batch
+            results.append({"hash": job.hash, "kind": job.kind, "ok": False, "seconds": time.perf_counter() - start,
+                            "error": f"{exc.__class__.__name__}: {exc}",
+                            "traceback": traceback.format_exc(limit=5)})
+    return results
+
+
+# ---------------------------------------------------------------------- the driver
+
+@dataclass
+class SweepReport:
+    """What a sweep run did. ``recomputed``: (label, reason) of damaged points found and recomputed."""
+
+    total: int = 0
+    cached: int = 0
+    computed: int = 0
+    recomputed: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    theory_total: int = 0
+    theory_cached: int = 0
+    theory_computed: int = 0
+    theory_failed: list[tuple[str, str]] = field(default_factory=list)
+    batches: int = 0
+    work_seconds: float = 0.0   # sum of job times measured on the workers
+    wall_seconds: float = 0.0
+    n_workers: int = 1
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.theory_failed
+
+    def summary(self) -> str:
+        line = (f"points: {self.total} total, {self.cached} cached, {self.computed} computed "
+                f"({len(self.recomputed)} of them recomputed: damaged), {len(self.failed)} failed")
+        if self.theory_total:
+            line += (f"; theory: {self.theory_total} total, {self.theory_cached} cached, "
+                     f"{self.theory_computed} computed, {len(self.theory_failed)} failed")
+        return line
+
+
+Progress = Callable[[int, int], None]  # (finished points, total points)
+Log = Callable[[str], None]
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, stacklevel=3)
+
+
+def prepare_store(sweep: Sweep, store: Path) -> None:
+    """Check the directory, then write sweep.toml and a fresh manifest (statuses filled in by the scan)."""
+    check_store(store)
+    (store / "points").mkdir(parents=True, exist_ok=True)
+    with atomic_path(store / SWEEP_FILE) as tmp:
+        tmp.write_text(sweep.text or "")
+
+
+def _scan(sweep: Sweep, store: Path, report: SweepReport, log: Log) -> tuple[list[Job], dict, dict]:
+    """Finished points (cached) and the jobs still to do; damaged points are reported and cleared."""
+    status, theory_status, jobs = {}, {}, []
+    for point in sweep.points:
+        problem = point_problem(store, point.hash)
+        if problem is None:
+            status[point.hash] = "complete"
+            report.cached += 1
+            continue
+        if problem:
+            log(f"point {point.short} ({point.label()}): {problem}; recomputing it")
+            report.recomputed.append((point.label(), problem))
+            clear_point(store, point.hash)
+        status[point.hash] = "pending"
+        jobs.append(Job("run", point.hash, point.config.to_dict(), estimate_seconds(point.config), point.label()))
+    for key in sweep.theory_keys():
+        problem = theory_problem(store, key.hash)
+        if problem is None:
+            theory_status[key.hash] = "complete"
+            report.theory_cached += 1
+            continue
+        if problem:
+            log(f"theory {key.hash[:16]} ({key.to_dict()}): {problem}; recomputing it")
+            clear_theory(store, key.hash)
+        theory_status[key.hash] = "pending"
+        jobs.append(Job("theory", key.hash, key.to_dict(), THEORY_SECONDS, str(key.to_dict())))
+    return jobs, status, theory_status
+
+
+def run_sweep(sweep: Sweep | dict | str | os.PathLike, store: str | os.PathLike, *, scheduler: str | None = None, workers: int | None = None,
+              serial: bool = False, progress: Progress | None = None, log: Log | None = None,
+              min_task_seconds: float = MIN_TASK_SECONDS) -> SweepReport:
+    """Compute every missing point of ``sweep`` (a Sweep, a sweep-file path or a dict) into ``store``.
+
+    ``serial``: in this process, no Dask. ``scheduler``: the address of a running Dask scheduler (its workers
+    must see ``store`` on a shared filesystem and have this deepglass installed). Otherwise a LocalCluster of
+    ``workers`` (default: one per core) single-threaded worker processes is started and closed again.
+    """
+    if not isinstance(sweep, Sweep):
+        sweep = load_sweep(sweep) if isinstance(sweep, (str, os.PathLike)) else parse_sweep(sweep)
+    store = Path(store).absolute()
+    log = log or _warn
+    start = time.perf_counter()
+    prepare_store(sweep, store)
+    report = SweepReport(total=len(sweep.points), theory_total=len(sweep.theory_keys()))
+    jobs, status, theory_status = _scan(sweep, store, report, log)
+    write_manifest(store, sweep, status, theory_status)
+    labels = {p.hash: p.label() for p in sweep.points}
+    finished = report.cached
+
+    def record(results: list[dict]) -> None:
+        nonlocal finished
+        for r in results:
+            report.work_seconds += r.get("seconds", 0.0)
+            if r["kind"] == "run":
+                finished += 1
+                if r["ok"]:
+                    report.computed += 1
+                    status[r["hash"]] = "complete"
+                    if r.get("note"):
+                        log(f"point {r['hash'][:16]} ({labels[r['hash']]}): {r['note']}")
+                else:
+                    status[r["hash"]] = "failed"
+                    report.failed.append((labels[r["hash"]], r["error"]))
+                    log(f"point {r['hash'][:16]} ({labels[r['hash']]}) failed: {r['error']}")
+            elif r["ok"]:
+                report.theory_computed += 1
+                theory_status[r["hash"]] = "complete"
+            else:
+                theory_status[r["hash"]] = "failed"
+                report.theory_failed.append((r["hash"][:16], r["error"]))
+                log(f"theory {r['hash'][:16]} failed: {r['error']}")
+        write_manifest(store, sweep, status, theory_status)
+        if progress is not None:
+            progress(finished, report.total)
+
+    if progress is not None:
+        progress(finished, report.total)
+    if jobs:
+        if serial:
+            report.n_workers = 1
+            batches = make_batches(jobs, 1, min_task_seconds)
+            report.batches = len(batches)
+            for batch in batches:
+                record(run_batch(str(store), batch))
+        else:
+            _run_on_dask(jobs, store, scheduler, workers, min_task_seconds, report, record)
+    report.wall_seconds = time.perf_counter() - start
+    return report
+
+
+def _run_on_dask(jobs, store, scheduler, workers, min_task_seconds, report, record) -> None:
+    import logging
+
+    from distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler is None:
+        n = workers or os.cpu_count() or 1
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=logging.ERROR)
+        client = Client(cluster)
+    else:
+        client = Client(scheduler)
+    try:
+        client.wait_for_workers(1, timeout=60)
+        report.n_workers = max(1, len(client.scheduler_info()["workers"]))
+        batches = make_batches(jobs, report.n_workers, min_task_seconds)
+        report.batches = len(batches)
+        futures = {client.submit(run_batch, str(store), batch, pure=False): batch for batch in batches}
+        for future in as_completed(futures):
+            try:
+                results = future.result()
+            except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: its points stay missing, a rerun does them
+                results = [{"hash": j.hash, "kind": j.kind, "ok": False,
+                            "error": f"{exc.__class__.__name__}: {exc}"} for j in futures[future]]
+            record(results)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+__all__ = ["Job", "SweepReport", "estimate_seconds", "make_batches", "run_batch", "run_sweep"]
+
