@@ -89,3 +89,36 @@ def ultrametricity_violation(triangles: np.ndarray) -> np.ndarray:
     span = hi - lo
     ratio = np.where(span > 0, (mid - lo) / np.where(span > 0, span, 1.0), 0.0)
     return np.mean(ratio, axis=-2)
+
+
+# ---------------------------------------------------------------------- ultrametricity of replica triangles
+
+def overlap_matrix(pair_overlaps: np.ndarray, R: int) -> np.ndarray:
+    """The symmetric R x R replica overlap matrix (diagonal 1) from pair overlaps in replica_pairs(R) order.
+
+    pair_overlaps (..., n_pairs) -> (..., R, R).
+    """
+    pair_overlaps = np.asarray(pair_overlaps, dtype=float)
+    out = np.ones(pair_overlaps.shape[:-1] + (R, R))
+    for p, (a, b) in enumerate(replica_pairs(R)):
+        out[..., a, b] = out[..., b, a] = pair_overlaps[..., p]
+    return out
+
+
+def triangle_spacings(triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(q_mid - q_min, q_max - q_mid) of sorted triangles (..., 3).
+
+    Ultrametric overlaps have q_mid - q_min = 0 (the two smallest sides equal) whatever q_max - q_mid is;
+    three exchangeable unrelated sides give the two spacings the same distribution.
+    """
+    return triangles[..., 1] - triangles[..., 0], triangles[..., 2] - triangles[..., 1]
+
+
+def ultrametric_fraction(triangles: np.ndarray, tol: float | np.ndarray) -> np.ndarray:
+    """Fraction of triangles whose two smallest sides agree within tol: (..., n_triples, K, 3) -> (..., K).
+
+    tol should be the finite-size noise of one overlap (about 1/sqrt(N M) for neurons, 1/sqrt(N c) for
+    weights), since two overlaps that are equal for N -> infinity differ by that much at finite N.
+    """
+    low, _ = triangle_spacings(triangles)
+    return np.mean(low <= tol, axis=-2)
