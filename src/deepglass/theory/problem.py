@@ -58,6 +58,11 @@ class ChainProblem:
         return 0.0 if self.scenario == "random" else 1.0
 
     @property
+    def nishimori(self) -> bool:
+        """Teacher-student on the Bayes-optimal line: the teacher is one more replica (blocks_rs)."""
+        return self.scenario == "teacher-student"
+
+    @property
     def hidden_layers(self) -> range:
         return range(1, self.L)
 

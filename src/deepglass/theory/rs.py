@@ -34,6 +34,7 @@ from .blocks_rs import (
     weight_overlap,
     weight_replicon_susceptibility,
 )
+from .anderson import anderson
 from .problem import ChainProblem
 from .teacher_student import generalization_error, fresh_input_overlaps
 
@@ -107,7 +108,7 @@ def _chain_gap_terms(c: np.ndarray, kappa: float, nishimori: bool):
 def chain_state(x: np.ndarray, problem: ChainProblem) -> ChainState:
     """The saddle-point quantities at x (2L-1,), or at a batch of points x (..., 2L-1) in one
     vectorised pass (every field then carries the same leading axes; used for the Jacobian)."""
-    L, nishimori = problem.L, problem.scenario == "teacher-student"
+    L, nishimori = problem.L, problem.nishimori
     Q, q = unpack(x, L)
     c = q[..., :-1] * Q * q[..., 1:]
     s_gap, chat, lam = _chain_gap_terms(c, problem.kappa, nishimori)
@@ -125,7 +126,7 @@ def residual(x: np.ndarray, problem: ChainProblem) -> float:
 def free_entropy(state: ChainState, problem: ChainProblem) -> float:
     """s = sum_l s_J(Q_l) + alpha sum_{0<l<L} s_S(q_l) + alpha sum_l s_gap(c_l), per N c and per replica
     (random) or per student (teacher-student: d/dN at N = 1)."""
-    nishimori = problem.scenario == "teacher-student"
+    nishimori = problem.nishimori
     L = problem.L
     h = field_profile(problem)
     s = np.sum(weight_entropy(state.Q, nishimori)) + problem.alpha * np.sum(state.s_gap)
@@ -190,7 +191,7 @@ def replicon_operator(state: ChainState, problem: ChainProblem) -> np.ndarray:
     RS is stable iff its spectral radius is < 1.
     """
     L, alpha = problem.L, problem.alpha
-    nishimori = problem.scenario == "teacher-student"
+    nishimori = problem.nishimori
     Q, q, chat, lam = state.Q, state.q, state.chat, state.lam
     h = field_profile(problem)
     chi_J = weight_replicon_susceptibility(Q)
@@ -251,7 +252,7 @@ def local_replicons(state: ChainState, problem: ChainProblem) -> tuple[np.ndarra
     neuron layer l: 1 - chi_S(q_l) [lam_l (q_{l-1} Q_l)^2 + lam_{l+1} (Q_{l+1} q_{l+1})^2]."""
     L = problem.L
     Q, q, lam = state.Q, state.q, state.lam
-    nishimori = problem.scenario == "teacher-student"
+    nishimori = problem.nishimori
     w = 1.0 - problem.alpha * weight_replicon_susceptibility(Q) * lam * (q[:-1] * q[1:]) ** 2
     n = np.full(L + 1, np.nan)
     if L > 1:
@@ -261,7 +262,7 @@ def local_replicons(state: ChainState, problem: ChainProblem) -> tuple[np.ndarra
 
 
 # ---------------------------------------------------------------- solver
-def _close_pinned(x: np.ndarray, problem: ChainProblem, pinned: np.ndarray) -> np.ndarray:
+def close_pinned(x: np.ndarray, problem: ChainProblem, pinned: np.ndarray) -> np.ndarray:
     """Drop pinned variables the map does not send to exactly 0 (the pinned set must be invariant)."""
     pinned = pinned.copy()
     while pinned.any():
@@ -344,31 +345,18 @@ def _anderson(x, problem, pinned, tol, max_iter=150, memory=6):
     leave the domain of the blocks.
     """
     free = ~pinned
-    L = problem.L
-    upper = np.where(np.arange(len(x)) < L, Q_MAX, 1.0)
-    xs, fs = [], []
+    upper = np.where(np.arange(len(x)) < problem.L, Q_MAX, 1.0)[free]
     x = np.where(pinned, 0.0, x)
-    for _ in range(max_iter):
-        F = chain_state(x, problem).F
-        F[pinned] = 0.0
-        r = F - x
-        if np.max(np.abs(r)) < tol:
-            return x, True
-        xs.append(x[free].copy())
-        fs.append(r[free].copy())
-        if len(xs) > memory + 1:
-            xs.pop(0)
-            fs.pop(0)
-        if len(xs) > 1:
-            dX = np.diff(np.array(xs), axis=0).T
-            dF = np.diff(np.array(fs), axis=0).T
-            gamma, *_ = np.linalg.lstsq(dF, r[free], rcond=None)
-            new = x[free] + r[free] - (dX + dF) @ gamma
-        else:
-            new = F[free]
-        x = x.copy()
-        x[free] = np.clip(new, 0.0, upper[free])
-    return x, False
+
+    def fixed_point_residual(y):
+        z = x.copy()
+        z[free] = y
+        return chain_state(z, problem).F[free] - y, None
+
+    y, _, _, _, ok = anderson(fixed_point_residual, x[free], tol=tol, max_iter=max_iter, memory=memory,
+                              mixing=1.0, max_step_ratio=np.inf, project=lambda y: np.clip(y, 0.0, upper))
+    x[free] = y
+    return x, ok
 
 
 def _near_critical(x, pinned, L) -> bool:
@@ -437,7 +425,7 @@ def solve_rs_vector(problem: ChainProblem, x0: np.ndarray | None = None, *, tol:
     n = n_unknowns(problem.L)
     forced = np.zeros(n, bool) if force_liquid is None else np.asarray(force_liquid, bool)
     starts = [] if x0 is None else [np.clip(np.asarray(x0, float), 0.0, 1.0 - 1e-12)]
-    nishimori = problem.scenario == "teacher-student"
+    nishimori = problem.nishimori
     if nishimori:
         starts.append(bottom_start(problem.L))
     starts.append(top_start(problem.L))
@@ -471,7 +459,7 @@ def _attempt(problem, start, forced, pre_steps, tol, max_iter):
     stability of the liquid (an unstable liquid is seeded along its critical part and solved again).
     Returns ((x, pinned, residual) | None, iterations, residual)."""
     x = np.where(forced, 0.0, start)
-    pinned = _close_pinned(x, problem, forced | (x < 1e-300)) | forced
+    pinned = close_pinned(x, problem, forced | (x < 1e-300)) | forced
     iterations, res = 0, np.inf
     seeded = None
     for _seed_round in range(4):
@@ -500,7 +488,7 @@ def _attempt(problem, start, forced, pre_steps, tol, max_iter):
         x = np.where(pinned, 0.0, np.clip(x_new, 0.0, None))
         small = (~pinned) & (x < LIQUID_ZERO)
         if small.any():
-            pinned = _close_pinned(np.where(small, 0.0, x), problem, pinned | small) | forced
+            pinned = close_pinned(np.where(small, 0.0, x), problem, pinned | small) | forced
             x = np.where(pinned, 0.0, x)
         res = residual(x, problem)
         if res >= tol:
@@ -549,7 +537,7 @@ def rs_dataset(x, pinned, problem: ChainProblem, res: float, iterations: int) ->
     liquid_q[1:L] = pinned[L:]
     layer = np.arange(L + 1)
     extra = {}
-    if problem.scenario == "teacher-student":
+    if problem.nishimori:
         extra["m_test"] = ("layer", fresh_input_overlaps(state.Q),
                            {"long_name": "student-teacher neuron overlap on a fresh input"})
     ds = xr.Dataset(
@@ -579,6 +567,6 @@ def rs_dataset(x, pinned, problem: ChainProblem, res: float, iterations: int) ->
             "replicon_chain": 1.0 - rho,
         },
     )
-    if problem.scenario == "teacher-student":
+    if problem.nishimori:
         ds.attrs["eps_g"] = generalization_error(state.Q)
     return ds

@@ -14,7 +14,7 @@ from scipy import optimize
 from ..errors import ConfigError, ConvergenceError
 from .blocks_rs import liquid_gap_conjugate
 from .problem import ChainProblem
-from .rs import _close_pinned, liquid_operator, perron, solve_rs_vector, unpack
+from .rs import close_pinned, liquid_operator, perron, solve_rs_vector, unpack
 
 
 def liquid_threshold(L: int, kappa: float) -> float:
@@ -124,7 +124,7 @@ def find_transitions(problem_template: ChainProblem, alpha_max: float = 100.0, *
             # variables slaved to the leaving ones (both neighbours frozen) leave with them
             probe = x_star.copy()
             probe[support] = 1e-3
-            new_mask = _close_pinned(probe, problem_at(alpha_star), mask_lo & ~support)
+            new_mask = close_pinned(probe, problem_at(alpha_star), mask_lo & ~support)
             record(alpha_star, mask_lo & ~new_mask)
             mask_lo = new_mask
             lo = alpha_star
