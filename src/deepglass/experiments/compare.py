@@ -193,7 +193,8 @@ def fit_inverse_n(N, y, sigma) -> InverseNFit:
     x, y, sigma = x[keep], y[keep], np.maximum(sigma[keep], SIGMA_FLOOR)
     design = np.stack([np.ones_like(x), x], axis=1) / sigma[:, None]
     coef, *_ = np.linalg.lstsq(design, y / sigma, rcond=None)
-    cov = np.linalg.inv(design.T @ design)
+    r_inv = np.linalg.inv(np.linalg.qr(design, mode="r"))  # cov = (D^T D)^-1 = R^-1 R^-T, stable for tiny sigma
+    cov = r_inv @ r_inv.T
     chi2 = float(np.sum(((y - coef[0] - coef[1] * x) / sigma) ** 2))
     return InverseNFit(float(coef[0]), float(np.sqrt(cov[0, 0])), float(coef[1]), float(np.sqrt(cov[1, 1])),
                        chi2, int(len(x) - 2))
