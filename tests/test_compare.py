@@ -15,7 +15,7 @@ from deepglass.plots.compare import plot_compare
 from deepglass.theory import fresh_input_overlaps
 
 TINY = dict(scenario="teacher-student", L=3, alpha=2.0, N_values=[8, 12, 16], n_samples=2, t_max=30, M_test=100,
-            seed=5)
+            seed=5, backend="numpy")  # numpy: no JIT compile for these tiny runs
 
 
 # ---------------------------------------------------------------------- config validation
@@ -160,7 +160,8 @@ def test_run_compare_reuses_completed_runs(tiny):
 
 
 def test_random_scenario_replica_profiles(tmp_path):
-    config = CompareConfig(scenario="random", L=3, alpha=1.0, N_values=[8, 12], n_samples=2, t_max=20, R=2, seed=2)
+    config = CompareConfig(scenario="random", L=3, alpha=1.0, N_values=[8, 12], n_samples=2, t_max=20, R=2, seed=2,
+                           backend="numpy")
     ds = run_compare(config, tmp_path)
     assert list(ds["observable"].values) == ["Q_replica", "q_replica"]
     q = ds["sim_mean"].sel(observable="q_replica")
@@ -197,7 +198,7 @@ def test_cli_json_reuses_runs(tiny):
     config, out, ds = tiny
     result = runner.invoke(app, ["compare", "--depth", "3", "--alpha", "2", "--N", "8,12,16", "--samples", "2",
                                  "--t-max", "30", "--m-test", "100", "--seed", "5", "--out", str(out),
-                                 "--format", "json", "--quiet"])
+                                 "--format", "json", "--quiet", "--backend", "numpy"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["N"] == [8, 12, 16] and summary["t_max"] == 30
