@@ -1,0 +1,685 @@
+"""``deepglass reproduce``: the picture of the original study (MODEL.md section 1) as a figure gallery.
+
+The plan is a list of panels (i)-(vi). Each panel has parameters per scale ("tiny" for the tests,
+"quick" for a few minutes on the 2-core machine, "full" for the real thing), a cost estimate, a function
+computing its data and one drawing its figures. Data are cached in ``DIR/data/<key>_<name>.nc``
+(written atomically, tagged with the panel's parameters and seed), so an interrupted reproduce resumes:
+panels whose cache matches are reused, a missing, stale or unreadable cache is recomputed. Monte Carlo
+runs live in ``DIR/runs/...`` and resume through ``run_simulation`` themselves. Every random stream
+derives from the one ``seed`` (panel seeds are children of ``SeedSequence(seed)``).
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import xarray as xr
+
+from .. import __version__
+from ..atomic import atomic_path
+from ..errors import ConfigError, RunDirectoryError
+from .config import SEED_LIMIT
+
+SCALES = ("tiny", "quick", "full")
+DATA_DIR, FIGURE_DIR, RUN_DIR, REPORT_FILE = "data", "figures", "runs", "report.html"
+ENGINE = "h5netcdf"
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Context:
+    """What a panel's compute function needs besides its parameters."""
+
+    out: Path
+    seed: int
+    scale: str
+    progress: Progress = lambda text: None
+
+    def panel_seed(self, key: str) -> int:
+        """A child seed per panel, derived from the one recorded seed (stable when panels are added)."""
+        index = PANEL_KEYS.index(key)
+        state = np.random.SeedSequence(self.seed, spawn_key=(index,)).generate_state(1, np.uint64)[0]
+        return int(state) >> 1  # < 2**63, a valid run seed
+
+
+@dataclass(frozen=True)
+class Panel:
+    key: str                                    # "i".."vi"
+    name: str                                   # file stem
+    title: str
+    params: dict                                # scale -> parameters
+    compute: Callable[[dict, Context], xr.Dataset]
+    draw: Callable[[xr.Dataset, Path], list[Path]]      # (data, figures dir) -> written figures
+    describe: Callable[[xr.Dataset], tuple[str, dict]]  # (data) -> caption, measured numbers
+    estimate: Callable[[dict, str], float]      # (params, scale) -> seconds on the 2-core development machine
+
+    @property
+    def stem(self) -> str:
+        return f"{self.key}_{self.name}"
+
+
+# ---------------------------------------------------------------------- Monte Carlo cost model
+# Seconds per MC step, measured on the 2-core machine (numba backend, greedy soft-core):
+# n_systems * (per-layer overhead + work ~ L N^2 M); see docs/experiments.md "Reproduce".
+MC_OVERHEAD_PER_LAYER = 5e-4
+MC_WORK = 1.3e-8
+
+
+def mc_seconds(N: int, L: int, alpha: float, t_max: int, n_systems: int) -> float:
+    M = max(1, round(alpha * N))
+    return t_max * n_systems * L * (MC_OVERHEAD_PER_LAYER + MC_WORK * N * N * M)
+
+
+def _run(ctx: Context, config: dict, where: Path) -> xr.Dataset:
+    """run_simulation into a reproduce-owned directory; a damaged directory is started afresh."""
+    from .runner import run_simulation
+
+    def on_event(event):
+        ctx.progress(f"{where.name}: MC t = {event.t}/{config['run']['t_max']}")
+
+    try:
+        return run_simulation(config, where, on_event=on_event)
+    except RunDirectoryError:
+        return run_simulation(config, where, overwrite=True, on_event=on_event)
+
+
+# ---------------------------------------------------------------------- (i) alpha_g(l) and xi
+
+def _transitions(p: dict, ctx: Context) -> xr.Dataset:
+    from ..theory import ChainProblem, find_transitions
+
+    tr = find_transitions(ChainProblem("random", p["L"], 1.0, kappa=p["kappa"]), alpha_max=p["alpha_max"])
+    L = p["L"]
+    return xr.Dataset(
+        {"alpha_g": ("weight_layer", tr.alpha_g_weights), "alpha_g_neurons": ("neuron_layer", tr.alpha_g_neurons)},
+        coords={"weight_layer": np.arange(1, L + 1), "neuron_layer": np.arange(L + 1)},
+        attrs={"L": L, "kappa": float(p["kappa"]), "alpha_max": float(p["alpha_max"]), "xi": float(tr.xi),
+               "fit_intercept": float(tr.fit_intercept), "fit_layers": json.dumps(tr.fit_layers)})
+
+
+def _draw_transitions(ds, figures):
+    from ..plots.gallery import plot_transitions
+
+    return [plot_transitions(ds, figures / "i_transitions.png")]
+
+
+def _describe_transitions(ds):
+    a_g = ds["alpha_g"].values
+    L = int(ds.attrs["L"])
+    half = {f"alpha_g({l})": _num(a_g[l - 1]) for l in range(1, (L + 1) // 2 + 1)}
+    frozen_never = [int(l) for l, a in zip(ds["weight_layer"].values, a_g) if not np.isfinite(a)]
+    numbers = {**half, "xi": _num(ds.attrs["xi"]), "fit layers": json.loads(ds.attrs["fit_layers"]),
+               "liquid up to alpha_max": frozen_never}
+    caption = (f"Random data, kappa = {ds.attrs['kappa']:g}, replica-symmetric chain of depth L = {L}. For each weight "
+               f"layer l the load alpha_g(l) where it leaves the liquid (Q_l = q_l = 0, blue) and freezes (orange). "
+               f"Freezing starts at both boundaries (alpha_g(1) = pi^2/4 = 2.467 exactly) and moves inward; the "
+               f"dashed lines are the fit log alpha_g(l) = a + l/xi over the left half (xi = {ds.attrs['xi']:.3f}). "
+               f"Layers still liquid at alpha_max = {ds.attrs['alpha_max']:g}: {frozen_never or 'none'}.")
+    return caption, numbers
+
+
+# ---------------------------------------------------------------------- (ii) profiles
+
+def _profiles(p: dict, ctx: Context) -> xr.Dataset:
+    from ..theory import ChainProblem, solve_curve
+
+    parts = []
+    for scenario in ("random", "teacher-student"):
+        ctx.progress(f"RS profiles, {scenario}")
+        curve = solve_curve(ChainProblem(scenario, p["L"], float(p["alphas"][0])), p["alphas"], "rs")
+        keep = curve[["Q", "q", "free_entropy", "residual"]]
+        keep["eps_g"] = curve["eps_g"] if "eps_g" in curve else xr.full_like(curve["residual"], np.nan)
+        parts.append(keep.expand_dims(scenario=[scenario]))
+    ds = xr.concat(parts, dim="scenario", combine_attrs="drop_conflicts")
+    ds.attrs = {"L": p["L"], "ansatz": "rs", "max_residual": float(ds["residual"].max())}
+    return ds
+
+
+def _draw_profiles(ds, figures):
+    from ..plots.gallery import plot_profiles
+
+    return [plot_profiles(ds, figures / "ii_profiles.png")]
+
+
+def _describe_profiles(ds):
+    L = int(ds.attrs["L"])
+    centre = L // 2
+    numbers = {}
+    for scenario in ("random", "teacher-student"):
+        sub = ds.sel(scenario=scenario)
+        numbers[f"{scenario}: Q_1 per alpha"] = {f"{a:g}": _num(v) for a, v in zip(sub.alpha.values, sub.Q.sel(layer=1).values)}
+        numbers[f"{scenario}: Q_{centre} per alpha"] = {f"{a:g}": _num(v) for a, v in
+                                                       zip(sub.alpha.values, sub.Q.sel(layer=centre).values)}
+    ts = ds.sel(scenario="teacher-student")
+    numbers["teacher-student eps_g per alpha"] = {f"{a:g}": _num(v) for a, v in zip(ts.alpha.values, ts.eps_g.values)}
+    numbers["largest solver residual"] = _num(ds.attrs["max_residual"])
+    caption = (f"Replica-symmetric overlap profiles of a chain of depth L = {L}: weight overlaps Q_l (solid) and "
+               "neuron overlaps q_l (dashed) vs layer, one colour per load alpha. Random data (left): the glass grows "
+               "from both boundaries while the centre stays liquid (Q = q = 0). Teacher-student on the Nishimori line "
+               "(right): a crystal, where the overlaps are also the student-teacher overlaps; it too freezes from the "
+               "boundaries inward, faster than the glass.")
+    return caption, numbers
+
+
+# ---------------------------------------------------------------------- (iii) q(x, l)
+
+def _parisi(p: dict, ctx: Context) -> xr.Dataset:
+    from ..theory import ChainProblem, central_layers, solve
+
+    problem = ChainProblem("random", p["L"], float(p["alpha"]))
+    ctx.progress(f"{p['ansatz']} solve, L = {p['L']}, alpha = {p['alpha']:g}")
+    sol = solve(problem, p["ansatz"], steps=p.get("steps", 1))
+    shown = sorted({1, 2, *central_layers(p["L"])} & set(range(1, p["L"])))
+    keep = [v for v in ("q", "Q", "q_x", "Q_x", "q_levels", "Q_levels", "breakpoints") if v in sol]
+    ds = sol[keep]
+    ds.attrs = {"ansatz": p["ansatz"], "steps": int(p.get("steps", 0)), "L": p["L"], "alpha": float(p["alpha"]),
+                "free_entropy": float(sol.attrs["free_entropy"]), "residual": float(sol.attrs["residual"]),
+                "collapsed_to_rs": int(sol.attrs.get("collapsed_to_rs", 0)), "shown_layers": json.dumps(shown)}
+    return ds
+
+
+def _draw_parisi(ds, figures):
+    from ..plots.gallery import plot_parisi_functions
+
+    return [plot_parisi_functions(ds, figures / "iii_parisi_functions.png")]
+
+
+def _distinct_levels(values: np.ndarray, tol: float = 1e-6) -> list[float]:
+    """The distinct plateau values of a step function sampled on a grid."""
+    out: list[float] = []
+    for v in np.asarray(values, float):
+        if np.isfinite(v) and (not out or abs(v - out[-1]) > tol):
+            out.append(float(v))
+    return out
+
+
+def _describe_parisi(ds):
+    shown = json.loads(ds.attrs["shown_layers"])
+    numbers = {f"q(x, {l}) levels": [round(v, 4) for v in _distinct_levels(ds["q_x"].sel(layer=l).values)]
+               for l in shown}
+    numbers |= {f"Q(x, {l}) levels": [round(v, 4) for v in _distinct_levels(ds["Q_x"].sel(layer=l).values)]
+                for l in shown}
+    numbers |= {"free entropy": _num(ds.attrs["free_entropy"]), "residual": _num(ds.attrs["residual"]),
+                "collapsed to RS": bool(ds.attrs["collapsed_to_rs"])}
+    what = f"{ds.attrs['steps']}-step RSB" if ds.attrs["ansatz"] == "krsb" else "full RSB (x grid)"
+    caption = (f"{what} Parisi functions q(x, l) (neurons) and Q(x, l) (weights) of random data at alpha = "
+               f"{ds.attrs['alpha']:g}, L = {ds.attrs['L']}, for the boundary layer 1, layer 2 and the centre. "
+               "The number of distinct levels (listed below) measures the hierarchy: the boundary layer has the "
+               "richest structure, deeper layers fewer steps, and the liquid centre sits at 0.")
+    return caption, numbers
+
+
+# ---------------------------------------------------------------------- (iv) MC overlap dynamics
+
+def _dynamics_config(p: dict, ctx: Context, N: int) -> dict:
+    return {
+        "seed": ctx.panel_seed("iv"),
+        "network": {"N": int(N), "L": p["L"], "kappa": 0.0},
+        "data": {"scenario": "random", "alpha": float(p["alpha"]), "M_test": 0},
+        "mc": {"acceptance": "greedy", "potential": "soft", "backend": p["backend"]},
+        "run": {"protocol": "learning", "t_max": p["t_max"], "per_decade": p["per_decade"],
+                "n_samples": p["n_samples"]},
+        "replicas": {"R": p["R"], "waiting_times": [p["tw"]]},
+    }
+
+
+def dynamics_run(p: dict, ctx: Context, N: int) -> xr.Dataset:
+    """The random-data learning run of panel (iv) at width N (reused by panel (vi))."""
+    where = ctx.out / RUN_DIR / "iv" / f"{ctx.scale}-seed{ctx.seed}" / f"N{N}"
+    return _run(ctx, _dynamics_config(p, ctx, N), where)
+
+
+def _dynamics(p: dict, ctx: Context) -> xr.Dataset:
+    from ..plots.simulation import replica_overlap_map
+
+    parts = []
+    for N in p["N_values"]:
+        run = dynamics_run(p, ctx, N)
+        q = replica_overlap_map(run, p["tw"], "q_replica")
+        Q = replica_overlap_map(run, p["tw"], "Q_replica").reindex(layer=q["layer"])
+        last = run.isel(time=-1)
+        parts.append(xr.Dataset({"q": q, "Q": Q,
+                                 "violations": ((), float(last["violations"].mean())),
+                                 "energy": ((), float(last["energy"].mean()))}).expand_dims(N=[N]))
+    ds = xr.concat(parts, dim="N", join="outer")
+    ds.attrs = {k: p[k] for k in ("L", "alpha", "R", "tw", "t_max", "n_samples")} | {"seed": ctx.panel_seed("iv")}
+    return ds
+
+
+def _draw_dynamics(ds, figures):
+    from ..plots.gallery import plot_overlap_maps
+
+    return [plot_overlap_maps(ds, figures / "iv_overlap_dynamics_q.png", "q"),
+            plot_overlap_maps(ds, figures / "iv_overlap_dynamics_Q.png", "Q")]
+
+
+def _describe_dynamics(ds):
+    from ..theory import central_layers
+
+    L = int(ds.attrs["L"])
+    centre = central_layers(L)[0]
+    numbers = {}
+    for N in ds["N"].values:
+        q = ds["q"].sel(N=N).dropna("lag", how="all")
+        final = q.isel(lag=-1)
+        numbers[f"N = {int(N)}: final q_1, q_centre, q_(L-1)"] = [
+            _num(final.sel(layer=1)), _num(final.sel(layer=centre)), _num(final.sel(layer=L - 1))]
+        numbers[f"N = {int(N)}: violated gaps per sample at the end"] = _num(ds["violations"].sel(N=N))
+    caption = (f"Monte Carlo of learning on random data (greedy soft-core, L = {L}, alpha = {ds.attrs['alpha']:g}, "
+               f"t_max = {ds.attrs['t_max']}): R = {ds.attrs['R']} replicas copied from the host at t_w = "
+               f"{ds.attrs['tw']} and run with independent noise; colour = their neuron overlap q_l (first figure) and "
+               "weight overlap Q_l (second) over layer and log(t - t_w), one map per width N. Slow (high-overlap) "
+               "layers next to the boundaries, fast centre; the plateau the overlaps reach and its N dependence is "
+               "the finite-width cut-off of the slow dynamics.")
+    return caption, numbers
+
+
+# ---------------------------------------------------------------------- (v) teacher-student generalization
+
+def _generalization(p: dict, ctx: Context) -> xr.Dataset:
+    try:
+        from .compare import CompareConfig, run_compare  # the theory-vs-simulation experiment
+    except ImportError:
+        return _generalization_direct(p, ctx)
+    seed = ctx.panel_seed("v")
+    parts = []
+    for k, alpha in enumerate(p["alphas"]):
+        config = CompareConfig(scenario="teacher-student", L=p["L"], alpha=float(alpha), N_values=tuple(p["N_values"]),
+                               n_samples=p["n_samples"], t_max=p["t_max"], R=0, seed=(seed + k) % SEED_LIMIT,
+                               M_test=p["M_test"], backend=p["backend"])
+        where = ctx.out / RUN_DIR / "v" / f"{ctx.scale}-seed{ctx.seed}" / f"alpha{alpha:g}"
+        ds = run_compare(config, where, on_progress=lambda N, e, a=alpha: ctx.progress(
+            f"alpha = {a:g}, N = {N}: MC t = {e.t}/{p['t_max']}"))
+        g = list(ds["observable"].values).index("test_overlap")
+        sem = ds["sim_sem"].isel(observable=g).sel(layer=p["L"]).values / 2.0
+        parts.append(xr.Dataset({
+            "sim_eps_g": ("N", ds["sim_eps_g"].values), "sim_eps_g_sem": ("N", sem),
+            "extrap_eps_g": ((), float(ds["extrap_eps_g"])), "extrap_eps_g_err": ((), float(ds["extrap_eps_g_err"])),
+            "theory_eps_g": ((), float(ds["theory_eps_g"])), "frozen_eps_g": ((), float(ds["frozen_eps_g"])),
+        }, coords={"N": ds["N"].values}).expand_dims(alpha=[float(alpha)]))
+    out = xr.concat(parts, dim="alpha")
+    out = out.merge(_generalization_theory(p))
+    out.attrs = _generalization_attrs(p, seed, "deepglass.experiments.compare.run_compare")
+    return out
+
+
+def _generalization_direct(p: dict, ctx: Context) -> xr.Dataset:
+    """Fallback without deepglass.experiments.compare: planted runs, eps_g = (1 - test overlap at layer L)/2."""
+    from ..theory import ChainProblem, solve
+
+    seed = ctx.panel_seed("v")
+    Ns, alphas, L = list(p["N_values"]), [float(a) for a in p["alphas"]], p["L"]
+    mean = np.full((len(alphas), len(Ns)), np.nan)
+    sem = np.full_like(mean, np.nan)
+    for i, alpha in enumerate(alphas):
+        for j, N in enumerate(Ns):
+            child = np.random.SeedSequence(seed, spawn_key=(i, j)).generate_state(1, np.uint64)[0]
+            config = {"seed": int(child) >> 1, "network": {"N": N, "L": L},
+                      "data": {"scenario": "teacher-student", "alpha": alpha, "M_test": p["M_test"]},
+                      "mc": {"backend": p["backend"]},
+                      "run": {"protocol": "planted", "t_max": p["t_max"], "n_samples": p["n_samples"]}}
+            where = ctx.out / RUN_DIR / "v" / f"{ctx.scale}-seed{ctx.seed}" / f"alpha{alpha:g}_N{N}"
+            eps = (1.0 - _run(ctx, config, where)["test_overlap"].isel(time=-1).sel(layer=L).values) / 2.0
+            mean[i, j], sem[i, j] = eps.mean(), eps.std(ddof=1) / np.sqrt(eps.size)
+    theory = [float(solve(ChainProblem("teacher-student", L, a), "rs").attrs["eps_g"]) for a in alphas]
+    out = xr.Dataset({"sim_eps_g": (("alpha", "N"), mean), "sim_eps_g_sem": (("alpha", "N"), sem),
+                      "theory_eps_g": ("alpha", theory)}, coords={"alpha": alphas, "N": Ns})
+    out = out.merge(_generalization_theory(p))
+    out.attrs = _generalization_attrs(p, seed, "deepglass.experiments.runner.run_simulation (direct)")
+    return out
+
+
+def _generalization_theory(p: dict) -> xr.Dataset:
+    """eps_g(alpha) on a fine grid: Bayes-optimal chain, and frozen representations when compare provides it."""
+    from ..theory import learning_curve
+
+    grid = np.geomspace(min(p["alphas"]) / 2, max(p["alphas"]) * 2, p["grid_points"])
+    curve = learning_curve(p["L"], grid)
+    data = {"theory_eps_g_grid": ("alpha_grid", curve["eps_g"].values)}
+    try:
+        from .compare import frozen_representation_theory
+    except ImportError:
+        pass
+    else:
+        data["frozen_eps_g_grid"] = ("alpha_grid", [frozen_representation_theory(p["L"], a).attrs["eps_g"]
+                                                    for a in grid])
+    return xr.Dataset(data, coords={"alpha_grid": grid})
+
+
+def _generalization_attrs(p: dict, seed: int, method: str) -> dict:
+    return {"L": p["L"], "t_max": p["t_max"], "n_samples": p["n_samples"], "M_test": p["M_test"], "seed": seed,
+            "method": method}
+
+
+def _draw_generalization(ds, figures):
+    from ..plots.gallery import plot_generalization
+
+    return [plot_generalization(ds, figures / "v_generalization.png")]
+
+
+def _describe_generalization(ds):
+    numbers = {}
+    for a in ds["alpha"].values:
+        sim = {f"N={int(N)}": _num(v) for N, v in zip(ds["N"].values, ds["sim_eps_g"].sel(alpha=a).values)}
+        row = {"MC": sim, "theory (Bayes-optimal)": _num(ds["theory_eps_g"].sel(alpha=a))}
+        if "frozen_eps_g" in ds:
+            row["theory (frozen representations)"] = _num(ds["frozen_eps_g"].sel(alpha=a))
+        if "extrap_eps_g" in ds:
+            row["MC extrapolated a + b/N"] = _num(ds["extrap_eps_g"].sel(alpha=a))
+        numbers[f"alpha = {a:g}"] = row
+    caption = (f"Teacher-student generalization, L = {ds.attrs['L']}: the student starts at the teacher (planted) and "
+               f"greedy MC samples the design space for t_max = {ds.attrs['t_max']} steps; eps_g = (1 - overlap of "
+               f"student and teacher outputs on {ds.attrs['M_test']} fresh inputs)/2. Left: vs 1/N, with the theory "
+               "values at 1/N = 0. Right: vs alpha beside the Bayes-optimal chain theory and, when available, the "
+               "frozen-representation theory (at kappa = 0 greedy MC never flips a neuron inside the design space, "
+               f"so hidden states stay the teacher's). Computed with {ds.attrs['method']}.")
+    return caption, numbers
+
+
+# ---------------------------------------------------------------------- (vi) ultrametric triangles
+
+def _ultrametric(p: dict, ctx: Context) -> xr.Dataset:
+    """Triangles of the R >= 3 replicas of the widest run of panel (iv), per layer, at its last time."""
+    source = PANELS_BY_KEY["iv"].params[ctx.scale]
+    N = max(source["N_values"])
+    run = dynamics_run(source, ctx, N)
+    try:
+        from .ultrametric import ultrametricity
+    except ImportError:
+        return _triangle_spacings(run, p["bins"])
+    ds = ultrametricity(run, tw=source["tw"], bins=p["bins"])
+    ds.attrs = {k: json.dumps(v) if isinstance(v, (list, tuple)) else v for k, v in ds.attrs.items()}
+    ds.attrs["method"] = "deepglass.experiments.ultrametric.ultrametricity"
+    return ds
+
+
+def _triangle_spacings(run: xr.Dataset, bins: int) -> xr.Dataset:
+    """Fallback: histograms of q_mid - q_min and q_max - q_mid for the boundary and central layers."""
+    from ..theory import central_layers
+
+    L = int(run["layer"].values.max())
+    tri = run["q_triangle"].isel(tw=0, time=-1)
+    regions = {"boundary": sorted({1, L - 1}), "centre": list(central_layers(L))}
+    spacings = {r: (tri.sel(layer=ls, side=1) - tri.sel(layer=ls, side=0), tri.sel(layer=ls, side=2) -
+                    tri.sel(layer=ls, side=1)) for r, ls in regions.items()}
+    top = max(max(float(lo.max()), float(hi.max())) for lo, hi in spacings.values()) or 1e-12
+    edges = np.linspace(0.0, top, bins + 1)
+    hist = lambda v: np.histogram(v.values.ravel(), edges)[0] / max(v.size, 1)
+    ds = xr.Dataset({"hist_low": (("region", "bin"), [hist(lo) for lo, _ in spacings.values()]),
+                     "hist_high": (("region", "bin"), [hist(hi) for _, hi in spacings.values()]),
+                     "mean_low": ("region", [float(lo.mean()) for lo, _ in spacings.values()]),
+                     "bin_edges": ("edge", edges)}, coords={"region": list(regions)})
+    ds.attrs = {"method": "reproduce fallback (stored q_triangle)", "boundary_layers": json.dumps(regions["boundary"]),
+                "centre_layers": json.dumps(regions["centre"])}
+    return ds
+
+
+def _draw_ultrametric(ds, figures):
+    if "fraction_ultrametric" not in ds:
+        from ..plots.gallery import plot_triangle_spacings
+
+        return [plot_triangle_spacings(ds, figures / "vi_ultrametric_triangles.png")]
+    from ..plots.ultrametric import plot_triangles
+
+    stats = ds.copy()
+    stats.attrs = {k: json.loads(v) if k.endswith("_layers") else v for k, v in ds.attrs.items()}
+    return [Path(plot_triangles(stats, figures / "vi_ultrametric_triangles.png"))]
+
+
+def _describe_ultrametric(ds):
+    a = ds.attrs
+    if "fraction_ultrametric" in ds:
+        numbers = {f"layer {int(l)}: fraction ultrametric / violation": [_num(f), _num(v)] for l, f, v in
+                   zip(ds["layer"].values, ds["fraction_ultrametric"].values, ds["violation"].values)}
+        numbers |= {f"{r}: fraction ultrametric": _num(ds["region_fraction_ultrametric"].sel(region=r))
+                    for r in ds["region"].values}
+        numbers |= {f"{r}: fraction equilateral": _num(ds["region_fraction_equilateral"].sel(region=r))
+                    for r in ds["region"].values}
+        detail = (f"N = {a['N']}, R = {a['R']} replicas, t = {a['time']}; a triangle counts as ultrametric when "
+                  f"q_mid - q_min <= {a['tol']:.3g} ({a['z']:g} x the overlap noise).")
+    else:
+        numbers = {f"{r}: mean q_mid - q_min": _num(v) for r, v in zip(ds["region"].values, ds["mean_low"].values)}
+        detail = ""
+    caption = (f"Ultrametricity of the replicas of the widest run of panel (iv): for every triangle of replicas the "
+               f"spacings q_mid - q_min (0 when ultrametric: the two smallest overlaps equal) and q_max - q_mid, "
+               f"boundary layers {a['boundary_layers']} vs centre {a['centre_layers']}. {detail} "
+               f"Computed with {a['method']}.")
+    return caption, numbers
+
+
+# ---------------------------------------------------------------------- the plan
+
+def _num(value) -> float | None:
+    value = float(value)
+    return None if not np.isfinite(value) else round(value, 6)
+
+
+def _theory_estimate(seconds: dict) -> Callable[[dict, str], float]:
+    return lambda p, scale: seconds[scale]
+
+
+def _dynamics_estimate(p: dict, scale: str) -> float:
+    return sum(mc_seconds(N, p["L"], p["alpha"], p["t_max"], p["n_samples"] * (1 + p["R"])) for N in p["N_values"])
+
+
+def _generalization_estimate(p: dict, scale: str) -> float:
+    mc = sum(mc_seconds(N, p["L"], a, p["t_max"], p["n_samples"]) for N in p["N_values"] for a in p["alphas"])
+    return mc + 1.0 + 0.1 * p["grid_points"]
+
+
+PANELS = (
+    Panel("i", "transitions", "(i) Glass transitions alpha_g(l) and the growth length xi",
+          {"tiny": {"L": 6, "kappa": 0.0, "alpha_max": 200.0},
+           "quick": {"L": 10, "kappa": 0.0, "alpha_max": 1000.0},
+           "full": {"L": 20, "kappa": 0.0, "alpha_max": 1e4}},
+          _transitions, _draw_transitions, _describe_transitions, _theory_estimate({"tiny": 1, "quick": 2, "full": 5})),
+    Panel("ii", "profiles", "(ii) Overlap profiles Q_l, q_l at several loads: glass vs crystal",
+          {"tiny": {"L": 4, "alphas": [1.0, 3.0, 10.0, 30.0]},
+           "quick": {"L": 10, "alphas": [1.0, 3.0, 10.0, 30.0, 100.0, 300.0]},
+           "full": {"L": 20, "alphas": [1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 100.0, 300.0, 1000.0, 3000.0]}},
+          _profiles, _draw_profiles, _describe_profiles, _theory_estimate({"tiny": 1, "quick": 3, "full": 20})),
+    Panel("iii", "parisi_functions", "(iii) Parisi functions q(x, l): hierarchy at the boundary, simpler inside",
+          {"tiny": {"L": 4, "alpha": 30.0, "ansatz": "krsb", "steps": 1},
+           "quick": {"L": 6, "alpha": 30.0, "ansatz": "krsb", "steps": 2},
+           "full": {"L": 10, "alpha": 30.0, "ansatz": "frsb"}},
+          _parisi, _draw_parisi, _describe_parisi, _theory_estimate({"tiny": 3, "quick": 8, "full": 120})),
+    Panel("iv", "overlap_dynamics", "(iv) Monte Carlo: spatially heterogeneous overlap dynamics, several N",
+          {"tiny": {"N_values": [8, 12], "L": 4, "alpha": 1.5, "t_max": 30, "per_decade": 6, "n_samples": 2,
+                    "R": 3, "tw": 0, "backend": "numpy"},
+           "quick": {"N_values": [16, 32], "L": 6, "alpha": 1.5, "t_max": 500, "per_decade": 8, "n_samples": 3,
+                     "R": 4, "tw": 0, "backend": "auto"},
+           "full": {"N_values": [16, 32, 64, 128], "L": 6, "alpha": 1.5, "t_max": 2000, "per_decade": 10,
+                    "n_samples": 4, "R": 4, "tw": 0, "backend": "auto"}},
+          _dynamics, _draw_dynamics, _describe_dynamics, _dynamics_estimate),
+    Panel("v", "generalization", "(v) Teacher-student generalization vs N and vs alpha: theory beside simulation",
+          {"tiny": {"L": 2, "alphas": [1.0, 2.0], "N_values": [8, 12], "n_samples": 2, "t_max": 20, "M_test": 200,
+                    "grid_points": 8, "backend": "numpy"},
+           "quick": {"L": 3, "alphas": [0.5, 1.0, 2.0, 4.0], "N_values": [16, 32], "n_samples": 3, "t_max": 200,
+                     "M_test": 1000, "grid_points": 25, "backend": "auto"},
+           "full": {"L": 4, "alphas": [0.5, 1.0, 2.0, 4.0, 8.0], "N_values": [16, 32, 64, 128], "n_samples": 8,
+                    "t_max": 2000, "M_test": 2000, "grid_points": 40, "backend": "auto"}},
+          _generalization, _draw_generalization, _describe_generalization, _generalization_estimate),
+    Panel("vi", "ultrametric", "(vi) Ultrametric triangles of replicas per layer",
+          {"tiny": {"bins": 10}, "quick": {"bins": 20}, "full": {"bins": 30}},
+          _ultrametric, _draw_ultrametric, _describe_ultrametric, lambda p, scale: 1.0),
+)
+PANEL_KEYS = tuple(p.key for p in PANELS)
+PANELS_BY_KEY = {p.key: p for p in PANELS}
+
+
+@dataclass(frozen=True)
+class PlannedPanel:
+    panel: Panel
+    params: dict
+    estimate: float  # seconds
+
+
+def check_scale(scale: str) -> str:
+    if scale not in SCALES:
+        raise ConfigError("scale", scale, f"one of {', '.join(SCALES)}")
+    return scale
+
+
+def parse_panels(text: str | None) -> list[str]:
+    """``"i,iv"`` -> ["i", "iv"] in plan order; None or "" or "all" -> every panel."""
+    if text is None or text.strip() in ("", "all"):
+        return list(PANEL_KEYS)
+    wanted = [t.strip().lower() for t in text.split(",") if t.strip()]
+    bad = [t for t in wanted if t not in PANEL_KEYS]
+    if bad or not wanted:
+        raise ConfigError("--panels", text, f"a comma-separated list of {', '.join(PANEL_KEYS)} (or all)")
+    return [k for k in PANEL_KEYS if k in wanted]
+
+
+def check_seed(seed) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < SEED_LIMIT:
+        raise ConfigError("--seed", seed, "an integer 0 <= seed < 2**63")
+    return int(seed)
+
+
+def make_plan(scale: str = "quick", panels: list[str] | None = None) -> list[PlannedPanel]:
+    """The panels to produce at ``scale`` with their parameters and estimated cost (seconds)."""
+    check_scale(scale)
+    keys = list(PANEL_KEYS) if panels is None else panels
+    plan = []
+    for key in keys:
+        if key not in PANELS_BY_KEY:
+            raise ConfigError("--panels", key, f"one of {', '.join(PANEL_KEYS)}")
+        panel = PANELS_BY_KEY[key]
+        params = dict(panel.params[scale])
+        estimate = panel.estimate(params, scale)
+        if key == "vi" and "iv" not in keys:  # (vi) reuses the widest run of (iv): its cost when (iv) is not planned
+            iv = PANELS_BY_KEY["iv"].params[scale]
+            estimate += mc_seconds(max(iv["N_values"]), iv["L"], iv["alpha"], iv["t_max"], iv["n_samples"] * (1 + iv["R"]))
+        plan.append(PlannedPanel(panel, params, float(estimate)))
+    return plan
+
+
+def format_plan(plan: list[PlannedPanel], scale: str) -> str:
+    lines = [f"deepglass reproduce, scale '{scale}': {len(plan)} panels, estimated cost on a 2-core machine:"]
+    for item in plan:
+        shown = ", ".join(f"{k}={v}" for k, v in item.params.items())
+        lines.append(f"  {item.panel.title}\n      {shown}\n      ~{_duration(item.estimate)}")
+    total = sum(item.estimate for item in plan)
+    lines.append(f"  total: ~{_duration(total)} (cached panels in DIR/data are reused and cost nothing)")
+    return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+# ---------------------------------------------------------------------- cache and execution
+
+def data_file(out: Path, panel: Panel) -> Path:
+    return Path(out) / DATA_DIR / f"{panel.stem}.nc"
+
+
+def cache_tag(panel: Panel, params: dict, scale: str, seed: int) -> str:
+    """What a cached panel was computed from: reused only when this matches exactly."""
+    return json.dumps({"panel": panel.key, "scale": scale, "seed": seed, "params": params}, sort_keys=True)
+
+
+def load_cached(out: Path, panel: Panel, tag: str) -> xr.Dataset | None:
+    """The cached data of a panel, or None when missing, unreadable or computed from other parameters."""
+    file = data_file(out, panel)
+    if not file.is_file():
+        return None
+    try:
+        with xr.open_dataset(file, engine=ENGINE) as ds:
+            ds = ds.load()
+    except Exception:  # a damaged file (interrupted copy, disk error): recompute, it is only a cache
+        return None
+    return ds if ds.attrs.get("reproduce_tag") == tag else None
+
+
+def store(out: Path, panel: Panel, ds: xr.Dataset) -> Path:
+    file = data_file(out, panel)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(file) as tmp:
+        ds.to_netcdf(tmp, engine=ENGINE)
+    return file
+
+
+@dataclass
+class PanelResult:
+    panel: Panel
+    params: dict
+    estimate: float
+    data: xr.Dataset
+    figures: list[Path]
+    caption: str
+    numbers: dict
+    seconds: float      # compute time when it was computed (stored with the cache)
+    cached: bool
+
+
+@dataclass
+class ReproduceResult:
+    out: Path
+    scale: str
+    seed: int
+    panels: list[PanelResult] = field(default_factory=list)
+    report: Path | None = None
+
+    @property
+    def figures(self) -> list[Path]:
+        return [f for p in self.panels for f in p.figures]
+
+
+def run_panel(item: PlannedPanel, ctx: Context) -> PanelResult:
+    """Reuse the panel's cache when it matches, otherwise compute and store it; then draw its figures."""
+    panel = item.panel
+    tag = cache_tag(panel, item.params, ctx.scale, ctx.seed)
+    ds = load_cached(ctx.out, panel, tag)
+    cached = ds is not None
+    if ds is None:
+        start = time.perf_counter()
+        ds = panel.compute(item.params, ctx)
+        ds.attrs.update(reproduce_tag=tag, compute_seconds=time.perf_counter() - start,
+                        deepglass_version=__version__, reproduce_seed=ctx.seed)
+        store(ctx.out, panel, ds)
+    figures = [Path(f) for f in panel.draw(ds, ctx.out / FIGURE_DIR)]
+    caption, numbers = panel.describe(ds)
+    return PanelResult(panel, item.params, item.estimate, ds, figures, caption, numbers,
+                       float(ds.attrs["compute_seconds"]), cached)
+
+
+def reproduce(out: str | Path, scale: str = "quick", seed: int = 0, panels: list[str] | None = None, *,
+              on_panel_start: Callable[[PlannedPanel], None] | None = None,
+              on_panel_done: Callable[[PanelResult], None] | None = None,
+              progress: Progress | None = None) -> ReproduceResult:
+    """Produce every planned panel into ``out`` (data/, figures/, runs/) and write ``out/report.html``."""
+    from .report import write_report
+
+    seed = check_seed(seed)
+    plan = make_plan(scale, panels)
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError("--out", str(out), "a directory (created if missing)")
+    (out / FIGURE_DIR).mkdir(parents=True, exist_ok=True)
+    ctx = Context(out, seed, scale, progress or (lambda text: None))
+    result = ReproduceResult(out, scale, seed)
+    for item in plan:
+        if on_panel_start is not None:
+            on_panel_start(item)
+        done = run_panel(item, ctx)
+        result.panels.append(done)
+        if on_panel_done is not None:
+            on_panel_done(done)
+    result.report = write_report(result, out / REPORT_FILE)
+    return result
+
+
+__all__ = ["PANELS", "PANEL_KEYS", "SCALES", "Context", "Panel", "PanelResult", "PlannedPanel", "ReproduceResult",
+           "cache_tag", "check_seed", "data_file", "format_plan", "load_cached", "make_plan", "mc_seconds",
+           "parse_panels", "reproduce", "run_panel"]
