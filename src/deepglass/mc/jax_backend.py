@@ -27,6 +27,7 @@ from .jax_kernels import Kernels, SystemState
 from .params import MCParams
 
 PRECISIONS = ("float64", "float32")
+_COMPILED: dict = {}
 
 
 class JaxBackend:
@@ -47,7 +48,6 @@ class JaxBackend:
         self.dtype = jnp.float32 if precision == "float32" else jnp.float64
         self.device = device if device is not None else jax.devices()[0]
         self.donate = bool(donate)   # let XLA update the device copies in place (state buffers are ours)
-        self._compiled: dict = {}
 
     # ----------------------------------------------------------------- static description and compilation
     def kernels(self, parities=(), weight_after=()) -> Kernels:
@@ -61,10 +61,12 @@ class JaxBackend:
         return tuple(tuple(x) for x in engine.parities), tuple(int(w) for w in engine.weight_after)
 
     def _jit(self, key, build, donate_argnums=()):
-        """One jitted function per key, cached on the backend (jit itself caches per input shape)."""
-        if key not in self._compiled:
-            self._compiled[key] = jax.jit(build(), donate_argnums=donate_argnums if self.donate else ())
-        return self._compiled[key]
+        """One jitted function per (kind, kernels, donation), shared by every backend of the process (runs
+        resumed or repeated with the same dynamics compile once); jit itself caches per input shape."""
+        key = (*key, self.donate)
+        if key not in _COMPILED:
+            _COMPILED[key] = jax.jit(build(), donate_argnums=donate_argnums if self.donate else ())
+        return _COMPILED[key]
 
     def _to_device(self, *arrays, dtype=None):
         return [jax.device_put(np.asarray(x, dtype=dtype or self.dtype), self.device) for x in arrays]
