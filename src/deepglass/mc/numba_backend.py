@@ -6,11 +6,11 @@ backends follow the same trajectory except at exact rounding ties (tests/test_mc
 The NumPy backend remains the reference definition.
 
 Speed (benchmarks/RESULTS.md): ``fused_step`` runs a whole MC step of every system in one compiled call,
-systems in parallel (numba.prange; serial when B == 1 or one thread), each system's schedule of
-sub-steps run in order inside, so no Python runs per move or per sub-step. The kernels are generated
-once per (potential, acceptance rule, Hastings factor, parallel) so V(r) is a branch-free min/max that
-vectorises along the contiguous neuron axis; only the sums giving dE are reassociated (fastmath
-'reassoc'), which changes dE at rounding level and nothing else.
+systems in parallel (numba.prange; serial when B == 1 or numba has one thread), each system's schedule
+of sub-steps run in order inside, so no Python runs per move or per sub-step. The gap loops run along
+the contiguous neuron axis with the potential chosen outside the loop (branch-free min/max: they
+vectorise); only the sum over k giving a neuron flip's dE is reassociated (fastmath 'reassoc'), which
+changes dE at rounding level and nothing else. Kernels are cached on disk (first use compiles, ~20 s).
 """
 from __future__ import annotations
 
@@ -21,57 +21,33 @@ import numpy as np
 
 from .params import MCParams
 
-_KERNELS: dict = {}
-_REDUCE = {"reassoc", "nsz"}  # may reorder the dE sums (vectorised reductions); never contracts or approximates
+_POT = {"soft": 0, "hinge": 1, "count": 2}
+_REDUCE = {"reassoc", "nsz"}  # may reorder sums (vectorised reductions); never contracts or approximates
 
 
-def _potential(pot: str):
-    """V(r) of params.potential_function, as a scalar compiled function without branches."""
-    if pot == "soft":
-        @numba.njit(inline="always")
-        def V(r, kappa):
-            d = min(r - kappa, 0.0)
-            return d * d
-    elif pot == "hinge":
-        @numba.njit(inline="always")
-        def V(r, kappa):
-            return max(kappa - r, 0.0)
-    else:
-        @numba.njit(inline="always")
-        def V(r, kappa):
-            return 1.0 if r < kappa else 0.0
-    return V
+# --------------------------------------------------------------------------- V(r), one per potential
+@numba.njit(inline="always")
+def _v_soft(r, kappa):
+    d = min(r - kappa, 0.0)
+    return d * d
 
 
-def kernels(pot: str, greedy: bool, exact_sphere: bool, parallel: bool):
-    """Compiled (neuron_substep, weight_substep, fused_step) for one potential and acceptance rule."""
-    key = (pot, greedy, exact_sphere, parallel)
-    if key not in _KERNELS:
-        _KERNELS[key] = _make_kernels(pot, greedy, exact_sphere, parallel)
-    return _KERNELS[key]
+@numba.njit(inline="always")
+def _v_hinge(r, kappa):
+    return max(kappa - r, 0.0)
 
 
-def _make_kernels(pot: str, greedy: bool, exact_sphere: bool, parallel: bool):
-    V = _potential(pot)
-    need_uw = exact_sphere or not greedy
+@numba.njit(inline="always")
+def _v_count(r, kappa):
+    return 1.0 if r < kappa else 0.0
 
-    @numba.njit(inline="always")
-    def accept(dE, u, log_ratio, use_ratio, beta):
-        """params.accept for one proposal (u unused by greedy moves without a Hastings factor)."""
-        if greedy:
-            if dE > 0.0:
-                return False
-            return (not use_ratio) or math.log(u) < log_ratio
-        log_a = -beta * dE
-        if use_ratio:
-            log_a = log_a + log_ratio
-        if u == 0.0:
-            return True
-        return math.log(u) < log_a
+
+def _gap_loops(V):
+    """The two inner loops over the contiguous neuron axis k for one potential V."""
 
     @numba.njit(inline="always")
     def flip_cost(s_next, h_next, w_row, f, kappa):
-        """Change of sum_k V over the gaps of the next layer when h_next += f * w_row (k contiguous)."""
+        """sum_k V(s (h + f w)) - V(s h) over the next layer's gaps (J = 0 terms add exactly 0)."""
         acc = 0.0
         for k in range(s_next.shape[0]):
             sk = s_next[k]
@@ -80,33 +56,9 @@ def _make_kernels(pot: str, greedy: bool, exact_sphere: bool, parallel: bool):
             acc += V(rn, kappa) - V(ro, kappa)
         return acc
 
-    @numba.njit(fastmath=_REDUCE)
-    def neuron_system(S, h, Wt, b, layers, choice, uniform, counts, inv_sqrt_c, kappa, beta):
-        """One neuron sub-step of system b: choice[a, m] is the proposed neuron of layer layers[a], pattern m."""
-        nl, M = choice.shape
-        N = S.shape[-1]
-        for a in range(nl):
-            l = layers[a]
-            for m in range(M):
-                i = choice[a, m]
-                s = S[b, l, m, i]
-                r_own = s * h[b, l, m, i]
-                f = (-2.0 * inv_sqrt_c) * s
-                # terms with J = 0 (sparse) add exactly 0, so every k is summed: no branch in the loop
-                dE = V(-r_own, kappa) - V(r_own, kappa)
-                dE += flip_cost(S[b, l + 1, m], h[b, l + 1, m], Wt[b, l, i], f, kappa)
-                u = 0.5 if greedy else uniform[a, m]
-                if accept(dE, u, 0.0, False, beta):
-                    S[b, l, m, i] = -s
-                    hn = h[b, l + 1, m]
-                    w_row = Wt[b, l, i]
-                    for k in range(N):
-                        hn[k] += w_row[k] * f
-                    counts[b, l] += 1
-
     @numba.njit(inline="always")
     def move_cost(s_out, h_out, x, scale, dE, h_new, kappa):
-        """h_new = (x + h) scale and dE[k] += V(s h_new) - V(s h) over the rows k of one pattern (vectorises)."""
+        """h_new[k] = (x[k] + h[k]) scale[k] (the numpy formula) and dE[k] += V(s h_new) - V(s h)."""
         for k in range(s_out.shape[0]):
             so = s_out[k]
             ho = h_out[k]
@@ -114,113 +66,208 @@ def _make_kernels(pot: str, greedy: bool, exact_sphere: bool, parallel: bool):
             h_new[k] = hn
             dE[k] += V(so * hn, kappa) - V(so * ho, kappa)
 
-    @numba.njit(inline="always")
-    def gather_coef(s_in, column, coef, x):
-        """x[k] = S_in[column[k]] * coef[k] (exact: S = +-1); a separate scalar pass keeps move_cost gather-free."""
-        for k in range(x.shape[0]):
-            x[k] = s_in[numba.uint64(column[k])] * coef[k]   # unsigned: no negative-index wraparound
+    return flip_cost, move_cost
 
-    @numba.njit
-    def weight_system(S, h, Wt, b, column, gauss, uniform, counts, c, delta, inv_sqrt_c, kappa, beta,
-                      a, bb, scale, coef, dE, gain, x, ok, h_new):
-        """One weight sub-step of system b: row k of layer l moves its weight column[l, k]; scratch a..ok (N,)."""
-        L, N = column.shape
-        M = S.shape[2]
-        s_norm = math.sqrt(1.0 + delta * delta)
-        for l in range(L):
-            col = column[l]
-            for k in range(N):
-                a[k] = Wt[b, l, col[k], k]
-            for k in range(N):
-                bb[k] = (a[k] + delta * gauss[l, k]) / s_norm
-                # |row|^2 = c is an invariant (rows are renormalised every 64 steps by simulate.py)
-                rest2 = c - a[k] * a[k] if c > 1.0 else 0.0
-                scale[k] = math.sqrt(c / (rest2 + bb[k] * bb[k]))
-                coef[k] = (bb[k] - a[k]) * inv_sqrt_c
-                dE[k] = 0.0
-            # new field of row k on pattern m: (S_in[m, j_k] coef_k + h) scale_k, the numpy formula
-            for m in range(M):
-                gather_coef(S[b, l, m], col, coef, x)
-                move_cost(S[b, l + 1, m], h[b, l + 1, m], x, scale, dE, h_new[m], kappa)
-            n_ok = 0
-            for k in range(N):
-                ok[k] = False
-                if greedy and dE[k] > 0.0:   # rejected whatever the Hastings factor: skip its logs
-                    gain[k] = 1.0
-                    continue
-                log_ratio = 0.0
-                if exact_sphere and c > 1.0:
-                    sc2 = scale[k] * scale[k]
-                    rev = s_norm * a[k] * scale[k] - scale[k] * bb[k]
-                    dg = delta * gauss[l, k]
-                    log_ratio = 0.5 * (c + 1) * math.log(sc2) - (rev * rev - dg * dg) / (2 * delta * delta)
-                u = uniform[l, k] if need_uw else 0.5
-                ok[k] = accept(dE[k], u, log_ratio, exact_sphere, beta)
-                gain[k] = scale[k] if ok[k] else 1.0
-                n_ok += ok[k]
-            if n_ok == 0:
+
+_flip_soft, _move_soft = _gap_loops(_v_soft)
+_flip_hinge, _move_hinge = _gap_loops(_v_hinge)
+_flip_count, _move_count = _gap_loops(_v_count)
+
+
+@numba.njit(inline="always")
+def _V(r, kappa, pot):
+    if pot == 0:
+        return _v_soft(r, kappa)
+    if pot == 1:
+        return _v_hinge(r, kappa)
+    return _v_count(r, kappa)
+
+
+@numba.njit(inline="always")
+def _accept(dE, u, log_ratio, greedy, use_ratio, beta):
+    """params.accept for one proposal."""
+    if greedy:
+        if dE > 0.0:
+            return False
+        return (not use_ratio) or math.log(u) < log_ratio
+    log_a = -beta * dE
+    if use_ratio:
+        log_a = log_a + log_ratio
+    if u == 0.0:
+        return True
+    return math.log(u) < log_a
+
+
+# --------------------------------------------------------------------------- one sub-step of one system
+@numba.njit(fastmath=_REDUCE, cache=True)
+def _neuron_system(S, h, Wt, b, layers, choice, uniform, counts, inv_sqrt_c, kappa, pot, greedy, beta):
+    """Neuron sub-step of system b: choice[a, m] is the proposed neuron of layer layers[a], pattern m."""
+    nl, M = choice.shape
+    N = S.shape[-1]
+    for a in range(nl):
+        l = layers[a]
+        for m in range(M):
+            i = choice[a, m]
+            s = S[b, l, m, i]
+            r_own = s * h[b, l, m, i]
+            f = (-2.0 * inv_sqrt_c) * s
+            s_next, h_next, w_row = S[b, l + 1, m], h[b, l + 1, m], Wt[b, l, i]
+            if pot == 0:
+                cost = _flip_soft(s_next, h_next, w_row, f, kappa)
+            elif pot == 1:
+                cost = _flip_hinge(s_next, h_next, w_row, f, kappa)
+            else:
+                cost = _flip_count(s_next, h_next, w_row, f, kappa)
+            dE = _V(-r_own, kappa, pot) - _V(r_own, kappa, pot) + cost
+            u = 0.5 if greedy else uniform[a, m]
+            if _accept(dE, u, 0.0, greedy, False, beta):
+                S[b, l, m, i] = -s
+                for k in range(N):
+                    h_next[k] += w_row[k] * f
+                counts[b, l] += 1
+
+
+@numba.njit(cache=True)
+def _weight_system(S, h, Wt, b, column, gauss, uniform, counts, c, delta, inv_sqrt_c, kappa, pot, greedy, beta,
+                   exact_sphere, need_uw, norm2, scratch, ok, h_new):
+    """Weight sub-step of system b: row k of layer l moves its weight column[l, k].
+
+    norm2 (L, N): squared norms of system b's rows (_row_norms), kept up to date here. Scratch (7, N), (N,), (M, N).
+    """
+    L, N = column.shape
+    M = S.shape[2]
+    s_norm = math.sqrt(1.0 + delta * delta)
+    a, bb, scale, coef, dE, gain, x = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5], scratch[6]
+    for l in range(L):
+        col = column[l]
+        for k in range(N):
+            a[k] = Wt[b, l, col[k], k]
+        for k in range(N):
+            bb[k] = (a[k] + delta * gauss[l, k]) / s_norm
+            rest2 = norm2[l, k] - a[k] * a[k]   # the row's actual norm, so norms never drift
+            scale[k] = math.sqrt(c / (rest2 + bb[k] * bb[k]))
+            coef[k] = (bb[k] - a[k]) * inv_sqrt_c
+            dE[k] = 0.0
+        for m in range(M):
+            s_in = S[b, l, m]
+            for k in range(N):   # a separate scalar gather keeps the gap loop below gather-free
+                x[k] = s_in[numba.uint64(col[k])] * coef[k]   # exact (S = +-1); unsigned: no wraparound test
+            if pot == 0:
+                _move_soft(S[b, l + 1, m], h[b, l + 1, m], x, scale, dE, h_new[m], kappa)
+            elif pot == 1:
+                _move_hinge(S[b, l + 1, m], h[b, l + 1, m], x, scale, dE, h_new[m], kappa)
+            else:
+                _move_count(S[b, l + 1, m], h[b, l + 1, m], x, scale, dE, h_new[m], kappa)
+        n_ok = 0
+        for k in range(N):
+            ok[k] = False
+            gain[k] = 1.0
+            if greedy and dE[k] > 0.0:   # rejected whatever the Hastings factor: skip its logs
                 continue
-            for m in range(M):
-                h_out, hn = h[b, l + 1, m], h_new[m]
-                for k in range(N):
-                    h_out[k] = hn[k] if ok[k] else h_out[k]
+            log_ratio = 0.0
+            if exact_sphere and c > 1.0:
+                sc2 = scale[k] * scale[k]
+                rev = s_norm * a[k] * scale[k] - scale[k] * bb[k]
+                dg = delta * gauss[l, k]
+                log_ratio = 0.5 * (c + 1) * math.log(sc2) - (rev * rev - dg * dg) / (2 * delta * delta)
+            u = uniform[l, k] if need_uw else 0.5
+            if _accept(dE[k], u, log_ratio, greedy, exact_sphere, beta):
+                ok[k] = True
+                gain[k] = scale[k]
+                n_ok += 1
+        if n_ok == 0:
+            continue
+        for m in range(M):
+            h_out, hn = h[b, l + 1, m], h_new[m]
             for k in range(N):
-                if ok[k]:
-                    Wt[b, l, col[k], k] = bb[k]
-                    counts[b, l + 1] += 1
-            for jj in range(N):   # rescale the accepted rows (columns of Wt): contiguous in k
-                w_line = Wt[b, l, jj]
-                for k in range(N):
-                    w_line[k] *= gain[k]
+                h_out[k] = hn[k] if ok[k] else h_out[k]
+        for k in range(N):
+            if ok[k]:
+                Wt[b, l, col[k], k] = bb[k]
+                counts[b, l + 1] += 1
+        norm2[l] = 0.0
+        for jj in range(N):   # rescale the accepted rows (columns of Wt), contiguous in k, and sum their norms
+            w_line = Wt[b, l, jj]
+            for k in range(N):
+                w_line[k] *= gain[k]
+                norm2[l, k] += w_line[k] * w_line[k]
 
-    @numba.njit
-    def neuron_substep(S, h, Wt, layers, choice, uniform, counts, inv_sqrt_c, kappa, beta):
-        for b in range(S.shape[0]):
-            neuron_system(S, h, Wt, b, layers, choice[b], uniform[b if not greedy else 0], counts,
-                          inv_sqrt_c, kappa, beta)
 
-    @numba.njit
-    def weight_substep(S, h, Wt, column, gauss, uniform, counts, c, delta, inv_sqrt_c, kappa, beta):
-        N = S.shape[-1]
-        sc = np.empty((8, N))
-        hnew = np.empty((S.shape[2], N))
-        ok = np.empty(N, dtype=np.bool_)
-        for b in range(S.shape[0]):
-            weight_system(S, h, Wt, b, column[b], gauss[b], uniform[b if need_uw else 0], counts, c, delta, inv_sqrt_c, kappa, beta,
-                          sc[0], sc[1], sc[2], sc[3], sc[4], sc[5], sc[6], ok,
-                          hnew)
+@numba.njit(cache=True)
+def _row_norms(Wt, b, norm2):
+    """norm2[l, k] = sum_j Wt[b, l, j, k]^2, summed over j in order (the same sum _weight_system keeps)."""
+    L, N = Wt.shape[1], Wt.shape[2]
+    norm2[:] = 0.0
+    for l in range(L):
+        for jj in range(N):
+            w_line = Wt[b, l, jj]
+            for k in range(N):
+                norm2[l, k] += w_line[k] * w_line[k]
 
-    @numba.njit(parallel=parallel)
-    def fused_step(S, h, Wt, n_par, layers0, choice0, u0, layers1, choice1, u1, column, gauss, uw, weight_after,
-                   counts_neuron, counts_weight, s_begin, s_end, c, delta, inv_sqrt_c, kappa, beta):
-        """Neuron rounds s_begin..s_end-1 of the MC step of every system, with the weight sub-steps
-        scheduled after them (weight_after[w] == s), exactly in Engine.step's order; systems in parallel."""
-        B, N = S.shape[0], S.shape[-1]
-        n_w = weight_after.shape[0]
-        w_begin = 0
-        while w_begin < n_w and weight_after[w_begin] < s_begin:
-            w_begin += 1
-        for b in numba.prange(B):
-            sc = np.empty((8, N))
-            hnew = np.empty((S.shape[2], N))
-            ok = np.empty(N, dtype=np.bool_)
-            w = w_begin
-            for s in range(s_begin, s_end):
-                # (a rule that needs no uniforms gets dummies of shape (1, 1, ...): index 0)
-                if n_par > 0:
-                    neuron_system(S, h, Wt, b, layers0, choice0[s, b], u0[s, b] if not greedy else u0[0, 0],
-                                  counts_neuron, inv_sqrt_c, kappa, beta)
-                if n_par > 1:
-                    neuron_system(S, h, Wt, b, layers1, choice1[s, b], u1[s, b] if not greedy else u1[0, 0],
-                                  counts_neuron, inv_sqrt_c, kappa, beta)
-                while w < n_w and weight_after[w] == s:
-                    uw_wb = uw[w, b] if need_uw else uw[0, 0]
-                    weight_system(S, h, Wt, b, column[w, b], gauss[w, b], uw_wb, counts_weight, c, delta,
-                                  inv_sqrt_c, kappa, beta, sc[0], sc[1], sc[2], sc[3], sc[4], sc[5], sc[6], ok,
-                          hnew)
-                    w += 1
 
-    return neuron_substep, weight_substep, fused_step
+@numba.njit(cache=True)
+def _system_step(S, h, Wt, b, n_par, layers0, choice0, u0, layers1, choice1, u1, column, gauss, uw, weight_after,
+                 counts_neuron, counts_weight, s_begin, s_end, c, delta, inv_sqrt_c, kappa, pot, greedy, beta,
+                 exact_sphere):
+    """Neuron rounds s_begin..s_end-1 of system b's MC step with the weight sub-steps scheduled after them
+    (weight_after[w] == s): exactly Engine.step's order. A rule that needs no uniforms gets dummies (index 0)."""
+    N, M = S.shape[-1], S.shape[2]
+    need_uw = exact_sphere or not greedy
+    scratch = np.empty((7, N))
+    ok = np.empty(N, dtype=np.bool_)
+    h_new = np.empty((M, N))
+    norm2 = np.empty((Wt.shape[1], N))
+    _row_norms(Wt, b, norm2)
+    n_w = weight_after.shape[0]
+    w = 0
+    while w < n_w and weight_after[w] < s_begin:
+        w += 1
+    for s in range(s_begin, s_end):
+        if n_par > 0:
+            _neuron_system(S, h, Wt, b, layers0, choice0[s, b], u0[s, b] if not greedy else u0[0, 0],
+                           counts_neuron, inv_sqrt_c, kappa, pot, greedy, beta)
+        if n_par > 1:
+            _neuron_system(S, h, Wt, b, layers1, choice1[s, b], u1[s, b] if not greedy else u1[0, 0],
+                           counts_neuron, inv_sqrt_c, kappa, pot, greedy, beta)
+        while w < n_w and weight_after[w] == s:
+            _weight_system(S, h, Wt, b, column[w, b], gauss[w, b], uw[w, b] if need_uw else uw[0, 0],
+                           counts_weight, c, delta, inv_sqrt_c, kappa, pot, greedy, beta, exact_sphere, need_uw,
+                           norm2, scratch, ok, h_new)
+            w += 1
+
+
+@numba.njit(cache=True)
+def _fused_serial(S, h, Wt, *args):
+    for b in range(S.shape[0]):
+        _system_step(S, h, Wt, b, *args)
+
+
+@numba.njit(cache=True, parallel=True)
+def _fused_parallel(S, h, Wt, *args):
+    for b in numba.prange(S.shape[0]):   # systems are independent: one per thread at a time
+        _system_step(S, h, Wt, b, *args)
+
+
+@numba.njit(cache=True)
+def _neuron_substep(S, h, Wt, layers, choice, uniform, counts, inv_sqrt_c, kappa, pot, greedy, beta):
+    for b in range(S.shape[0]):
+        _neuron_system(S, h, Wt, b, layers, choice[b], uniform[b] if not greedy else uniform[0], counts,
+                       inv_sqrt_c, kappa, pot, greedy, beta)
+
+
+@numba.njit(cache=True)
+def _weight_substep(S, h, Wt, column, gauss, uniform, counts, c, delta, inv_sqrt_c, kappa, pot, greedy, beta,
+                    exact_sphere):
+    N, M = S.shape[-1], S.shape[2]
+    need_uw = exact_sphere or not greedy
+    scratch = np.empty((7, N))
+    ok = np.empty(N, dtype=np.bool_)
+    h_new = np.empty((M, N))
+    norm2 = np.empty((Wt.shape[1], N))
+    for b in range(S.shape[0]):
+        _row_norms(Wt, b, norm2)
+        _weight_system(S, h, Wt, b, column[b], gauss[b], uniform[b] if need_uw else uniform[0], counts, c, delta,
+                       inv_sqrt_c, kappa, pot, greedy, beta, exact_sphere, need_uw, norm2, scratch, ok, h_new)
 
 
 class NumbaBackend:
@@ -231,26 +278,25 @@ class NumbaBackend:
     def __init__(self, params: MCParams, V, c: int, N: int, L: int, M: int, kappa: float = 0.0):
         self.params, self.c, self.N, self.L, self.M, self.kappa = params, c, N, L, M, float(kappa)
         self.inv_sqrt_c = 1.0 / np.sqrt(c)
+        self.pot = _POT[params.potential]
         self.greedy = params.acceptance == "greedy"
         self.beta = float(params.beta) if params.beta is not None else 0.0
-        self._dummy2 = np.zeros((1, 1, 1), dtype=np.float64)
-        self._dummy3 = np.zeros((1, 1, 1, 1), dtype=np.float64)
+        self.exact_sphere = bool(params.exact_sphere)
+        self._dummy3 = np.zeros((1, 1, 1), dtype=np.float64)
+        self._dummy4 = np.zeros((1, 1, 1, 1), dtype=np.float64)
         self._layers: dict = {}
-        self._kind = (params.potential, self.greedy, bool(params.exact_sphere))
-
-    def _k(self, parallel: bool):
-        return kernels(*self._kind, parallel)
 
     def _lay(self, layers):
         return self._layers.setdefault(tuple(layers), np.asarray(layers, dtype=np.int64))
 
     def neuron_substep(self, S, h, Wt, layers, choice, uniform, counts):
-        self._k(False)[0](S, h, Wt, self._lay(layers), choice, self._dummy2 if uniform is None else uniform, counts,
-                          self.inv_sqrt_c, self.kappa, self.beta)
+        _neuron_substep(S, h, Wt, self._lay(layers), choice, self._dummy3 if uniform is None else uniform, counts,
+                        self.inv_sqrt_c, self.kappa, self.pot, self.greedy, self.beta)
 
     def weight_substep(self, S, h, Wt, column, gauss, uniform, counts):
-        self._k(False)[1](S, h, Wt, column, gauss, self._dummy2 if uniform is None else uniform, counts,
-                          float(self.c), float(self.params.delta), self.inv_sqrt_c, self.kappa, self.beta)
+        _weight_substep(S, h, Wt, column, gauss, self._dummy3 if uniform is None else uniform, counts,
+                        float(self.c), float(self.params.delta), self.inv_sqrt_c, self.kappa, self.pot, self.greedy,
+                        self.beta, self.exact_sphere)
 
     def fused_step(self, engine, S, h, Wt, draws, column, counts_neuron, counts_weight, rounds=None,
                    parallel=None):
@@ -260,19 +306,19 @@ class NumbaBackend:
         with them (the benchmark times a fraction of a step of large systems); parallel=None: threads when
         B > 1 and numba has more than one.
         """
-        B = S.shape[0]
         if parallel is None:
-            parallel = B > 1 and numba.get_num_threads() > 1
+            parallel = S.shape[0] > 1 and numba.get_num_threads() > 1
         s_begin, s_end = rounds if rounds is not None else (0, self.N)
         par = engine.parities
         args = []
         for p in range(2):
             if p < len(par):
                 args += [self._lay(par[p]), draws[f"choice{p}"],
-                         draws[f"u{p}"] if engine.need_neuron_uniform else self._dummy3]
-            else:
-                args += [self._lay((0,)), np.zeros((1, 1, 1, 1), dtype=np.int64), self._dummy3]
-        uw = draws["uw"] if engine.need_weight_uniform else self._dummy3
-        self._k(parallel)[2](S, h, Wt, len(par), *args, column, draws["gauss"], uw, engine.weight_after,
-                             counts_neuron, counts_weight, s_begin, s_end, float(self.c), float(self.params.delta),
-                             self.inv_sqrt_c, self.kappa, self.beta)
+                         draws[f"u{p}"] if engine.need_neuron_uniform else self._dummy4]
+            else:  # no second parity (L = 2): never read
+                args += [self._lay((0,)), np.zeros((1, 1, 1, 1), dtype=draws["slot"].dtype), self._dummy4]
+        uw = draws["uw"] if engine.need_weight_uniform else self._dummy4
+        kernel = _fused_parallel if parallel else _fused_serial
+        kernel(S, h, Wt, len(par), *args, column, draws["gauss"], uw, engine.weight_after, counts_neuron,
+               counts_weight, s_begin, s_end, float(self.c), float(self.params.delta), self.inv_sqrt_c, self.kappa,
+               self.pot, self.greedy, self.beta, self.exact_sphere)

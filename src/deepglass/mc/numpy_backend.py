@@ -83,9 +83,8 @@ class NumpyBackend:
         Wf = Wt.reshape(-1)
         a = Wf[flat]                                       # (B, L, N): old weight
         b = (a + delta * gauss) / np.sqrt(1.0 + delta * delta)
-        # |row|^2 = c is an invariant (rows are renormalised every 64 steps by simulate.py); a row of one
-        # weight (c = 1) has nothing else
-        rest2 = c - a * a if c > 1 else np.zeros_like(a)
+        norm2 = np.einsum("blji,blji->bli", Wt, Wt)
+        rest2 = norm2 - a * a
         scale = np.sqrt(c / (rest2 + b * b))
         # new fields of row k on every pattern: scale * (h + (b - a)/sqrt(c) * S^{mu,l-1}_j)
         S_in = np.take_along_axis(S[:, :L], column[:, :, None, :], axis=-1)   # (B, L, M, N)
