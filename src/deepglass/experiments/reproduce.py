@@ -64,15 +64,17 @@ class Panel:
 
 
 # ---------------------------------------------------------------------- Monte Carlo cost model
-# Seconds per MC step, measured on the 2-core machine (numba backend, greedy soft-core):
-# n_systems * (per-layer overhead + work ~ L N^2 M); see docs/experiments.md "Reproduce".
-MC_OVERHEAD_PER_LAYER = 5e-4
-MC_WORK = 1.3e-8
+# Seconds per MC step, measured on the 2-core machine under load (numba backend, greedy soft-core, N = 16..128):
+# n_systems * L * (sub-step overhead ~ N + work ~ N^2 M), plus a fixed cost per run (start state, measurements,
+# atomic saves). See docs/experiments.md "Reproduce".
+MC_OVERHEAD_PER_NEURON = 1.9e-5
+MC_WORK = 4e-9
+MC_RUN_OVERHEAD = 1.5
 
 
 def mc_seconds(N: int, L: int, alpha: float, t_max: int, n_systems: int) -> float:
     M = max(1, round(alpha * N))
-    return t_max * n_systems * L * (MC_OVERHEAD_PER_LAYER + MC_WORK * N * N * M)
+    return MC_RUN_OVERHEAD + t_max * n_systems * L * (MC_OVERHEAD_PER_NEURON * N + MC_WORK * N * N * M)
 
 
 def _run(ctx: Context, config: dict, where: Path) -> xr.Dataset:
@@ -254,8 +256,8 @@ def _dynamics(p: dict, ctx: Context) -> xr.Dataset:
 def _draw_dynamics(ds, figures):
     from ..plots.gallery import plot_overlap_maps
 
-    return [plot_overlap_maps(ds, figures / "iv_overlap_dynamics_q.png", "q"),
-            plot_overlap_maps(ds, figures / "iv_overlap_dynamics_Q.png", "Q")]
+    return [plot_overlap_maps(ds, figures / "iv_overlap_dynamics_Q.png", "Q"),
+            plot_overlap_maps(ds, figures / "iv_overlap_dynamics_q.png", "q")]
 
 
 def _describe_dynamics(ds):
@@ -265,27 +267,32 @@ def _describe_dynamics(ds):
     centre = central_layers(L)[0]
     numbers = {}
     for N in ds["N"].values:
-        q = ds["q"].sel(N=N).dropna("lag", how="all")
-        final = q.isel(lag=-1)
-        numbers[f"N = {int(N)}: final q_1, q_centre, q_(L-1)"] = [
-            _num(final.sel(layer=1)), _num(final.sel(layer=centre)), _num(final.sel(layer=L - 1))]
+        for var in ("Q", "q"):
+            final = ds[var].sel(N=N).dropna("lag", how="all").isel(lag=-1)
+            numbers[f"N = {int(N)}: final {var}_1, {var}_{centre} (centre), {var}_{L} / {var}_(L-1)"] = [
+                _num(final.sel(layer=1)), _num(final.sel(layer=centre)),
+                _num(final.sel(layer=L if var == "Q" else L - 1))]
         numbers[f"N = {int(N)}: violated gaps per sample at the end"] = _num(ds["violations"].sel(N=N))
+    final_Q = {int(N): ds["Q"].sel(N=N).dropna("lag", how="all").isel(lag=-1) for N in ds["N"].values}
+    measured = "; ".join(f"N = {N}: boundary layers 1, {L}: {float(Q.sel(layer=[1, L]).mean()):.3f}, centre layer "
+                         f"{centre}: {float(Q.sel(layer=centre)):.3f}" for N, Q in final_Q.items())
     caption = (f"Monte Carlo of learning on random data (greedy soft-core, L = {L}, alpha = {ds.attrs['alpha']:g}, "
-               f"t_max = {ds.attrs['t_max']}): R = {ds.attrs['R']} replicas copied from the host at t_w = "
-               f"{ds.attrs['tw']} and run with independent noise; colour = their neuron overlap q_l (first figure) and "
-               "weight overlap Q_l (second) over layer and log(t - t_w), one map per width N. Slow (high-overlap) "
-               "layers next to the boundaries, fast centre; the plateau the overlaps reach and its N dependence is "
-               "the finite-width cut-off of the slow dynamics.")
+               f"t_max = {ds.attrs['t_max']}, {ds.attrs['n_samples']} samples): R = {ds.attrs['R']} replicas copied "
+               f"from the host at t_w = {ds.attrs['tw']} continue with independent noise. Colour = their overlap over "
+               "layer and log(t - t_w), one map per width N: weight overlaps Q_l (first figure) decorrelate gradually "
+               "in log time; neuron overlaps q_l (second figure) drop within the first steps from a random start and "
+               f"then stay. Slow boundaries vs fast centre, measured as Q_l at the last time: {measured}. Comparing "
+               "the maps across N shows the finite-width cut-off. Greedy learning does not reach a solution at this "
+               "load from a random start (violated gaps below): this is the dynamics of the search.")
     return caption, numbers
 
 
 # ---------------------------------------------------------------------- (v) teacher-student generalization
 
 def _generalization(p: dict, ctx: Context) -> xr.Dataset:
-    try:
-        from .compare import CompareConfig, run_compare  # the theory-vs-simulation experiment
-    except ImportError:
-        return _generalization_direct(p, ctx)
+    """One theory-vs-simulation comparison (deepglass.experiments.compare) per load alpha, collected."""
+    from .compare import CompareConfig, run_compare
+
     seed = ctx.panel_seed("v")
     parts = []
     for k, alpha in enumerate(p["alphas"]):
@@ -304,56 +311,20 @@ def _generalization(p: dict, ctx: Context) -> xr.Dataset:
         }, coords={"N": ds["N"].values}).expand_dims(alpha=[float(alpha)]))
     out = xr.concat(parts, dim="alpha")
     out = out.merge(_generalization_theory(p))
-    out.attrs = _generalization_attrs(p, seed, "deepglass.experiments.compare.run_compare")
-    return out
-
-
-def _generalization_direct(p: dict, ctx: Context) -> xr.Dataset:
-    """Fallback without deepglass.experiments.compare: planted runs, eps_g = (1 - test overlap at layer L)/2."""
-    from ..theory import ChainProblem, solve
-
-    seed = ctx.panel_seed("v")
-    Ns, alphas, L = list(p["N_values"]), [float(a) for a in p["alphas"]], p["L"]
-    mean = np.full((len(alphas), len(Ns)), np.nan)
-    sem = np.full_like(mean, np.nan)
-    for i, alpha in enumerate(alphas):
-        for j, N in enumerate(Ns):
-            child = np.random.SeedSequence(seed, spawn_key=(i, j)).generate_state(1, np.uint64)[0]
-            config = {"seed": int(child) >> 1, "network": {"N": N, "L": L},
-                      "data": {"scenario": "teacher-student", "alpha": alpha, "M_test": p["M_test"]},
-                      "mc": {"backend": p["backend"]},
-                      "run": {"protocol": "planted", "t_max": p["t_max"], "n_samples": p["n_samples"]}}
-            where = ctx.out / RUN_DIR / "v" / f"{ctx.scale}-seed{ctx.seed}" / f"alpha{alpha:g}_N{N}"
-            eps = (1.0 - _run(ctx, config, where)["test_overlap"].isel(time=-1).sel(layer=L).values) / 2.0
-            mean[i, j], sem[i, j] = eps.mean(), eps.std(ddof=1) / np.sqrt(eps.size)
-    theory = [float(solve(ChainProblem("teacher-student", L, a), "rs").attrs["eps_g"]) for a in alphas]
-    out = xr.Dataset({"sim_eps_g": (("alpha", "N"), mean), "sim_eps_g_sem": (("alpha", "N"), sem),
-                      "theory_eps_g": ("alpha", theory)}, coords={"alpha": alphas, "N": Ns})
-    out = out.merge(_generalization_theory(p))
-    out.attrs = _generalization_attrs(p, seed, "deepglass.experiments.runner.run_simulation (direct)")
+    out.attrs = {"L": p["L"], "t_max": p["t_max"], "n_samples": p["n_samples"], "M_test": p["M_test"], "seed": seed}
     return out
 
 
 def _generalization_theory(p: dict) -> xr.Dataset:
-    """eps_g(alpha) on a fine grid: Bayes-optimal chain, and frozen representations when compare provides it."""
+    """eps_g(alpha) on a fine grid: the Bayes-optimal chain and the frozen-representation theory."""
     from ..theory import learning_curve
+    from .compare import frozen_representation_theory
 
     grid = np.geomspace(min(p["alphas"]) / 2, max(p["alphas"]) * 2, p["grid_points"])
     curve = learning_curve(p["L"], grid)
-    data = {"theory_eps_g_grid": ("alpha_grid", curve["eps_g"].values)}
-    try:
-        from .compare import frozen_representation_theory
-    except ImportError:
-        pass
-    else:
-        data["frozen_eps_g_grid"] = ("alpha_grid", [frozen_representation_theory(p["L"], a).attrs["eps_g"]
-                                                    for a in grid])
-    return xr.Dataset(data, coords={"alpha_grid": grid})
-
-
-def _generalization_attrs(p: dict, seed: int, method: str) -> dict:
-    return {"L": p["L"], "t_max": p["t_max"], "n_samples": p["n_samples"], "M_test": p["M_test"], "seed": seed,
-            "method": method}
+    frozen = [frozen_representation_theory(p["L"], a).attrs["eps_g"] for a in grid]
+    return xr.Dataset({"theory_eps_g_grid": ("alpha_grid", curve["eps_g"].values),
+                       "frozen_eps_g_grid": ("alpha_grid", frozen)}, coords={"alpha_grid": grid})
 
 
 def _draw_generalization(ds, figures):
@@ -366,18 +337,17 @@ def _describe_generalization(ds):
     numbers = {}
     for a in ds["alpha"].values:
         sim = {f"N={int(N)}": _num(v) for N, v in zip(ds["N"].values, ds["sim_eps_g"].sel(alpha=a).values)}
-        row = {"MC": sim, "theory (Bayes-optimal)": _num(ds["theory_eps_g"].sel(alpha=a))}
-        if "frozen_eps_g" in ds:
-            row["theory (frozen representations)"] = _num(ds["frozen_eps_g"].sel(alpha=a))
-        if "extrap_eps_g" in ds:
-            row["MC extrapolated a + b/N"] = _num(ds["extrap_eps_g"].sel(alpha=a))
-        numbers[f"alpha = {a:g}"] = row
+        numbers[f"alpha = {a:g}"] = {
+            "MC": sim, "MC extrapolated a + b/N": _num(ds["extrap_eps_g"].sel(alpha=a)),
+            "theory (Bayes-optimal)": _num(ds["theory_eps_g"].sel(alpha=a)),
+            "theory (frozen representations)": _num(ds["frozen_eps_g"].sel(alpha=a))}
     caption = (f"Teacher-student generalization, L = {ds.attrs['L']}: the student starts at the teacher (planted) and "
                f"greedy MC samples the design space for t_max = {ds.attrs['t_max']} steps; eps_g = (1 - overlap of "
                f"student and teacher outputs on {ds.attrs['M_test']} fresh inputs)/2. Left: vs 1/N, with the theory "
-               "values at 1/N = 0. Right: vs alpha beside the Bayes-optimal chain theory and, when available, the "
-               "frozen-representation theory (at kappa = 0 greedy MC never flips a neuron inside the design space, "
-               f"so hidden states stay the teacher's). Computed with {ds.attrs['method']}.")
+               "values at 1/N = 0. Right: vs alpha beside the Bayes-optimal chain theory and the frozen-representation "
+               "theory (at kappa = 0 greedy MC never flips a neuron inside the design space, so hidden states stay "
+               "the teacher's and every row is a Gibbs-learning perceptron). Runs, theory and the a + b/N fit: "
+               "deepglass.experiments.compare.run_compare, one per alpha.")
     return caption, numbers
 
 
@@ -385,45 +355,17 @@ def _describe_generalization(ds):
 
 def _ultrametric(p: dict, ctx: Context) -> xr.Dataset:
     """Triangles of the R >= 3 replicas of the widest run of panel (iv), per layer, at its last time."""
+    from .ultrametric import ultrametricity
+
     source = PANELS_BY_KEY["iv"].params[ctx.scale]
     N = max(source["N_values"])
     run = dynamics_run(source, ctx, N)
-    try:
-        from .ultrametric import ultrametricity
-    except ImportError:
-        return _triangle_spacings(run, p["bins"])
     ds = ultrametricity(run, tw=source["tw"], bins=p["bins"])
-    ds.attrs = {k: json.dumps(v) if isinstance(v, (list, tuple)) else v for k, v in ds.attrs.items()}
-    ds.attrs["method"] = "deepglass.experiments.ultrametric.ultrametricity"
-    return ds
-
-
-def _triangle_spacings(run: xr.Dataset, bins: int) -> xr.Dataset:
-    """Fallback: histograms of q_mid - q_min and q_max - q_mid for the boundary and central layers."""
-    from ..theory import central_layers
-
-    L = int(run["layer"].values.max())
-    tri = run["q_triangle"].isel(tw=0, time=-1)
-    regions = {"boundary": sorted({1, L - 1}), "centre": list(central_layers(L))}
-    spacings = {r: (tri.sel(layer=ls, side=1) - tri.sel(layer=ls, side=0), tri.sel(layer=ls, side=2) -
-                    tri.sel(layer=ls, side=1)) for r, ls in regions.items()}
-    top = max(max(float(lo.max()), float(hi.max())) for lo, hi in spacings.values()) or 1e-12
-    edges = np.linspace(0.0, top, bins + 1)
-    hist = lambda v: np.histogram(v.values.ravel(), edges)[0] / max(v.size, 1)
-    ds = xr.Dataset({"hist_low": (("region", "bin"), [hist(lo) for lo, _ in spacings.values()]),
-                     "hist_high": (("region", "bin"), [hist(hi) for _, hi in spacings.values()]),
-                     "mean_low": ("region", [float(lo.mean()) for lo, _ in spacings.values()]),
-                     "bin_edges": ("edge", edges)}, coords={"region": list(regions)})
-    ds.attrs = {"method": "reproduce fallback (stored q_triangle)", "boundary_layers": json.dumps(regions["boundary"]),
-                "centre_layers": json.dumps(regions["centre"])}
+    ds.attrs = {k: json.dumps(v) if isinstance(v, (list, tuple)) else v for k, v in ds.attrs.items()}  # NetCDF
     return ds
 
 
 def _draw_ultrametric(ds, figures):
-    if "fraction_ultrametric" not in ds:
-        from ..plots.gallery import plot_triangle_spacings
-
-        return [plot_triangle_spacings(ds, figures / "vi_ultrametric_triangles.png")]
     from ..plots.ultrametric import plot_triangles
 
     stats = ds.copy()
@@ -433,22 +375,18 @@ def _draw_ultrametric(ds, figures):
 
 def _describe_ultrametric(ds):
     a = ds.attrs
-    if "fraction_ultrametric" in ds:
-        numbers = {f"layer {int(l)}: fraction ultrametric / violation": [_num(f), _num(v)] for l, f, v in
-                   zip(ds["layer"].values, ds["fraction_ultrametric"].values, ds["violation"].values)}
-        numbers |= {f"{r}: fraction ultrametric": _num(ds["region_fraction_ultrametric"].sel(region=r))
+    numbers = {f"layer {int(l)}: fraction ultrametric / violation": [_num(f), _num(v)] for l, f, v in
+               zip(ds["layer"].values, ds["fraction_ultrametric"].values, ds["violation"].values)}
+    for name in ("fraction_ultrametric", "fraction_equilateral", "ks_statistic"):
+        numbers |= {f"{r}: {name.replace('_', ' ')}": _num(ds[f"region_{name}"].sel(region=r))
                     for r in ds["region"].values}
-        numbers |= {f"{r}: fraction equilateral": _num(ds["region_fraction_equilateral"].sel(region=r))
-                    for r in ds["region"].values}
-        detail = (f"N = {a['N']}, R = {a['R']} replicas, t = {a['time']}; a triangle counts as ultrametric when "
-                  f"q_mid - q_min <= {a['tol']:.3g} ({a['z']:g} x the overlap noise).")
-    else:
-        numbers = {f"{r}: mean q_mid - q_min": _num(v) for r, v in zip(ds["region"].values, ds["mean_low"].values)}
-        detail = ""
+    detail = (f"N = {a['N']}, R = {a['R']} replicas, t = {a['time']}; a triangle counts as ultrametric when "
+              f"q_mid - q_min <= {a['tol']:.3g} ({a['z']:g} x the overlap noise 1/sqrt(N M)); equilateral ones are "
+              "ultrametric trivially, so read the equilateral fraction beside it.")
     caption = (f"Ultrametricity of the replicas of the widest run of panel (iv): for every triangle of replicas the "
                f"spacings q_mid - q_min (0 when ultrametric: the two smallest overlaps equal) and q_max - q_mid, "
-               f"boundary layers {a['boundary_layers']} vs centre {a['centre_layers']}. {detail} "
-               f"Computed with {a['method']}.")
+               f"boundary layers {a['boundary_layers']} vs centre {a['centre_layers']}. {detail} Statistics: "
+               "deepglass.experiments.ultrametric.ultrametricity.")
     return caption, numbers
 
 
@@ -487,22 +425,22 @@ PANELS = (
           {"tiny": {"L": 4, "alpha": 30.0, "ansatz": "krsb", "steps": 1},
            "quick": {"L": 6, "alpha": 30.0, "ansatz": "krsb", "steps": 2},
            "full": {"L": 10, "alpha": 30.0, "ansatz": "frsb"}},
-          _parisi, _draw_parisi, _describe_parisi, _theory_estimate({"tiny": 3, "quick": 8, "full": 120})),
+          _parisi, _draw_parisi, _describe_parisi, _theory_estimate({"tiny": 3, "quick": 12, "full": 120})),
     Panel("iv", "overlap_dynamics", "(iv) Monte Carlo: spatially heterogeneous overlap dynamics, several N",
           {"tiny": {"N_values": [8, 12], "L": 4, "alpha": 1.5, "t_max": 30, "per_decade": 6, "n_samples": 2,
                     "R": 3, "tw": 0, "backend": "numpy"},
-           "quick": {"N_values": [16, 32], "L": 6, "alpha": 1.5, "t_max": 500, "per_decade": 8, "n_samples": 3,
+           "quick": {"N_values": [16, 32], "L": 6, "alpha": 1.5, "t_max": 1000, "per_decade": 8, "n_samples": 3,
                      "R": 4, "tw": 0, "backend": "auto"},
-           "full": {"N_values": [16, 32, 64, 128], "L": 6, "alpha": 1.5, "t_max": 2000, "per_decade": 10,
-                    "n_samples": 4, "R": 4, "tw": 0, "backend": "auto"}},
+           "full": {"N_values": [16, 32, 64, 128, 256], "L": 6, "alpha": 1.5, "t_max": 1000, "per_decade": 10,
+                    "n_samples": 3, "R": 4, "tw": 0, "backend": "auto"}},
           _dynamics, _draw_dynamics, _describe_dynamics, _dynamics_estimate),
     Panel("v", "generalization", "(v) Teacher-student generalization vs N and vs alpha: theory beside simulation",
           {"tiny": {"L": 2, "alphas": [1.0, 2.0], "N_values": [8, 12], "n_samples": 2, "t_max": 20, "M_test": 200,
                     "grid_points": 8, "backend": "numpy"},
            "quick": {"L": 3, "alphas": [0.5, 1.0, 2.0, 4.0], "N_values": [16, 32], "n_samples": 3, "t_max": 200,
                      "M_test": 1000, "grid_points": 25, "backend": "auto"},
-           "full": {"L": 4, "alphas": [0.5, 1.0, 2.0, 4.0, 8.0], "N_values": [16, 32, 64, 128], "n_samples": 8,
-                    "t_max": 2000, "M_test": 2000, "grid_points": 40, "backend": "auto"}},
+           "full": {"L": 4, "alphas": [0.5, 1.0, 2.0, 4.0, 8.0], "N_values": [16, 32, 64, 128], "n_samples": 4,
+                    "t_max": 1000, "M_test": 2000, "grid_points": 40, "backend": "auto"}},
           _generalization, _draw_generalization, _describe_generalization, _generalization_estimate),
     Panel("vi", "ultrametric", "(vi) Ultrametric triangles of replicas per layer",
           {"tiny": {"bins": 10}, "quick": {"bins": 20}, "full": {"bins": 30}},

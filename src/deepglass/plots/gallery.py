@@ -163,17 +163,15 @@ def plot_generalization(ds: xr.Dataset, path: str | Path) -> Path:
         err = ds["sim_eps_g_sem"].sel(alpha=a).values
         ax_n.errorbar(1.0 / Ns, y, yerr=np.nan_to_num(err), fmt="o-", color=col, capsize=3, label=rf"$\alpha$ = {a:g}")
         ax_n.plot([0], [float(ds["theory_eps_g"].sel(alpha=a))], "*", color=col, ms=11)
-        if "frozen_eps_g" in ds:
-            ax_n.plot([0], [float(ds["frozen_eps_g"].sel(alpha=a))], "D", color=col, ms=6, mfc="none")
+        ax_n.plot([0], [float(ds["frozen_eps_g"].sel(alpha=a))], "D", color=col, ms=6, mfc="none")
     ax_n.set_xlim(left=-0.005)
     ax_n.set_xlabel("1 / N  (stars: Bayes-optimal chain theory; open diamonds: frozen-representation theory)")
     ax_n.set_ylabel(r"generalization error $\varepsilon_g$")
     ax_n.legend(fontsize=7)
     grid = ds["alpha_grid"].values
     ax_a.plot(grid, ds["theory_eps_g_grid"].values, "k-", label="theory: Bayes-optimal chain (RS, Nishimori)")
-    if "frozen_eps_g_grid" in ds:
-        ax_a.plot(grid, ds["frozen_eps_g_grid"].values, "k--",
-                  label="theory: frozen representations (what greedy planted MC samples)")
+    ax_a.plot(grid, ds["frozen_eps_g_grid"].values, "k--",
+              label="theory: frozen representations (what greedy planted MC samples)")
     markers = "osD^v<>"
     for N, m in zip(Ns, markers):
         ax_a.errorbar(alphas, ds["sim_eps_g"].sel(N=N).values, yerr=np.nan_to_num(ds["sim_eps_g_sem"].sel(N=N).values),
@@ -188,25 +186,5 @@ def plot_generalization(ds: xr.Dataset, path: str | Path) -> Path:
     return save_figure(fig, path)
 
 
-# ---------------------------------------------------------------------- (vi) triangles (fallback drawing)
-
-def plot_triangle_spacings(ds: xr.Dataset, path: str | Path) -> Path:
-    """Histograms of q_mid - q_min (0 for ultrametric triangles) per layer region, from stored spacings."""
-    regions = [str(r) for r in ds["region"].values]
-    fig = Figure(figsize=(5.0 * len(regions), 4.0), layout="constrained")
-    axes = fig.subplots(1, len(regions), squeeze=False)[0]
-    edges = ds["bin_edges"].values
-    for ax, region in zip(axes, regions):
-        ax.bar(edges[:-1], ds["hist_low"].sel(region=region).values, np.diff(edges), align="edge", alpha=0.6,
-               label="q_mid - q_min")
-        ax.bar(edges[:-1], ds["hist_high"].sel(region=region).values, np.diff(edges), align="edge", alpha=0.4,
-               label="q_max - q_mid")
-        ax.set_title(f"{region} layers", fontsize=9)
-        ax.set_xlabel("triangle spacing")
-        ax.set_ylabel("fraction of triangles")
-        ax.legend(fontsize=7)
-    return save_figure(fig, path)
-
-
 __all__ = ["plot_generalization", "plot_overlap_maps", "plot_parisi_functions", "plot_profiles",
-           "plot_transitions", "plot_triangle_spacings", "save_figure"]
+           "plot_transitions", "save_figure"]
