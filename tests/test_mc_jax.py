@@ -173,18 +173,22 @@ def stat_runs():
 
     runs = {"jax64": evolve("jax"), "jax32": evolve("jax", precision="float32"), "numpy": evolve("numpy"),
             "numpy_beta4": evolve("numpy", MCParams(acceptance="metropolis", beta=4.0)),
+            "numpy_delta": evolve("numpy", MCParams(acceptance="metropolis", beta=2.0, delta=0.2)),
             "jax64_seed6": evolve("jax", seed=6)}
     return data, (S, h, Wt), runs
 
 
-def observables(data, out):
-    """Per sample: energy, teacher weight overlap Q (mean over layers), neuron acceptance count."""
+def observables(data, start, out):
+    """Per sample: energy, weight overlaps Q (mean over layers) with the start and with the teacher,
+    neuron overlap q with the start, accepted moves."""
     S, h, Wt, cn, cw = out
     V = potential_function("soft", STAT_SPEC.kappa)
     energy = V(S[:, 1:] * h[:, 1:]).sum(axis=(1, 2, 3))
-    J = weights_from_internal(Wt, data.idx)
-    Q = np.sum(J * data.teacher.J, axis=(-1, -2)).mean(-1) / (STAT_SPEC.N * STAT_SPEC.c)
-    return {"energy": energy, "teacher_Q": Q, "acceptance": cn.sum(-1) + cw.sum(-1)}
+    J, J0 = weights_from_internal(Wt, data.idx), weights_from_internal(start[2], data.idx)
+    overlap = lambda a, b: np.sum(a * b, axis=(-1, -2)).mean(-1) / (STAT_SPEC.N * STAT_SPEC.c)
+    q = np.mean(S[:, 1:-1] * start[0][:, 1:-1], axis=(1, 2, 3))
+    return {"energy": energy, "Q_start": overlap(J, J0), "q_start": q, "teacher_Q": overlap(J, data.teacher.J),
+            "acceptance": cn.sum(-1) + cw.sum(-1)}
 
 
 def test_cached_fields_equal_fields_from_scratch(stat_runs):
@@ -202,15 +206,17 @@ def test_cached_fields_equal_fields_from_scratch(stat_runs):
 
 
 def test_own_stream_is_statistically_equal_to_numpy(stat_runs):
-    data, _, runs = stat_runs
-    obs = {k: observables(data, v) for k, v in runs.items()}
-    for name in ("energy", "teacher_Q", "acceptance"):
+    data, start, runs = stat_runs
+    obs = {k: observables(data, start, v) for k, v in runs.items()}
+    for name in ("energy", "Q_start", "q_start", "teacher_Q", "acceptance"):
         # same law: JAX (float64 and float32) vs NumPy, and JAX with another seed
         for a, b in (("jax64", "numpy"), ("jax32", "numpy"), ("jax32", "jax64"), ("jax64_seed6", "numpy")):
             p = stats.ks_2samp(obs[a][name], obs[b][name]).pvalue
             assert p > 1e-3, (name, a, b, p)
     # power: the same test firmly tells beta = 4 from beta = 2
     assert stats.ks_2samp(obs["jax64"]["energy"], obs["numpy_beta4"]["energy"]).pvalue < 1e-6
+    # ... and delta = 0.2 from delta = 0.1 through the two-time overlap of the weights
+    assert stats.ks_2samp(obs["jax64"]["Q_start"], obs["numpy_delta"]["Q_start"]).pvalue < 1e-6
     # and the comparison is not trivial: the runs differ sample by sample
     assert np.mean(obs["jax64"]["energy"] != obs["numpy"]["energy"]) > 0.9
 
