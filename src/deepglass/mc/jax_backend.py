@@ -3,7 +3,7 @@
 Two ways in, both over the pure one-system kernels of jax_kernels.py vmapped over the batch:
 - ``advance`` (used by simulate, ``owns_random_stream = True``): whole chunks of MC steps in one compiled
   call, ``lax.fori_loop`` over steps of ``vmap(mc_step)``; step t of system b draws its random numbers
-  from fold_in(keys[b], t) (threefry, counter-based), so a resumed run needs only t and the keys.
+  by hashing (keys[b]; t, sub-step) with Threefry-2x32 (counter-based), so a resumed run needs only t and the keys.
   The trip count is a traced argument: one compilation per batch shape serves every chunk length.
 - the classic seam of NumpyBackend (``neuron_substep``, ``weight_substep``) and ``fused_step``, consuming
   the numpy random numbers of Engine.draw: with float64 they follow the numpy reference trajectory

@@ -30,7 +30,8 @@ def system_key(seed: np.random.SeedSequence, sample: int, tw_index: int | None =
     """Key of a counter-based stream (JAX backend): 2 uint32 words from child(seed, 2, ...).
 
     Host: child(seed, 2, 0, s); guest r of waiting time k: child(seed, 2, 1, s, k, r). Step t of the
-    system uses fold_in(key, t), so the stream needs no state beyond the MC time.
+    system hashes (key; t, round) with Threefry-2x32 (mc/jax_kernels.py), so the stream needs no state
+    beyond the MC time.
     """
     keys = (2, 0, sample) if tw_index is None else (2, 1, sample, tw_index, replica)
     return child(seed, *keys).generate_state(2, np.uint32)
