@@ -23,6 +23,7 @@ from deepglass.experiments.config import apply_overrides
 from deepglass.experiments.sweep import cache_version, parse_sweep, parse_sweep_text
 from deepglass.experiments.sweep_run import Job, make_batches, run_sweep
 from deepglass.experiments.sweep_store import point_dir
+from deepglass.theory import ChainProblem, solve
 
 BASE = """
 [base.network]
@@ -250,7 +251,7 @@ def test_open_sweep_matches_each_run_and_the_theory(serial_store):
         assert np.isnan(one["teacher_q"].sel(layer=slice(L + 1, None)).values).all()  # padded, not invented
         key = (L, p.overrides["data.alpha"])
         if key not in theories:
-            theories[key] = deepglass.theory.solve(deepglass.theory.ChainProblem("teacher-student", *key))
+            theories[key] = solve(ChainProblem("teacher-student", *key))
         np.testing.assert_allclose(one["theory_q"].sel(layer=slice(0, L)).values, theories[key]["q"].values,
                                    atol=1e-12)
         np.testing.assert_allclose(one["theory_Q"].sel(layer=slice(1, L)).values,
@@ -357,3 +358,34 @@ def test_local_cluster_sweep_equals_the_serial_one(serial_store, tmp_path):
     assert (report.computed, report.theory_computed, report.batches) == (2, 2, 4)
     for p in parse_sweep_text(text).points:
         xr.testing.assert_identical(open_run(point_dir(tmp_path / "cluster", p.hash)), open_run(point_dir(store, p.hash)))
+
+
+def test_existing_cluster_by_address_equals_the_serial_sweep(serial_store, tmp_path):
+    from distributed import LocalCluster
+
+    store, _, _ = serial_store
+    text = TINY.replace("seeds = [1, 2]", "seeds = [1]").replace("[0.5, 1.0]", "[0.5]").replace("[2, 3]", "[2]")
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+        report = run_sweep(parse_sweep_text(text), tmp_path / "remote", scheduler=cluster.scheduler_address,
+                           log=quiet_log([]))
+    assert report.ok and (report.computed, report.theory_computed) == (1, 1)
+    (p,) = parse_sweep_text(text).points
+    xr.testing.assert_identical(open_run(point_dir(tmp_path / "remote", p.hash)), open_run(point_dir(store, p.hash)))
+
+
+def test_cli_rerun_of_a_finished_store_reports_everything_cached(serial_store, tmp_path):
+    store, _, _ = serial_store
+    before = done_state(store)
+    result = CliRunner().invoke(app, ["sweep", str(write(tmp_path, TINY)), "--out", str(store), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "points: 8 total, 8 cached, 0 computed" in result.output
+    assert done_state(store) == before
+
+
+def test_sweep_from_a_dict_records_an_equivalent_sweep_file(tmp_path):
+    data = {"seeds": [3], "sweep": {"data.alpha": [0.5, 1.0]},
+            "base": {"network": {"N": 6, "L": 2}, "run": {"t_max": 5, "n_samples": 1}, "mc": {"backend": "numpy"}}}
+    report = run_sweep(data, tmp_path / "store", serial=True, log=quiet_log([]))
+    assert report.ok and report.computed == 2
+    recorded = parse_sweep_text((tmp_path / "store" / "sweep.toml").read_text())
+    assert [p.hash for p in recorded.points] == [p.hash for p in parse_sweep(data).points]

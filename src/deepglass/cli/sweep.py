@@ -8,7 +8,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ..errors import ConfigError
-from ._common import app, emit, err_console, input_errors_exit_2
+from ._common import app, emit, err_console, fail, input_errors_exit_2
 
 
 def _progress() -> Progress:
@@ -50,13 +50,17 @@ def sweep(
     def log(message: str) -> None:
         err_console.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
 
-    if quiet:
-        report = run_sweep(spec, out, scheduler=scheduler, workers=workers, serial=serial, log=log)
-    else:
-        with _progress() as bar:
-            task = bar.add_task("points", total=len(spec.points))
-            report = run_sweep(spec, out, scheduler=scheduler, workers=workers, serial=serial, log=log,
-                               progress=lambda done, total: bar.update(task, completed=done, total=total))
+    try:
+        if quiet:
+            report = run_sweep(spec, out, scheduler=scheduler, workers=workers, serial=serial, log=log)
+        else:
+            with _progress() as bar:
+                task = bar.add_task("points", total=len(spec.points))
+                report = run_sweep(spec, out, scheduler=scheduler, workers=workers, serial=serial, log=log,
+                                   progress=lambda done, total: bar.update(task, completed=done, total=total))
+    except KeyboardInterrupt:
+        raise fail(f"interrupted; {out} keeps every finished point (and the running ones resume from their "
+                   "checkpoints): run the same command again to compute the rest", code=130) from None
     err_console.print(report.summary(), highlight=False, soft_wrap=True)
     emit(f"results: {out}  (python: deepglass.open_sweep({str(out)!r}))")
     if not report.ok:

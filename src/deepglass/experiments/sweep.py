@@ -118,6 +118,19 @@ class Sweep:
     def keys(self) -> list[str]:
         return list(self.axes)
 
+    def to_toml(self) -> str:
+        """The sweep file as given, or (for a sweep built from a dict) an equivalent TOML document."""
+        if self.text:
+            return self.text
+        import tomli_w
+
+        def drop_none(table):
+            return {k: drop_none(v) if isinstance(v, dict) else v for k, v in table.items() if v is not None}
+
+        data = {"seeds": self.seeds, "theory": self.theory, "zip": self.zip_groups,
+                "sweep": self.axes, "base": drop_none(self.base.to_dict())}
+        return tomli_w.dumps(data if self.zip_groups else {k: v for k, v in data.items() if k != "zip"})
+
     def theory_keys(self) -> list[TheoryKey]:
         """The distinct theory solves, in first-use order."""
         return list(dict.fromkeys(p.theory for p in self.points if p.theory is not None))

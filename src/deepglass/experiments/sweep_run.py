@@ -22,18 +22,18 @@ from pathlib import Path
 from typing import Callable
 
 from ..atomic import atomic_path
-from ..errors import ConvergenceError, RunDirectoryError
+from ..errors import ConfigError, ConvergenceError, RunDirectoryError
 from .store import RESULT_FILE
 from .sweep import Sweep, TheoryKey, load_sweep, parse_sweep
 from .sweep_store import (SWEEP_FILE, check_store, clear_point, clear_theory, mark_point_done, mark_theory_done,
                           point_dir, point_problem, theory_file, theory_problem, write_manifest)
 
 # Cost model, calibrated on the 2-core development machine (numba backend); only ratios matter for packing.
-POINT_OVERHEAD_S = 0.2       # data, files, measurements of a tiny run
+POINT_OVERHEAD_S = 0.3       # data, files, measurements of a tiny run (0.2 s idle, 0.7 s under load)
 SECONDS_PER_UNIT = 1e-7      # one unit: one local-field update of one system
 THEORY_SECONDS = 0.5         # one RS solve of the chain
-MIN_TASK_SECONDS = 2.0       # Dask costs a few ms per task: >= 2 s of work per task keeps it well under 5 %
-TASKS_PER_WORKER = 4         # enough batches for load balance
+MIN_TASK_SECONDS = 1.0       # Dask costs ~5 ms of worker time per task: >= 1 s of work per task keeps it < 1 %
+TASKS_PER_WORKER = 8         # enough batches that the last ones finishing unevenly cost little
 
 
 def estimate_seconds(config) -> float:
@@ -178,7 +178,7 @@ def prepare_store(sweep: Sweep, store: Path) -> None:
     check_store(store)
     (store / "points").mkdir(parents=True, exist_ok=True)
     with atomic_path(store / SWEEP_FILE) as tmp:
-        tmp.write_text(sweep.text or "")
+        tmp.write_text(sweep.to_toml())
 
 
 def _scan(sweep: Sweep, store: Path, report: SweepReport, log: Log) -> tuple[list[Job], dict, dict]:
@@ -212,12 +212,13 @@ def _scan(sweep: Sweep, store: Path, report: SweepReport, log: Log) -> tuple[lis
 
 def run_sweep(sweep: Sweep | dict | str | os.PathLike, store: str | os.PathLike, *, scheduler: str | None = None, workers: int | None = None,
               serial: bool = False, progress: Progress | None = None, log: Log | None = None,
-              min_task_seconds: float = MIN_TASK_SECONDS) -> SweepReport:
+              min_task_seconds: float = MIN_TASK_SECONDS, tasks_per_worker: int = TASKS_PER_WORKER) -> SweepReport:
     """Compute every missing point of ``sweep`` (a Sweep, a sweep-file path or a dict) into ``store``.
 
     ``serial``: in this process, no Dask. ``scheduler``: the address of a running Dask scheduler (its workers
     must see ``store`` on a shared filesystem and have this deepglass installed). Otherwise a LocalCluster of
     ``workers`` (default: one per core) single-threaded worker processes is started and closed again.
+    Batches hold at least ``min_task_seconds`` of estimated work, about ``tasks_per_worker`` per worker.
     """
     if not isinstance(sweep, Sweep):
         sweep = load_sweep(sweep) if isinstance(sweep, (str, os.PathLike)) else parse_sweep(sweep)
@@ -262,17 +263,17 @@ def run_sweep(sweep: Sweep | dict | str | os.PathLike, store: str | os.PathLike,
     if jobs:
         if serial:
             report.n_workers = 1
-            batches = make_batches(jobs, 1, min_task_seconds)
+            batches = make_batches(jobs, 1, min_task_seconds, tasks_per_worker)
             report.batches = len(batches)
             for batch in batches:
                 record(run_batch(str(store), batch))
         else:
-            _run_on_dask(jobs, store, scheduler, workers, min_task_seconds, report, record)
+            _run_on_dask(jobs, store, scheduler, workers, (min_task_seconds, tasks_per_worker), report, record)
     report.wall_seconds = time.perf_counter() - start
     return report
 
 
-def _run_on_dask(jobs, store, scheduler, workers, min_task_seconds, report, record) -> None:
+def _run_on_dask(jobs, store, scheduler, workers, batching, report, record) -> None:
     import logging
 
     from distributed import Client, LocalCluster, as_completed
@@ -284,11 +285,15 @@ def _run_on_dask(jobs, store, scheduler, workers, min_task_seconds, report, reco
                                silence_logs=logging.ERROR)
         client = Client(cluster)
     else:
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler, timeout=30)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ConfigError("--scheduler", scheduler, "the address of a running Dask scheduler "
+                              f"(could not connect: {exc.__class__.__name__}: {exc}); finished points are kept") from None
     try:
         client.wait_for_workers(1, timeout=60)
         report.n_workers = max(1, len(client.scheduler_info()["workers"]))
-        batches = make_batches(jobs, report.n_workers, min_task_seconds)
+        batches = make_batches(jobs, report.n_workers, *batching)
         report.batches = len(batches)
         futures = {client.submit(run_batch, str(store), batch, pure=False): batch for batch in batches}
         for future in as_completed(futures):
