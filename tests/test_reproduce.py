@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import shutil
 import struct
 from html.parser import HTMLParser
@@ -148,6 +149,23 @@ def test_generalization_panel_is_a_probability_and_theory_decreases(tiny):
     assert np.all(np.diff(theory) <= 1e-12) and theory[0] <= 0.5 + 1e-12
 
 
+def test_triangle_panel_holds_the_statistics_of_the_widest_run(tiny):
+    from deepglass import open_run
+    from deepglass.experiments.reproduce import triangle_stats
+    from deepglass.experiments.ultrametric import ultrametricity
+
+    ds = tiny.panels[PANEL_KEYS.index("vi")].data
+    widest = max(PANELS_BY_KEY["iv"].params["tiny"]["N_values"])
+    run = open_run(next((tiny.out / "runs" / "iv").glob(f"*/N{widest}")))
+    for var in ("q_replica", "Q_replica"):
+        stats = triangle_stats(ds, var)
+        direct = ultrametricity(run, var=var, bins=PANELS_BY_KEY["vi"].params["tiny"]["bins"])
+        for name in ("fraction_ultrametric", "fraction_equilateral", "violation", "hist_low", "bin_edges"):
+            np.testing.assert_array_equal(stats[name].values, direct[name].values)
+        assert stats.attrs["boundary_layers"] == direct.attrs["boundary_layers"]
+        assert stats.attrs["N"] == widest
+
+
 # ---------------------------------------------------------------------- the cache
 
 def test_rerun_reuses_every_cached_panel(tiny):
@@ -180,6 +198,27 @@ def test_corrupt_or_stale_cache_is_recomputed(tiny, tmp_path):
     assert stale.panels[0].data.attrs["reproduce_seed"] == SEED + 1
 
 
+def test_interrupted_reproduce_resumes_with_the_finished_panels(tmp_path, monkeypatch):
+    out = tmp_path / "interrupted"
+    panel = PANELS_BY_KEY["ii"]
+
+    def interrupted(params, ctx):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(PANELS_BY_KEY, "ii", dataclasses.replace(panel, compute=interrupted))
+    with pytest.raises(KeyboardInterrupt):
+        reproduce(out, "tiny", seed=SEED, panels=["i", "ii"])
+    assert data_file(out, PANELS_BY_KEY["i"]).is_file()
+    assert not data_file(out, panel).exists() and not (out / "report.html").exists()
+    assert not list(out.rglob("*.tmp"))
+    finished = data_file(out, PANELS_BY_KEY["i"]).stat().st_mtime_ns
+    monkeypatch.setitem(PANELS_BY_KEY, "ii", panel)
+    result = reproduce(out, "tiny", seed=SEED, panels=["i", "ii"])
+    assert [p.cached for p in result.panels] == [True, False]
+    assert data_file(out, PANELS_BY_KEY["i"]).stat().st_mtime_ns == finished
+    assert sorted(parse_report(result.report).images) == ["i", "ii"]
+
+
 # ---------------------------------------------------------------------- the plan
 
 def test_plan_parsing_and_estimates():
@@ -205,7 +244,7 @@ runner = CliRunner()
 @pytest.mark.parametrize("args, flag", [
     (["--panels", "i,vii"], "--panels"),
     (["--seed", "-3"], "--seed"),
-    (["--scale", "huge"], "scale"),
+    (["--scale", "huge"], "--scale"),
 ])
 def test_bad_flags_exit_2_and_write_nothing(tmp_path, args, flag):
     out = tmp_path / "never"

@@ -14,6 +14,7 @@ from pathlib import Path
 from .. import __version__
 from ..atomic import atomic_path
 
+SCALE_FLAG = {"quick": " --quick", "full": "", "tiny": " --scale tiny"}
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1150px; margin: 2em auto; padding: 0 1em; color: #222; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; border-bottom: 1px solid #ccc; padding-bottom: .2em; margin-top: 2em; }
@@ -69,7 +70,7 @@ def render_report(result) -> str:
               f'<p class="meta">deepglass {html.escape(__version__)}, scale <b>{html.escape(result.scale)}</b>, '
               f"seed <b>{result.seed}</b> (every random stream derives from it), {len(result.panels)} panels, "
               f"compute time {_duration(total)}, written {stamp}. Regenerate with "
-              f"<code>deepglass reproduce{' --quick' if result.scale == 'quick' else ''} --seed {result.seed} "
+              f"<code>deepglass reproduce{SCALE_FLAG[result.scale]} --seed {result.seed} "
               f"--out DIR</code>.</p>"
               "<p>A deep feed-forward network of perceptrons is trained on M = alpha N input/output pairs; replica "
               "theory and Monte Carlo of learning describe the space of all its solutions layer by layer "

@@ -57,6 +57,7 @@ class Panel:
     draw: Callable[[xr.Dataset, Path], list[Path]]      # (data, figures dir) -> written figures
     describe: Callable[[xr.Dataset], tuple[str, dict]]  # (data) -> caption, measured numbers
     estimate: Callable[[dict, str], float]      # (params, scale) -> seconds on the 2-core development machine
+    layout: int = 1                             # bump when the cached Dataset changes shape: old caches recompute
 
     @property
     def stem(self) -> str:
@@ -353,39 +354,67 @@ def _describe_generalization(ds):
 
 # ---------------------------------------------------------------------- (vi) ultrametric triangles
 
+TRIANGLE_VARS = {"q_replica": "neurons", "Q_replica": "weights"}  # overlap -> suffix of its part of the cache
+TRIANGLE_DIMS = ("bin", "edge", "ratio_bin", "ratio_edge")
+
+
 def _ultrametric(p: dict, ctx: Context) -> xr.Dataset:
-    """Triangles of the R >= 3 replicas of the widest run of panel (iv), per layer, at its last time."""
+    """Triangles of the R >= 3 replicas of the widest run of panel (iv), per layer, at its last time: the neuron
+    overlaps (the stored q_triangle) and the weight overlaps, each as one suffixed part of the Dataset."""
     from .ultrametric import ultrametricity
 
     source = PANELS_BY_KEY["iv"].params[ctx.scale]
-    N = max(source["N_values"])
-    run = dynamics_run(source, ctx, N)
-    ds = ultrametricity(run, tw=source["tw"], bins=p["bins"])
-    ds.attrs = {k: json.dumps(v) if isinstance(v, (list, tuple)) else v for k, v in ds.attrs.items()}  # NetCDF
-    return ds
+    run = dynamics_run(source, ctx, max(source["N_values"]))
+    parts = []
+    for var, suffix in TRIANGLE_VARS.items():
+        stats = ultrametricity(run, tw=source["tw"], var=var, bins=p["bins"])
+        names = {name: f"{name}_{suffix}" for name in [*stats.data_vars, *TRIANGLE_DIMS, "region"]}
+        part = stats.rename(names)
+        part.attrs = {}
+        for key, value in stats.attrs.items():  # lists as JSON: NetCDF attributes are flat
+            part.attrs[f"{key}_{suffix}"] = json.dumps(value) if isinstance(value, (list, tuple)) else value
+        parts.append(part)
+    return xr.merge(parts, combine_attrs="no_conflicts")
+
+
+def triangle_stats(ds: xr.Dataset, var: str) -> xr.Dataset:
+    """One overlap's part of the cached panel (vi), as deepglass.experiments.ultrametric.ultrametricity returned it."""
+    suffix = "_" + TRIANGLE_VARS[var]
+    mine = [name for name in ds.variables if str(name).endswith(suffix)]
+    stats = ds[mine].rename({name: str(name)[: -len(suffix)] for name in mine})
+    stats.attrs = {}
+    for key, value in ds.attrs.items():
+        if key.endswith(suffix):
+            key = key[: -len(suffix)]
+            stats.attrs[key] = json.loads(value) if key.endswith("_layers") else value
+    return stats
 
 
 def _draw_ultrametric(ds, figures):
     from ..plots.ultrametric import plot_triangles
 
-    stats = ds.copy()
-    stats.attrs = {k: json.loads(v) if k.endswith("_layers") else v for k, v in ds.attrs.items()}
-    return [Path(plot_triangles(stats, figures / "vi_ultrametric_triangles.png"))]
+    return [Path(plot_triangles(triangle_stats(ds, var), figures / f"vi_ultrametric_triangles_{suffix}.png"))
+            for var, suffix in TRIANGLE_VARS.items()]
 
 
 def _describe_ultrametric(ds):
-    a = ds.attrs
-    numbers = {f"layer {int(l)}: fraction ultrametric / violation": [_num(f), _num(v)] for l, f, v in
-               zip(ds["layer"].values, ds["fraction_ultrametric"].values, ds["violation"].values)}
-    for name in ("fraction_ultrametric", "fraction_equilateral", "ks_statistic"):
-        numbers |= {f"{r}: {name.replace('_', ' ')}": _num(ds[f"region_{name}"].sel(region=r))
-                    for r in ds["region"].values}
-    detail = (f"N = {a['N']}, R = {a['R']} replicas, t = {a['time']}; a triangle counts as ultrametric when "
-              f"q_mid - q_min <= {a['tol']:.3g} ({a['z']:g} x the overlap noise 1/sqrt(N M)); equilateral ones are "
-              "ultrametric trivially, so read the equilateral fraction beside it.")
-    caption = (f"Ultrametricity of the replicas of the widest run of panel (iv): for every triangle of replicas the "
-               f"spacings q_mid - q_min (0 when ultrametric: the two smallest overlaps equal) and q_max - q_mid, "
-               f"boundary layers {a['boundary_layers']} vs centre {a['centre_layers']}. {detail} Statistics: "
+    numbers = {}
+    for var, suffix in TRIANGLE_VARS.items():
+        stats = triangle_stats(ds, var)
+        numbers |= {f"{suffix}, layer {int(l)}: fraction ultrametric / violation": [_num(f), _num(v)] for l, f, v in
+                    zip(stats["layer"].values, stats["fraction_ultrametric"].values, stats["violation"].values)}
+        for name in ("fraction_ultrametric", "fraction_equilateral", "ks_statistic"):
+            numbers |= {f"{suffix}, {r}: {name.replace('_', ' ')}": _num(stats[f"region_{name}"].sel(region=r))
+                        for r in stats["region"].values}
+    a = triangle_stats(ds, "q_replica").attrs
+    caption = (f"Ultrametricity of the replicas of the widest run of panel (iv) (N = {a['N']}, R = {a['R']} replicas, "
+               f"t = {a['time']}): for every triangle of replicas, the spacings q_mid - q_min (0 when ultrametric: the "
+               "two smallest overlaps equal) and q_max - q_mid, boundary layers "
+               f"{a['boundary_layers']} vs centre {a['centre_layers']}; neuron overlaps q_l (first figure, the stored "
+               "q_triangle) and weight overlaps Q_l (second). A triangle counts as ultrametric when q_mid - q_min is "
+               f"within {a['z']:g} x the overlap noise (1/sqrt(N M) for neurons, 1/sqrt(N^2) for weights); "
+               "equilateral triangles are ultrametric trivially, so read the equilateral fraction and the "
+               "Kolmogorov-Smirnov statistic between the two spacings beside it. Statistics: "
                "deepglass.experiments.ultrametric.ultrametricity.")
     return caption, numbers
 
@@ -405,9 +434,13 @@ def _dynamics_estimate(p: dict, scale: str) -> float:
     return sum(mc_seconds(N, p["L"], p["alpha"], p["t_max"], p["n_samples"] * (1 + p["R"])) for N in p["N_values"])
 
 
+COMPARE_RUN_OVERHEAD = 4.0  # per planted run: theory solves, test-set forward passes, compare bookkeeping (measured)
+
+
 def _generalization_estimate(p: dict, scale: str) -> float:
-    mc = sum(mc_seconds(N, p["L"], a, p["t_max"], p["n_samples"]) for N in p["N_values"] for a in p["alphas"])
-    return mc + 1.0 + 0.1 * p["grid_points"]
+    runs = [(N, a) for N in p["N_values"] for a in p["alphas"]]
+    mc = sum(mc_seconds(N, p["L"], a, p["t_max"], p["n_samples"]) for N, a in runs)
+    return mc + COMPARE_RUN_OVERHEAD * len(runs) + 0.1 * p["grid_points"]
 
 
 PANELS = (
@@ -444,7 +477,7 @@ PANELS = (
           _generalization, _draw_generalization, _describe_generalization, _generalization_estimate),
     Panel("vi", "ultrametric", "(vi) Ultrametric triangles of replicas per layer",
           {"tiny": {"bins": 10}, "quick": {"bins": 20}, "full": {"bins": 30}},
-          _ultrametric, _draw_ultrametric, _describe_ultrametric, lambda p, scale: 1.0),
+          _ultrametric, _draw_ultrametric, _describe_ultrametric, lambda p, scale: 2.0, layout=2),
 )
 PANEL_KEYS = tuple(p.key for p in PANELS)
 PANELS_BY_KEY = {p.key: p for p in PANELS}
@@ -459,7 +492,7 @@ class PlannedPanel:
 
 def check_scale(scale: str) -> str:
     if scale not in SCALES:
-        raise ConfigError("scale", scale, f"one of {', '.join(SCALES)}")
+        raise ConfigError("--scale", scale, f"one of {', '.join(SCALES)}")
     return scale
 
 
@@ -524,7 +557,8 @@ def data_file(out: Path, panel: Panel) -> Path:
 
 def cache_tag(panel: Panel, params: dict, scale: str, seed: int) -> str:
     """What a cached panel was computed from: reused only when this matches exactly."""
-    return json.dumps({"panel": panel.key, "scale": scale, "seed": seed, "params": params}, sort_keys=True)
+    return json.dumps({"panel": panel.key, "layout": panel.layout, "scale": scale, "seed": seed, "params": params},
+                      sort_keys=True)
 
 
 def load_cached(out: Path, panel: Panel, tag: str) -> xr.Dataset | None:

@@ -13,6 +13,7 @@ import numpy as np
 import xarray as xr
 from matplotlib import colormaps
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from ..atomic import atomic_path
 from .simulation import _log_edges
@@ -177,9 +178,11 @@ def plot_generalization(ds: xr.Dataset, path: str | Path) -> Path:
         ax_a.errorbar(alphas, ds["sim_eps_g"].sel(N=N).values, yerr=np.nan_to_num(ds["sim_eps_g_sem"].sel(N=N).values),
                       fmt=m, capsize=3, label=f"MC, N = {int(N)}")
     ax_a.set_xscale("log")
+    ax_a.set_xticks(alphas, [f"{a:g}" for a in alphas])
+    ax_a.xaxis.set_minor_formatter(NullFormatter())
     ax_a.set_xlabel(r"load $\alpha$")
     ax_a.set_ylabel(r"$\varepsilon_g$")
-    ax_a.legend(fontsize=7)
+    ax_a.legend(fontsize=7, loc="lower left")
     a = ds.attrs
     fig.suptitle(f"teacher-student, planted greedy MC: L = {a['L']}, t_max = {a['t_max']}, {a['n_samples']} samples "
                  f"per point (errors: standard error over samples)", fontsize=9)
