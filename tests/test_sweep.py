@@ -154,7 +154,8 @@ BAD_SWEEPS = [
     (sweep_text('seeds = [1]\ntheory = true', 'alpha = [0.5]\n"network.kappa" = [0.0, 0.5]'), "theory"),
     (sweep_text('seeds = [1]\nsweeps = 2', 'alpha = [0.5]'), "sweeps"),
     (sweep_text("seeds = [1]", 'alpha = [0.5]', BASE.replace("N = 8", "N = 0")), "base.network.N"),
-    (sweep_text("seeds = [1]", '"network.c" = [4, 12]'), "sweep.network.c"),
+    (sweep_text("seeds = [1]", '"network.c" = [4, 12]'), "network.c (sweep point network.c=12)"),
+    (sweep_text("seeds = [1]", '"network.c" = [4, 0]'), "sweep.network.c"),
     (sweep_text("seeds = [1]", '"network.N" = [16, 8]\n"network.c" = [4, 10]', BASE.replace("N = 8", "N = 16")),
      "network.c (sweep point network.N=8 network.c=10)"),
     ("seeds = [1]\n" + BASE, "sweep"),
@@ -382,10 +383,40 @@ def test_cli_rerun_of_a_finished_store_reports_everything_cached(serial_store, t
     assert done_state(store) == before
 
 
-def test_sweep_from_a_dict_records_an_equivalent_sweep_file(tmp_path):
-    data = {"seeds": [3], "sweep": {"data.alpha": [0.5, 1.0]},
-            "base": {"network": {"N": 6, "L": 2}, "run": {"t_max": 5, "n_samples": 1}, "mc": {"backend": "numpy"}}}
+def test_dict_sweep_with_mixed_scenarios_and_replicas_pads_missing_observables_with_nan(tmp_path):
+    data = {"seeds": [3], "sweep": {"data.scenario": ["random", "teacher-student"], "replicas.R": [0, 2]},
+            "base": {"network": {"N": 6, "L": 2}, "data": {"M_test": 16}, "run": {"t_max": 5, "n_samples": 1},
+                     "mc": {"backend": "numpy"}}}
     report = run_sweep(data, tmp_path / "store", serial=True, log=quiet_log([]))
-    assert report.ok and report.computed == 2
-    recorded = parse_sweep_text((tmp_path / "store" / "sweep.toml").read_text())
+    assert report.ok and report.computed == 4
+    recorded = parse_sweep_text((tmp_path / "store" / "sweep.toml").read_text())  # an equivalent sweep file
     assert [p.hash for p in recorded.points] == [p.hash for p in parse_sweep(data).points]
+    ds = deepglass.open_sweep(tmp_path / "store")
+    for i, p in enumerate(parse_sweep(data).points):
+        run = open_run(point_dir(tmp_path / "store", p.hash)).isel(time=-1)
+        one = ds.isel(point=i)
+        assert (one["scenario"].item(), one["R"].item()) == (p.overrides["data.scenario"], p.overrides["replicas.R"])
+        if "teacher_q" in run:
+            np.testing.assert_array_equal(one["teacher_q"].values, run["teacher_q"].values)
+        else:
+            assert np.isnan(one["teacher_q"].values).all()
+        if "q_replica" in run:
+            np.testing.assert_array_equal(one["q_replica"].values, run["q_replica"].mean("pair").values)
+        else:
+            assert np.isnan(one["q_replica"].values).all()
+    assert {("random" in str(v)) for v in ds["scenario"].values} == {True, False}
+
+
+def test_values_are_checked_per_field_and_combinations_per_point():
+    # planted is invalid with the base's random data but fine with the swept teacher-student data
+    text = sweep_text("seeds = [1]", '"data.scenario" = ["teacher-student", "hidden-manifold"]\n'
+                      '"run.protocol" = ["planted"]\n"data.D" = [4]', BASE.replace('"teacher-student"', '"random"'))
+    sweep = parse_sweep_text(text)
+    assert [p.config.run.protocol for p in sweep.points] == ["planted", "planted"]
+    assert sweep.points[0].overrides["data.D"] == 4
+    bad = text.replace('"teacher-student", "hidden-manifold"', '"random", "teacher-student"')
+    with pytest.raises(ConfigError) as info:
+        parse_sweep_text(bad)
+    assert info.value.field.startswith("run.protocol (sweep point data.scenario='random'")
+    ints = parse_sweep_text(sweep_text("seeds = [1]", '"data.alpha" = [1, 2]'))
+    assert [type(v) for v in ints.axes["data.alpha"]] == [float, float]  # as the config holds them

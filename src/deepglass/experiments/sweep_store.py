@@ -219,7 +219,8 @@ def open_sweep(store: str | os.PathLike, grid: bool = False) -> xr.Dataset:
                 if name in th:
                     part[f"theory_{name}"] = th[name]
             part["theory_free_entropy"] = xr.DataArray(float(th.attrs["free_entropy"]))
-        coords = {names[k]: v for k, v in entry["overrides"].items()}
+        coords = {names[k]: json.dumps(v) if isinstance(v, (list, dict)) else v  # list values label as text
+                  for k, v in entry["overrides"].items()}
         coords.update(seed=entry["seed"], point_hash=entry["hash"][:HASH_CHARS])
         parts.append(part.expand_dims("point").assign_coords({k: ("point", [v]) for k, v in coords.items()}))
     if skipped:
@@ -248,6 +249,6 @@ def _unstack(ds: xr.Dataset, manifest: dict, names: dict[str, str]) -> xr.Datase
     dims = [names[k] for k in manifest["keys"]] + ["seed"]
     for dim in dims:
         values = ds[dim].values
-        if values.dtype == object:  # list-valued keys (waiting_times) cannot index a grid
+        if values.dtype.kind not in "iufb":  # text labels of list-valued keys (waiting_times) make no axis
             raise ConfigError("grid", True, f"False: {dim} takes list values, which cannot label a grid axis")
     return ds.drop_vars("point_hash").set_index(point=dims).unstack("point").transpose(*dims, ...)
