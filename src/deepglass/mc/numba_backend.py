@@ -1,16 +1,17 @@
 """Optional numba backend: the same two sub-steps as numpy_backend.py, compiled, plus a fused MC step.
 
 It consumes the same random numbers and applies the same state updates with the same floating-point
-formulas; only the order of summation in dE differs (rounding level), so for a given seed the two
-backends follow the same trajectory except at exact rounding ties (tests/test_mc_engine.py checks it).
+formulas, summed in the same order, so for a given seed the two backends follow the same trajectory
+(tests/test_mc_engine.py, tests/test_mc_numba_fast.py).
 The NumPy backend remains the reference definition.
 
 Speed (benchmarks/RESULTS.md): ``fused_step`` runs a whole MC step of every system in one compiled call,
 systems in parallel (numba.prange; serial when B == 1 or numba has one thread), each system's schedule
 of sub-steps run in order inside, so no Python runs per move or per sub-step. The gap loops run along
 the contiguous neuron axis with the potential chosen outside the loop (branch-free min/max: they
-vectorise); only the sum over k giving a neuron flip's dE is reassociated (fastmath 'reassoc'), which
-changes dE at rounding level and nothing else. Kernels are cached on disk (first use compiles, ~20 s).
+vectorise). Every sum is taken in numpy's order, so accept decisions equal the reference's bit for bit,
+rounding ties included (only math.log vs np.log may differ in the last bit). Kernels are cached on
+disk (the first use compiles them, ~20 s).
 """
 from __future__ import annotations
 
@@ -22,7 +23,6 @@ import numpy as np
 from .params import MCParams
 
 _POT = {"soft": 0, "hinge": 1, "count": 2}
-_REDUCE = {"reassoc", "nsz"}  # may reorder sums (vectorised reductions); never contracts or approximates
 
 
 # --------------------------------------------------------------------------- V(r), one per potential
@@ -46,32 +46,81 @@ def _gap_loops(V):
     """The two inner loops over the contiguous neuron axis k for one potential V."""
 
     @numba.njit(inline="always")
-    def flip_cost(s_next, h_next, w_row, f, kappa):
-        """sum_k V(s (h + f w)) - V(s h) over the next layer's gaps (J = 0 terms add exactly 0)."""
-        acc = 0.0
+    def flip_costs(s_next, h_next, w_row, f, kappa, v_new, v_old):
+        """V(s (h + f w)) and V(s h) for the next layer's gaps (the numpy formulas; J = 0 terms are equal)."""
         for k in range(s_next.shape[0]):
             sk = s_next[k]
             ro = sk * h_next[k]
             rn = sk * (w_row[k] * f) + ro
-            acc += V(rn, kappa) - V(ro, kappa)
-        return acc
+            v_new[k] = V(rn, kappa)
+            v_old[k] = V(ro, kappa)
 
     @numba.njit(inline="always")
-    def move_cost(s_out, h_out, x, scale, dE, h_new, kappa):
-        """h_new[k] = (x[k] + h[k]) scale[k] (the numpy formula) and dE[k] += V(s h_new) - V(s h)."""
+    def move_costs(s_out, h_out, x, scale, e_new, e_old, h_new, kappa):
+        """h_new[k] = (x[k] + h[k]) scale[k] (the numpy formula); e_new[k] += V(s h_new), e_old[k] += V(s h)."""
         for k in range(s_out.shape[0]):
             so = s_out[k]
             ho = h_out[k]
             hn = (x[k] + ho) * scale[k]
             h_new[k] = hn
-            dE[k] += V(so * hn, kappa) - V(so * ho, kappa)
+            e_new[k] += V(so * hn, kappa)
+            e_old[k] += V(so * ho, kappa)
 
-    return flip_cost, move_cost
+    return flip_costs, move_costs
 
 
-_flip_soft, _move_soft = _gap_loops(_v_soft)
-_flip_hinge, _move_hinge = _gap_loops(_v_hinge)
-_flip_count, _move_count = _gap_loops(_v_count)
+_flips_soft, _moves_soft = _gap_loops(_v_soft)
+_flips_hinge, _moves_hinge = _gap_loops(_v_hinge)
+_flips_count, _moves_count = _gap_loops(_v_count)
+
+
+@numba.njit
+def _pairwise_leaf(a, lo, n):
+    """numpy's pairwise_sum for n <= 128: 8 accumulators, combined as a tree, then the remainder in order."""
+    if n < 8:
+        res = 0.0
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = lo + 8
+    end8 = lo + n - n % 8
+    while i < end8:
+        r0 += a[i]
+        r1 += a[i + 1]
+        r2 += a[i + 2]
+        r3 += a[i + 3]
+        r4 += a[i + 4]
+        r5 += a[i + 5]
+        r6 += a[i + 6]
+        r7 += a[i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < lo + n:
+        res += a[i]
+        i += 1
+    return res
+
+
+def _pairwise_level(inner):
+    """One more level of numpy's recursion (n > 128: split at n/2 rounded down to a multiple of 8). Written
+    as a chain of functions, not a recursive one: numba cannot reload recursive functions from its cache."""
+    @numba.njit
+    def pairwise(a, lo, n):
+        if n <= 128:
+            return _pairwise_leaf(a, lo, n)
+        n2 = n // 2
+        n2 -= n2 % 8
+        return inner(a, lo, n2) + inner(a, lo + n2, n - n2)
+    return pairwise
+
+
+# sum(a[lo:lo + n]) in exactly numpy's order (add.reduce over a contiguous axis), for n < 128 * 2^12: so a
+# flip's dE, hence every accept decision, equals the numpy reference's bit for bit, rounding ties included
+_pairwise_sum = _pairwise_leaf
+for _ in range(12):
+    _pairwise_sum = _pairwise_level(_pairwise_sum)
 
 
 @numba.njit(inline="always")
@@ -99,9 +148,11 @@ def _accept(dE, u, log_ratio, greedy, use_ratio, beta):
 
 
 # --------------------------------------------------------------------------- one sub-step of one system
-@numba.njit(fastmath=_REDUCE, cache=True)
-def _neuron_system(S, h, Wt, b, layers, choice, uniform, counts, inv_sqrt_c, kappa, pot, greedy, beta):
-    """Neuron sub-step of system b: choice[a, m] is the proposed neuron of layer layers[a], pattern m."""
+@numba.njit(cache=True)
+def _neuron_system(S, h, Wt, b, layers, choice, uniform, counts, inv_sqrt_c, kappa, pot, greedy, beta, v_new, v_old):
+    """Neuron sub-step of system b: choice[a, m] is the proposed neuron of layer layers[a], pattern m.
+
+    v_new, v_old (N,): scratch for the next layer's costs after / before the flip."""
     nl, M = choice.shape
     N = S.shape[-1]
     for a in range(nl):
@@ -113,12 +164,13 @@ def _neuron_system(S, h, Wt, b, layers, choice, uniform, counts, inv_sqrt_c, kap
             f = (-2.0 * inv_sqrt_c) * s
             s_next, h_next, w_row = S[b, l + 1, m], h[b, l + 1, m], Wt[b, l, i]
             if pot == 0:
-                cost = _flip_soft(s_next, h_next, w_row, f, kappa)
+                _flips_soft(s_next, h_next, w_row, f, kappa, v_new, v_old)
             elif pot == 1:
-                cost = _flip_hinge(s_next, h_next, w_row, f, kappa)
+                _flips_hinge(s_next, h_next, w_row, f, kappa, v_new, v_old)
             else:
-                cost = _flip_count(s_next, h_next, w_row, f, kappa)
-            dE = _V(-r_own, kappa, pot) - _V(r_own, kappa, pot) + cost
+                _flips_count(s_next, h_next, w_row, f, kappa, v_new, v_old)
+            dE = _V(-r_own, kappa, pot) - _V(r_own, kappa, pot)
+            dE += _pairwise_sum(v_new, 0, N) - _pairwise_sum(v_old, 0, N)   # numpy: V(new).sum(-1) - V(old).sum(-1)
             u = 0.5 if greedy else uniform[a, m]
             if _accept(dE, u, 0.0, greedy, False, beta):
                 S[b, l, m, i] = -s
@@ -132,12 +184,14 @@ def _weight_system(S, h, Wt, b, column, gauss, uniform, counts, c, delta, inv_sq
                    exact_sphere, need_uw, norm2, scratch, ok, h_new):
     """Weight sub-step of system b: row k of layer l moves its weight column[l, k].
 
-    norm2 (L, N): squared norms of system b's rows (_row_norms), kept up to date here. Scratch (7, N), (N,), (M, N).
+    norm2 (L, N): squared norms of system b's rows (_row_norms), kept up to date here. Scratch (8, N), (N,), (M, N).
+    dE = sum_m V(new) - sum_m V(old), both summed over m in order: numpy's V(r).sum(-2), bit for bit.
     """
     L, N = column.shape
     M = S.shape[2]
     s_norm = math.sqrt(1.0 + delta * delta)
-    a, bb, scale, coef, dE, gain, x = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5], scratch[6]
+    a, bb, scale, coef, dE, gain, x, e_old = (scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5],
+                                             scratch[6], scratch[7])
     for l in range(L):
         col = column[l]
         for k in range(N):
@@ -147,17 +201,20 @@ def _weight_system(S, h, Wt, b, column, gauss, uniform, counts, c, delta, inv_sq
             rest2 = norm2[l, k] - a[k] * a[k]   # the row's actual norm, so norms never drift
             scale[k] = math.sqrt(c / (rest2 + bb[k] * bb[k]))
             coef[k] = (bb[k] - a[k]) * inv_sqrt_c
-            dE[k] = 0.0
+            dE[k] = 0.0   # the sum of V(new) until the loop below ends
+            e_old[k] = 0.0
         for m in range(M):
             s_in = S[b, l, m]
             for k in range(N):   # a separate scalar gather keeps the gap loop below gather-free
                 x[k] = s_in[numba.uint64(col[k])] * coef[k]   # exact (S = +-1); unsigned: no wraparound test
             if pot == 0:
-                _move_soft(S[b, l + 1, m], h[b, l + 1, m], x, scale, dE, h_new[m], kappa)
+                _moves_soft(S[b, l + 1, m], h[b, l + 1, m], x, scale, dE, e_old, h_new[m], kappa)
             elif pot == 1:
-                _move_hinge(S[b, l + 1, m], h[b, l + 1, m], x, scale, dE, h_new[m], kappa)
+                _moves_hinge(S[b, l + 1, m], h[b, l + 1, m], x, scale, dE, e_old, h_new[m], kappa)
             else:
-                _move_count(S[b, l + 1, m], h[b, l + 1, m], x, scale, dE, h_new[m], kappa)
+                _moves_count(S[b, l + 1, m], h[b, l + 1, m], x, scale, dE, e_old, h_new[m], kappa)
+        for k in range(N):
+            dE[k] -= e_old[k]
         n_ok = 0
         for k in range(N):
             ok[k] = False
@@ -213,7 +270,7 @@ def _system_step(S, h, Wt, b, n_par, layers0, choice0, u0, layers1, choice1, u1,
     (weight_after[w] == s): exactly Engine.step's order. A rule that needs no uniforms gets dummies (index 0)."""
     N, M = S.shape[-1], S.shape[2]
     need_uw = exact_sphere or not greedy
-    scratch = np.empty((7, N))
+    scratch = np.empty((8, N))
     ok = np.empty(N, dtype=np.bool_)
     h_new = np.empty((M, N))
     norm2 = np.empty((Wt.shape[1], N))
@@ -225,10 +282,10 @@ def _system_step(S, h, Wt, b, n_par, layers0, choice0, u0, layers1, choice1, u1,
     for s in range(s_begin, s_end):
         if n_par > 0:
             _neuron_system(S, h, Wt, b, layers0, choice0[s, b], u0[s, b] if not greedy else u0[0, 0],
-                           counts_neuron, inv_sqrt_c, kappa, pot, greedy, beta)
+                           counts_neuron, inv_sqrt_c, kappa, pot, greedy, beta, scratch[0], scratch[1])
         if n_par > 1:
             _neuron_system(S, h, Wt, b, layers1, choice1[s, b], u1[s, b] if not greedy else u1[0, 0],
-                           counts_neuron, inv_sqrt_c, kappa, pot, greedy, beta)
+                           counts_neuron, inv_sqrt_c, kappa, pot, greedy, beta, scratch[0], scratch[1])
         while w < n_w and weight_after[w] == s:
             _weight_system(S, h, Wt, b, column[w, b], gauss[w, b], uw[w, b] if need_uw else uw[0, 0],
                            counts_weight, c, delta, inv_sqrt_c, kappa, pot, greedy, beta, exact_sphere, need_uw,
@@ -250,9 +307,10 @@ def _fused_parallel(S, h, Wt, *args):
 
 @numba.njit(cache=True)
 def _neuron_substep(S, h, Wt, layers, choice, uniform, counts, inv_sqrt_c, kappa, pot, greedy, beta):
+    v = np.empty((2, S.shape[-1]))
     for b in range(S.shape[0]):
         _neuron_system(S, h, Wt, b, layers, choice[b], uniform[b] if not greedy else uniform[0], counts,
-                       inv_sqrt_c, kappa, pot, greedy, beta)
+                       inv_sqrt_c, kappa, pot, greedy, beta, v[0], v[1])
 
 
 @numba.njit(cache=True)
@@ -260,7 +318,7 @@ def _weight_substep(S, h, Wt, column, gauss, uniform, counts, c, delta, inv_sqrt
                     exact_sphere):
     N, M = S.shape[-1], S.shape[2]
     need_uw = exact_sphere or not greedy
-    scratch = np.empty((7, N))
+    scratch = np.empty((8, N))
     ok = np.empty(N, dtype=np.bool_)
     h_new = np.empty((M, N))
     norm2 = np.empty((Wt.shape[1], N))

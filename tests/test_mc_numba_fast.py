@@ -1,0 +1,121 @@
+"""The fused numba MC step: the same dynamics as the sub-step loop and the NumPy reference, fields stay exact.
+
+Engine.step hands the whole step to NumbaBackend.fused_step (one compiled call, systems in parallel). These
+tests run the same random numbers through Engine.step's sub-step schedule written out here, with the
+numba sub-steps and with the NumPy reference, and compare.
+"""
+import numpy as np
+import pytest
+
+from deepglass.mc import BACKENDS, MCParams
+from deepglass.mc.engine import Engine
+from deepglass.mc.state import fields_from_scratch, weights_from_internal, weights_to_internal
+from deepglass.model import NetworkSpec, make_training_set, random_spins, random_weights
+
+pytestmark = pytest.mark.skipif("numba" not in BACKENDS, reason="numba not installed")
+
+PARAMS = {
+    "soft-greedy": MCParams(),
+    "hinge-metropolis": MCParams(potential="hinge", acceptance="metropolis", beta=2.0, delta=0.4),
+    "count-metropolis": MCParams(potential="count", acceptance="metropolis", beta=1.0, exact_sphere=False),
+    "count-greedy-plain": MCParams(potential="count", exact_sphere=False),
+}
+
+
+def random_state(spec, M, B, seed):
+    """B random systems (random hidden neurons and weights) on teacher-student data: many moves are accepted."""
+    rng = np.random.default_rng(seed)
+    data = make_training_set(spec, "teacher-student", M, rng, (B,))
+    S = np.stack([np.asarray(x, np.float64) for x in data.teacher_layers], axis=1)
+    S[:, 1:spec.L] = random_spins(rng, S[:, 1:spec.L].shape)
+    Wt = weights_to_internal(random_weights(spec, rng, (B,)), data.idx, spec.N)
+    return data, S, fields_from_scratch(S, Wt, spec.c), Wt
+
+
+def substep_loop(engine, backend, S, h, Wt, r, column, cn, cw):
+    """Engine.step's schedule, one sub-step call at a time (what fused_step replaces)."""
+    w = 0
+    for s in range(engine.N):
+        for p, layers in enumerate(engine.parities):
+            backend.neuron_substep(S, h, Wt, layers, r[f"choice{p}"][s],
+                                   r[f"u{p}"][s] if engine.need_neuron_uniform else None, cn)
+        while w < engine.c and engine.weight_after[w] == s:
+            backend.weight_substep(S, h, Wt, column[w], r["gauss"][w],
+                                   r["uw"][w] if engine.need_weight_uniform else None, cw)
+            w += 1
+
+
+def run(spec, M, B, params, n_steps, how, seed=3):
+    """n_steps MC steps from the same state and random numbers; how = fused | numba-substeps | numpy."""
+    data, S, h, Wt = random_state(spec, M, B, seed)
+    engine = Engine(spec.N, spec.L, spec.c, M, spec.kappa, params, data.idx, "numba")
+    reference = BACKENDS["numpy"](params, engine.V, spec.c, spec.N, spec.L, M, spec.kappa)
+    rngs = [np.random.default_rng([seed, b]) for b in range(B)]
+    cn, cw = np.zeros((B, spec.L + 1)), np.zeros((B, spec.L + 1))
+    sample = np.arange(B)   # system b is sample b (its own connectivity when sparse)
+    for _ in range(n_steps):
+        if how == "fused":
+            engine.step(S, h, Wt, rngs, sample, cn, cw)
+            continue
+        r = engine.draw_batch(rngs)
+        column = engine.columns(r["slot"], sample)
+        substep_loop(engine, engine.backend if how == "numba-substeps" else reference, S, h, Wt, r, column, cn, cw)
+    return data, S, h, Wt, cn, cw
+
+
+@pytest.mark.parametrize("name", sorted(PARAMS))
+@pytest.mark.parametrize("c", [None, 4])
+@pytest.mark.parametrize("B", [1, 3])
+def test_fused_step_equals_the_substep_loop_and_the_numpy_reference(name, c, B):
+    spec = NetworkSpec(N=7, L=4, c=c)
+    fused = run(spec, 6, B, PARAMS[name], 6, "fused")
+    for how in ("numba-substeps", "numpy"):
+        other = run(spec, 6, B, PARAMS[name], 6, how)
+        np.testing.assert_array_equal(fused[1], other[1])               # neurons: exactly
+        np.testing.assert_allclose(fused[2], other[2], rtol=0, atol=1e-12)  # cached fields
+        np.testing.assert_allclose(fused[3], other[3], rtol=0, atol=1e-12)  # weights
+        np.testing.assert_array_equal(fused[4], other[4])               # accepted neuron moves per layer
+        np.testing.assert_array_equal(fused[5], other[5])               # accepted weight moves per layer
+    cn, cw = fused[4], fused[5]
+    assert cw[:, 1:].sum() > 0 and np.all(cn[:, [0, spec.L]] == 0) and np.all(cw[:, 0] == 0)
+    if PARAMS[name].acceptance == "metropolis":
+        assert cn.sum() > 0
+
+
+@pytest.mark.parametrize("c", [None, 5])
+def test_cached_fields_and_norms_stay_exact_over_many_fused_steps(c):
+    # metropolis at small beta: > 10^4 accepted moves of each kind
+    spec = NetworkSpec(N=10, L=3, c=c)
+    params = MCParams(potential="soft", acceptance="metropolis", beta=2.0, delta=0.5)
+    data, S, h, Wt, cn, cw = run(spec, 8, 4, params, 60, "fused")
+    assert cn.sum() > 1e4 and cw.sum() > 1e4
+    np.testing.assert_allclose(h, fields_from_scratch(S, Wt, spec.c), rtol=0, atol=1e-11)
+    J = weights_from_internal(Wt, data.idx)
+    np.testing.assert_allclose(np.sum(J * J, axis=-1), spec.c, rtol=1e-12)
+    if c is not None:   # weights outside the connectivity stay exactly zero
+        assert np.count_nonzero(Wt) == Wt.shape[0] * spec.L * spec.N * spec.c
+    np.testing.assert_array_equal(S[:, 0], data.inputs)
+    np.testing.assert_array_equal(S[:, -1], data.outputs)
+
+
+@pytest.mark.parametrize("L", [2, 5])
+def test_parallel_equals_serial_and_a_step_splits_into_rounds(L):
+    spec = NetworkSpec(N=8, L=L)
+    params = PARAMS["hinge-metropolis"]
+    data, S, h, Wt = random_state(spec, 6, 5, seed=9)
+    engine = Engine(spec.N, spec.L, spec.c, 6, spec.kappa, params, None, "numba")
+    r = engine.draw_batch([np.random.default_rng([1, b]) for b in range(5)])
+    column = engine.columns(r["slot"], np.arange(5))
+    out = {}
+    for how in ("serial", "parallel", "rounds"):
+        x = [a.copy() for a in (S, h, Wt)] + [np.zeros((5, L + 1)), np.zeros((5, L + 1))]
+        if how == "rounds":   # neuron rounds 0..2 then 3..N-1 (with their weight sub-steps) = the whole step
+            engine.backend.fused_step(engine, *x[:3], r, column, *x[3:], rounds=(0, 3), parallel=False)
+            engine.backend.fused_step(engine, *x[:3], r, column, *x[3:], rounds=(3, spec.N), parallel=False)
+        else:
+            engine.backend.fused_step(engine, *x[:3], r, column, *x[3:], parallel=how == "parallel")
+        out[how] = x
+    assert out["serial"][3].sum() > 0 and out["serial"][4].sum() > 0
+    for how in ("parallel", "rounds"):
+        for a, b in zip(out["serial"], out[how]):
+            np.testing.assert_array_equal(a, b)   # same per-system code and numbers: bit for bit
