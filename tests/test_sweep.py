@@ -313,7 +313,19 @@ def test_damaged_partial_run_and_damaged_done_record_are_recomputed(tmp_path):
 # ---------------------------------------------------------------------- kill -9 and resume; LocalCluster
 
 KILL_SWEEP = sweep_text("seeds = [1, 2, 3]", '"data.alpha" = [1.0]',
-                        BASE.replace("t_max = 20", "t_max = 150").replace("per_decade = 3", "per_decade = 20"))
+                        BASE.replace("t_max = 20", "t_max = 150\ncheckpoint_every = 50")
+                        .replace("per_decade = 3", "per_decade = 5"))
+
+
+def saved_time(point_folder: Path) -> int:
+    """MC steps saved in a point's run.nc (0 if none yet); the file is replaced atomically, so always whole."""
+    import h5py
+
+    try:
+        with h5py.File(point_folder / "run.nc", "r") as fh:
+            return int(np.ravel(fh.attrs["t_done"])[0])
+    except (OSError, KeyError):
+        return 0
 
 
 def test_kill_during_a_sweep_then_rerun_computes_only_the_missing_points(tmp_path):
@@ -321,21 +333,28 @@ def test_kill_during_a_sweep_then_rerun_computes_only_the_missing_points(tmp_pat
     store = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "-m", "deepglass.cli", "sweep", str(path), "--out", str(store),
                              "--serial", "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def partial_points():  # started, checkpointed, not finished
+        return [d.name for d in store.glob("points/*") if not (d / "DONE.json").exists() and saved_time(d) > 0]
+
     deadline = time.monotonic() + 120
-    while not list(store.glob("points/*/DONE.json")) and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)
+    while proc.poll() is None and time.monotonic() < deadline:
+        if list(store.glob("points/*/DONE.json")) and partial_points():
+            break
+        time.sleep(0.02)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()
-    finished = done_state(store)
-    assert 1 <= len(finished) < 3  # killed mid-sweep
+    finished, partial = done_state(store), partial_points()
+    assert 1 <= len(finished) < 3 and len(partial) == 1  # killed mid-sweep, inside a point
     sweep = parse_sweep_text(KILL_SWEEP)
     report = run_sweep(sweep, store, serial=True, log=lambda m: None)
     assert report.ok and report.cached == len(finished) and report.computed == 3 - len(finished)
     after = done_state(store)
     assert len(after) == 3 and {k: after[k] for k in finished} == finished  # finished points not recomputed
-    # the points computed after the kill (one of them resumed from its checkpoint) equal uninterrupted runs
+    # the points computed after the kill (one resumed from its checkpoint) equal uninterrupted runs
     rest = [p for p in sweep.points if p.short not in finished]
+    assert partial[0] in {p.short for p in rest}
     reference = tmp_path / "reference"
     run_sweep(_only(sweep, rest), reference, serial=True, log=lambda m: None)
     for p in rest:
