@@ -162,6 +162,8 @@ def parse_sweep_text(text: str, source: str = "<sweep>") -> Sweep:
 
 def parse_sweep(data: dict) -> Sweep:
     """Validate a sweep (a dict as read from TOML) and expand it into points, or raise ConfigError."""
+    if not isinstance(data, dict):
+        raise ConfigError("sweep file", data, "a table with base, sweep and seeds")
     unknown = [k for k in data if k not in TOP_LEVEL_KEYS]
     if unknown:
         raise ConfigError(unknown[0], data[unknown[0]], f"not a known key; a sweep file has {', '.join(TOP_LEVEL_KEYS)}")
