@@ -219,6 +219,17 @@ def test_interrupted_reproduce_resumes_with_the_finished_panels(tmp_path, monkey
     assert sorted(parse_report(result.report).images) == ["i", "ii"]
 
 
+def test_damaged_run_directory_is_started_afresh(tiny, tmp_path):
+    out = tmp_path / "copy"
+    shutil.copytree(tiny.out, out)
+    data_file(out, PANELS_BY_KEY["iv"]).unlink()
+    damaged = next((out / "runs" / "iv").glob("*/N8")) / "run.nc"
+    damaged.write_bytes(b"garbage")
+    result = reproduce(out, "tiny", seed=SEED, panels=["iv"])
+    assert not result.panels[0].cached
+    xr.testing.assert_identical(result.panels[0].data.drop_attrs(), tiny.panels[PANEL_KEYS.index("iv")].data.drop_attrs())
+
+
 # ---------------------------------------------------------------------- the plan
 
 def test_plan_parsing_and_estimates():
@@ -234,6 +245,23 @@ def test_plan_parsing_and_estimates():
     assert sum(p.estimate for p in make_plan("full")) > sum(p.estimate for p in quick)
     with pytest.raises(ConfigError):
         make_plan("huge")
+
+
+def test_every_scale_builds_valid_run_configs(tmp_path):
+    """The Monte Carlo panels' configs validate at every scale (a bad full-scale setting fails now, not after hours)."""
+    from deepglass.experiments.reproduce import SCALES, Context, compare_configs, dynamics_config
+
+    for scale in SCALES:
+        ctx = Context(tmp_path, SEED, scale)
+        iv = PANELS_BY_KEY["iv"].params[scale]
+        configs = [dynamics_config(iv, ctx, N) for N in iv["N_values"]]
+        assert len({c.seed for c in configs}) == 1 and configs[0].replicas.R >= 3  # (vi) needs triangles
+        compare = compare_configs(PANELS_BY_KEY["v"].params[scale], ctx)
+        assert len({c.seed for c in compare}) == len(compare)                    # one stream per load
+        for c in compare:
+            for N in c.N_values:
+                assert c.run_config(N).run.protocol == "planted"
+    assert not any(tmp_path.iterdir())
 
 
 # ---------------------------------------------------------------------- CLI

@@ -50,11 +50,13 @@ def _duration(seconds: float) -> str:
 def panel_section(result) -> str:
     """One panel: title, caption, figures (embedded), parameters and cost, measured numbers."""
     panel = result.panel
-    origin = "reused from the cache" if result.cached else "computed in this run"
+    origin = ("reused from DIR/data" if result.cached else
+              "computed in this run; Monte Carlo runs already finished in DIR/runs are read, not rerun")
     figures = "".join(
         f'<figure><img src="{png_data_uri(f)}" alt="{html.escape(panel.title)}: {html.escape(f.name)}">'
         f"<figcaption><code>figures/{html.escape(f.name)}</code></figcaption></figure>" for f in result.figures)
-    cost = {"estimated": _duration(result.estimate), "measured": f"{_duration(result.seconds)} ({origin})"}
+    cost = {"estimated (2-core machine, from scratch)": _duration(result.estimate),
+            "measured (the panel's compute call)": f"{_duration(result.seconds)} ({origin})"}
     return (f'<section id="panel-{panel.key}"><h2>{html.escape(panel.title)}</h2>'
             f'<p class="caption">{html.escape(result.caption)}</p>{figures}'
             f"<h3>Measured numbers</h3>{_table(result.numbers)}"

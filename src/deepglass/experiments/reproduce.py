@@ -22,7 +22,7 @@ import xarray as xr
 from .. import __version__
 from ..atomic import atomic_path
 from ..errors import ConfigError, RunDirectoryError
-from .config import SEED_LIMIT
+from .config import SEED_LIMIT, parse_config
 
 SCALES = ("tiny", "quick", "full")
 DATA_DIR, FIGURE_DIR, RUN_DIR, REPORT_FILE = "data", "figures", "runs", "report.html"
@@ -78,12 +78,12 @@ def mc_seconds(N: int, L: int, alpha: float, t_max: int, n_systems: int) -> floa
     return MC_RUN_OVERHEAD + t_max * n_systems * L * (MC_OVERHEAD_PER_NEURON * N + MC_WORK * N * N * M)
 
 
-def _run(ctx: Context, config: dict, where: Path) -> xr.Dataset:
+def _run(ctx: Context, config, where: Path) -> xr.Dataset:
     """run_simulation into a reproduce-owned directory; a damaged directory is started afresh."""
     from .runner import run_simulation
 
     def on_event(event):
-        ctx.progress(f"{where.name}: MC t = {event.t}/{config['run']['t_max']}")
+        ctx.progress(f"{where.name}: MC t = {event.t}/{config.run.t_max}")
 
     try:
         return run_simulation(config, where, on_event=on_event)
@@ -231,10 +231,15 @@ def _dynamics_config(p: dict, ctx: Context, N: int) -> dict:
     }
 
 
+def dynamics_config(p: dict, ctx: Context, N: int):
+    """The validated RunConfig of panel (iv) at width N."""
+    return parse_config(_dynamics_config(p, ctx, N))
+
+
 def dynamics_run(p: dict, ctx: Context, N: int) -> xr.Dataset:
     """The random-data learning run of panel (iv) at width N (reused by panel (vi))."""
     where = ctx.out / RUN_DIR / "iv" / f"{ctx.scale}-seed{ctx.seed}" / f"N{N}"
-    return _run(ctx, _dynamics_config(p, ctx, N), where)
+    return _run(ctx, dynamics_config(p, ctx, N), where)
 
 
 def _dynamics(p: dict, ctx: Context) -> xr.Dataset:
@@ -290,16 +295,27 @@ def _describe_dynamics(ds):
 
 # ---------------------------------------------------------------------- (v) teacher-student generalization
 
-def _generalization(p: dict, ctx: Context) -> xr.Dataset:
-    """One theory-vs-simulation comparison (deepglass.experiments.compare) per load alpha, collected."""
-    from .compare import CompareConfig, run_compare
+def compare_configs(p: dict, ctx: Context) -> list:
+    """One teacher-student CompareConfig per load alpha, each with a child seed of the panel's seed."""
+    from .compare import CompareConfig
 
     seed = ctx.panel_seed("v")
-    parts = []
+    configs = []
     for k, alpha in enumerate(p["alphas"]):
-        config = CompareConfig(scenario="teacher-student", L=p["L"], alpha=float(alpha), N_values=tuple(p["N_values"]),
-                               n_samples=p["n_samples"], t_max=p["t_max"], R=0, seed=(seed + k) % SEED_LIMIT,
-                               M_test=p["M_test"], backend=p["backend"])
+        child = int(np.random.SeedSequence(seed, spawn_key=(k,)).generate_state(1, np.uint64)[0]) >> 1
+        configs.append(CompareConfig(scenario="teacher-student", L=p["L"], alpha=float(alpha),
+                                     N_values=tuple(p["N_values"]), n_samples=p["n_samples"], t_max=p["t_max"], R=0,
+                                     seed=child, M_test=p["M_test"], backend=p["backend"]))
+    return configs
+
+
+def _generalization(p: dict, ctx: Context) -> xr.Dataset:
+    """One theory-vs-simulation comparison (deepglass.experiments.compare) per load alpha, collected."""
+    from .compare import run_compare
+
+    parts = []
+    for config in compare_configs(p, ctx):
+        alpha = config.alpha
         where = ctx.out / RUN_DIR / "v" / f"{ctx.scale}-seed{ctx.seed}" / f"alpha{alpha:g}"
         ds = run_compare(config, where, on_progress=lambda N, e, a=alpha: ctx.progress(
             f"alpha = {a:g}, N = {N}: MC t = {e.t}/{p['t_max']}"))
@@ -312,7 +328,8 @@ def _generalization(p: dict, ctx: Context) -> xr.Dataset:
         }, coords={"N": ds["N"].values}).expand_dims(alpha=[float(alpha)]))
     out = xr.concat(parts, dim="alpha")
     out = out.merge(_generalization_theory(p))
-    out.attrs = {"L": p["L"], "t_max": p["t_max"], "n_samples": p["n_samples"], "M_test": p["M_test"], "seed": seed}
+    out.attrs = {"L": p["L"], "t_max": p["t_max"], "n_samples": p["n_samples"], "M_test": p["M_test"],
+                 "seed": ctx.panel_seed("v")}
     return out
 
 
@@ -412,7 +429,7 @@ def _describe_ultrametric(ds):
                "two smallest overlaps equal) and q_max - q_mid, boundary layers "
                f"{a['boundary_layers']} vs centre {a['centre_layers']}; neuron overlaps q_l (first figure, the stored "
                "q_triangle) and weight overlaps Q_l (second). A triangle counts as ultrametric when q_mid - q_min is "
-               f"within {a['z']:g} x the overlap noise (1/sqrt(N M) for neurons, 1/sqrt(N^2) for weights); "
+               f"within {a['z']:g} x the overlap noise (1/sqrt(N M) for neurons, 1/sqrt(N c) for weights); "
                "equilateral triangles are ultrametric trivially, so read the equilateral fraction and the "
                "Kolmogorov-Smirnov statistic between the two spacings beside it. Statistics: "
                "deepglass.experiments.ultrametric.ultrametricity.")
@@ -458,7 +475,7 @@ PANELS = (
           {"tiny": {"L": 4, "alpha": 30.0, "ansatz": "krsb", "steps": 1},
            "quick": {"L": 6, "alpha": 30.0, "ansatz": "krsb", "steps": 2},
            "full": {"L": 10, "alpha": 30.0, "ansatz": "frsb"}},
-          _parisi, _draw_parisi, _describe_parisi, _theory_estimate({"tiny": 3, "quick": 12, "full": 120})),
+          _parisi, _draw_parisi, _describe_parisi, _theory_estimate({"tiny": 3, "quick": 12, "full": 150})),
     Panel("iv", "overlap_dynamics", "(iv) Monte Carlo: spatially heterogeneous overlap dynamics, several N",
           {"tiny": {"N_values": [8, 12], "L": 4, "alpha": 1.5, "t_max": 30, "per_decade": 6, "n_samples": 2,
                     "R": 3, "tw": 0, "backend": "numpy"},
