@@ -179,6 +179,16 @@ def test_cli_bad_sweep_exits_2_and_writes_nothing(tmp_path, text, field):
     assert not store.exists()
 
 
+@pytest.mark.parametrize("options, field", [(["--serial", "--workers", "2"], "--serial"),
+                                            (["--workers", "0"], "--workers"),
+                                            (["--scheduler", "tcp://x:1", "--workers", "2"], "--workers")])
+def test_cli_conflicting_options_exit_2_and_write_nothing(tmp_path, options, field):
+    store = tmp_path / "store"
+    result = CliRunner().invoke(app, ["sweep", str(write(tmp_path, TINY)), "--out", str(store), *options])
+    assert result.exit_code == 2 and f"invalid {field} =" in result.output
+    assert not store.exists()
+
+
 def test_cli_refuses_a_store_that_holds_something_else(tmp_path):
     store = tmp_path / "store"
     store.mkdir()
@@ -186,6 +196,9 @@ def test_cli_refuses_a_store_that_holds_something_else(tmp_path):
     result = CliRunner().invoke(app, ["sweep", str(write(tmp_path, TINY)), "--out", str(store), "--serial"])
     assert result.exit_code == 2 and "holds no sweep" in result.output
     assert sorted(p.name for p in store.iterdir()) == ["notes.txt"]
+    (tmp_path / "file").write_text("x")
+    result = CliRunner().invoke(app, ["sweep", str(write(tmp_path, TINY)), "--out", str(tmp_path / "file")])
+    assert result.exit_code == 2 and "not a directory" in result.output
 
 
 def test_example_sweep_is_valid():

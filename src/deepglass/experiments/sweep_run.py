@@ -36,6 +36,14 @@ MIN_TASK_SECONDS = 1.0       # Dask costs ~5 ms of worker time per task: >= 1 s 
 TASKS_PER_WORKER = 8         # enough batches that the last ones finishing unevenly cost little
 
 
+def available_cores() -> int:
+    """Cores this process may run on (the affinity mask in containers and batch jobs), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def estimate_seconds(config) -> float:
     """Rough run time of one point: systems x MC steps x (neuron moves x N + weight moves x M) field updates."""
     N, L = config.network.N, config.network.L
@@ -280,7 +288,7 @@ def _run_on_dask(jobs, store, scheduler, workers, batching, report, record) -> N
 
     cluster = None
     if scheduler is None:
-        n = workers or os.cpu_count() or 1
+        n = workers or available_cores()
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
                                silence_logs=logging.ERROR)
         client = Client(cluster)
