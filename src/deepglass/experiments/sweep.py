@@ -166,7 +166,8 @@ def parse_sweep(data: dict) -> Sweep:
         raise ConfigError("sweep file", data, "a table with base, sweep and seeds")
     unknown = [k for k in data if k not in TOP_LEVEL_KEYS]
     if unknown:
-        raise ConfigError(unknown[0], data[unknown[0]], f"not a known key; a sweep file has {', '.join(TOP_LEVEL_KEYS)}")
+        raise ConfigError(unknown[0], data[unknown[0]],
+                          f"not a known key; a sweep file has {', '.join(TOP_LEVEL_KEYS)}")
     base_table = data.get("base", {})
     if not isinstance(base_table, dict):
         raise ConfigError("base", base_table, "a table holding a run config (see `deepglass config example`)")

@@ -218,8 +218,9 @@ def _scan(sweep: Sweep, store: Path, report: SweepReport, log: Log) -> tuple[lis
     return jobs, status, theory_status
 
 
-def run_sweep(sweep: Sweep | dict | str | os.PathLike, store: str | os.PathLike, *, scheduler: str | None = None, workers: int | None = None,
-              serial: bool = False, progress: Progress | None = None, log: Log | None = None,
+def run_sweep(sweep: Sweep | dict | str | os.PathLike, store: str | os.PathLike, *,
+              scheduler: str | None = None, workers: int | None = None, serial: bool = False,
+              progress: Progress | None = None, log: Log | None = None,
               min_task_seconds: float = MIN_TASK_SECONDS, tasks_per_worker: int = TASKS_PER_WORKER) -> SweepReport:
     """Compute every missing point of ``sweep`` (a Sweep, a sweep-file path or a dict) into ``store``.
 
@@ -296,7 +297,8 @@ def _run_on_dask(jobs, store, scheduler, workers, batching, report, record) -> N
         try:
             client = Client(scheduler, timeout=30)
         except (OSError, TimeoutError, ValueError) as exc:
-            raise ConfigError("--scheduler", scheduler, "the address of a running Dask scheduler "
+            raise ConfigError("--scheduler", scheduler,
+                              "the address of a running Dask scheduler "
                               f"(could not connect: {exc.__class__.__name__}: {exc}); finished points are kept") from None
     try:
         client.wait_for_workers(1, timeout=60)
