@@ -23,6 +23,8 @@ import numpy as np
 from .params import MCParams
 
 _POT = {"soft": 0, "hinge": 1, "count": 2}
+_REASSOC = {"reassoc", "nsz"}   # vectorised sums in any order; never contracts or approximates
+_TIE = 1e-10   # |rounding error| of a sum of n <= 10^5 terms in any order < 1e-11 x the sum of |terms|
 
 
 # --------------------------------------------------------------------------- V(r), one per potential
@@ -46,6 +48,20 @@ def _gap_loops(V):
     """The two inner loops over the contiguous neuron axis k for one potential V."""
 
     @numba.njit(inline="always")
+    def flip_sums_fast(s_next, h_next, w_row, f, kappa):
+        """(sum_k V(s (h + f w)), sum_k V(s h)) over the next layer's gaps; inlined into _neuron_system, whose
+        fastmath 'reassoc' lets these sums vectorise (any summation order)."""
+        sn = 0.0
+        so = 0.0
+        for k in range(s_next.shape[0]):
+            sk = s_next[k]
+            ro = sk * h_next[k]
+            rn = sk * (w_row[k] * f) + ro
+            sn += V(rn, kappa)
+            so += V(ro, kappa)
+        return sn, so
+
+    @numba.njit(inline="always")
     def flip_costs(s_next, h_next, w_row, f, kappa, v_new, v_old):
         """V(s (h + f w)) and V(s h) for the next layer's gaps (the numpy formulas; J = 0 terms are equal)."""
         for k in range(s_next.shape[0]):
@@ -66,12 +82,12 @@ def _gap_loops(V):
             e_new[k] += V(so * hn, kappa)
             e_old[k] += V(so * ho, kappa)
 
-    return flip_costs, move_costs
+    return flip_sums_fast, flip_costs, move_costs
 
 
-_flips_soft, _moves_soft = _gap_loops(_v_soft)
-_flips_hinge, _moves_hinge = _gap_loops(_v_hinge)
-_flips_count, _moves_count = _gap_loops(_v_count)
+_fast_soft, _flips_soft, _moves_soft = _gap_loops(_v_soft)
+_fast_hinge, _flips_hinge, _moves_hinge = _gap_loops(_v_hinge)
+_fast_count, _flips_count, _moves_count = _gap_loops(_v_count)
 
 
 @numba.njit
@@ -148,11 +164,28 @@ def _accept(dE, u, log_ratio, greedy, use_ratio, beta):
 
 
 # --------------------------------------------------------------------------- one sub-step of one system
-@numba.njit(cache=True)
+@numba.njit
+def _flip_dE_exact(s_next, h_next, w_row, f, kappa, pot, v_flip, v_own, v_new, v_old):
+    """A flip's dE summed in exactly numpy's order: (V(-r) - V(r)) + (V(new).sum(-1) - V(old).sum(-1)).
+
+    Not fastmath (unlike its caller): used near a tie, where the vectorised sums could round differently."""
+    if pot == 0:
+        _flips_soft(s_next, h_next, w_row, f, kappa, v_new, v_old)
+    elif pot == 1:
+        _flips_hinge(s_next, h_next, w_row, f, kappa, v_new, v_old)
+    else:
+        _flips_count(s_next, h_next, w_row, f, kappa, v_new, v_old)
+    n = s_next.shape[0]
+    return (v_flip - v_own) + (_pairwise_sum(v_new, 0, n) - _pairwise_sum(v_old, 0, n))
+
+
+@numba.njit(cache=True, fastmath=_REASSOC)
 def _neuron_system(S, h, Wt, b, layers, choice, uniform, counts, inv_sqrt_c, kappa, pot, greedy, beta, v_new, v_old):
     """Neuron sub-step of system b: choice[a, m] is the proposed neuron of layer layers[a], pattern m.
 
-    v_new, v_old (N,): scratch for the next layer's costs after / before the flip."""
+    v_new, v_old (N,): scratch for the next layer's costs after / before the flip (exact path near ties).
+    fastmath 'reassoc' reorders the dE sums only (every other product here involves +-1, 2: exact in any order).
+    """
     nl, M = choice.shape
     N = S.shape[-1]
     for a in range(nl):
@@ -163,15 +196,19 @@ def _neuron_system(S, h, Wt, b, layers, choice, uniform, counts, inv_sqrt_c, kap
             r_own = s * h[b, l, m, i]
             f = (-2.0 * inv_sqrt_c) * s
             s_next, h_next, w_row = S[b, l + 1, m], h[b, l + 1, m], Wt[b, l, i]
+            v_flip, v_own = _V(-r_own, kappa, pot), _V(r_own, kappa, pot)
             if pot == 0:
-                _flips_soft(s_next, h_next, w_row, f, kappa, v_new, v_old)
+                sn, so = _fast_soft(s_next, h_next, w_row, f, kappa)
             elif pot == 1:
-                _flips_hinge(s_next, h_next, w_row, f, kappa, v_new, v_old)
+                sn, so = _fast_hinge(s_next, h_next, w_row, f, kappa)
             else:
-                _flips_count(s_next, h_next, w_row, f, kappa, v_new, v_old)
-            dE = _V(-r_own, kappa, pot) - _V(r_own, kappa, pot)
-            dE += _pairwise_sum(v_new, 0, N) - _pairwise_sum(v_old, 0, N)   # numpy: V(new).sum(-1) - V(old).sum(-1)
+                sn, so = _fast_count(s_next, h_next, w_row, f, kappa)
+            dE = (v_flip - v_own) + (sn - so)
             u = 0.5 if greedy else uniform[a, m]
+            # the decision's margin: it can differ from numpy's only if rounding could flip its sign
+            margin = dE if greedy else (beta * dE + math.log(u) if u > 0.0 else -1.0)
+            if abs(margin) <= _TIE * (1.0 if greedy else beta) * (sn + so + v_flip + v_own):
+                dE = _flip_dE_exact(s_next, h_next, w_row, f, kappa, pot, v_flip, v_own, v_new, v_old)
             if _accept(dE, u, 0.0, greedy, False, beta):
                 S[b, l, m, i] = -s
                 for k in range(N):
