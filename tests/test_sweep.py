@@ -262,6 +262,7 @@ def test_open_sweep_matches_each_run_and_the_theory(serial_store):
         np.testing.assert_array_equal(one["q_replica"].sel(layer=slice(0, L)).values,
                                       run["q_replica"].mean("pair").values)
         assert np.isnan(one["teacher_q"].sel(layer=slice(L + 1, None)).values).all()  # padded, not invented
+        np.testing.assert_array_equal(one["generalization_overlap"].values, run["test_overlap"].sel(layer=L).values)
         key = (L, p.overrides["data.alpha"])
         if key not in theories:
             theories[key] = solve(ChainProblem("teacher-student", *key))
@@ -269,6 +270,7 @@ def test_open_sweep_matches_each_run_and_the_theory(serial_store):
                                    atol=1e-12)
         np.testing.assert_allclose(one["theory_Q"].sel(layer=slice(1, L)).values,
                                    theories[key]["Q"].values[1:], atol=1e-12)
+        assert one["theory_eps_g"].item() == pytest.approx(theories[key].attrs["eps_g"], abs=1e-12)
     grid = deepglass.open_sweep(store, grid=True)
     assert dict(grid["energy"].sizes) == {"alpha": 2, "L": 2, "seed": 2, "sample": 2}
     assert float(grid["energy"].sel(alpha=1.0, L=3, seed=2, sample=1)) == float(

@@ -174,6 +174,8 @@ def final_observables(run: xr.Dataset) -> xr.Dataset:
     for name in PROFILE_VARS:
         if name in last:
             out[name] = last[name].astype(float)
+    if "test_overlap" in last:  # the output layer's overlap, whatever the depth of the point
+        out["generalization_overlap"] = last["test_overlap"].isel(layer=-1).astype(float)
     for name in ("q_replica", "Q_replica"):
         if name in last:
             out[name] = last[name].mean("pair")
@@ -194,10 +196,11 @@ def open_sweep(store: str | os.PathLike, grid: bool = False) -> xr.Dataset:
     Dimension ``point`` with coordinates for every swept key (leaf names: ``N``, ``alpha``, ...; the dotted
     name when two swept keys share a leaf), ``seed`` and ``point_hash``. Variables: the final-time host
     observables of each run (``energy``, ``violations`` over ``sample``; ``violations_layer``, ``teacher_q``,
-    ``teacher_Q``, ``test_overlap`` over ``sample, layer``; ``q_replica``, ``Q_replica`` averaged over replica
+    ``teacher_Q``, ``test_overlap`` over ``sample, layer``; ``generalization_overlap`` (``test_overlap`` of the
+    output layer L of each point) over ``sample``; ``q_replica``, ``Q_replica`` averaged over replica
     pairs, over ``sample, tw, layer``; ``t_final``), NaN-padded where samples, layers or waiting times differ.
-    With theory: ``theory_q``, ``theory_Q`` (and ``theory_m_test`` for teacher-student) over ``layer`` and
-    ``theory_free_entropy``. Unfinished or damaged points are skipped (``attrs["n_skipped"]``, and a warning).
+    With theory: ``theory_q``, ``theory_Q`` (and ``theory_m_test`` for teacher-student) over ``layer``,
+    ``theory_free_entropy`` and, for teacher-student, ``theory_eps_g``. Unfinished or damaged points are skipped (``attrs["n_skipped"]``, and a warning).
     ``grid=True`` unstacks ``point`` into one dimension per swept key plus ``seed`` (a full grid: no zip
     groups and no skipped point).
     """
@@ -218,6 +221,8 @@ def open_sweep(store: str | os.PathLike, grid: bool = False) -> xr.Dataset:
                 if name in th:
                     part[f"theory_{name}"] = th[name]
             part["theory_free_entropy"] = xr.DataArray(float(th.attrs["free_entropy"]))
+            if "eps_g" in th.attrs:  # teacher-student: generalization error of the Bayes-optimal student
+                part["theory_eps_g"] = xr.DataArray(float(th.attrs["eps_g"]))
         coords = {names[k]: json.dumps(v) if isinstance(v, (list, dict)) else v  # list values label as text
                   for k, v in entry["overrides"].items()}
         coords.update(seed=entry["seed"], point_hash=entry["hash"][:HASH_CHARS])
