@@ -147,15 +147,16 @@ def _timed(f):
 
 # --------------------------------------------------------------------------- the grid
 def draws_for_rounds(engine, rngs, rounds):
-    """Engine.draw's arrays restricted to the first `rounds` neuron rounds and their weight sub-steps (dense)."""
+    """Engine.draw_systems' arrays restricted to the first `rounds` neuron rounds and their weight sub-steps
+    (dense, greedy: no neuron uniforms), system axis first."""
     N, L, c, M = engine.N, engine.L, engine.c, engine.M
     n_w = int(np.searchsorted(engine.weight_after, rounds))
     out = {}
     for p, layers in enumerate(engine.parities):
-        out[f"choice{p}"] = np.stack([g.integers(0, N, size=(rounds, len(layers), M)) for g in rngs], axis=1)
-    out["slot"] = np.stack([g.integers(0, c, size=(n_w, L, N)) for g in rngs], axis=1)
-    out["gauss"] = np.stack([g.standard_normal((n_w, L, N)) for g in rngs], axis=1)
-    out["uw"] = np.stack([g.random((n_w, L, N)) for g in rngs], axis=1)
+        out[f"choice{p}"] = np.stack([g.integers(0, N, size=(rounds, len(layers), M)) for g in rngs])
+    out["slot"] = np.stack([g.integers(0, c, size=(n_w, L, N)) for g in rngs])
+    out["gauss"] = np.stack([g.standard_normal((n_w, L, N)) for g in rngs])
+    out["uw"] = np.stack([g.random((n_w, L, N)) for g in rngs])
     return out, n_w
 
 

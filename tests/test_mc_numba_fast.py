@@ -80,6 +80,21 @@ def test_fused_step_equals_the_substep_loop_and_the_numpy_reference(name, c, B):
         assert cn.sum() > 0
 
 
+def test_system_first_draws_are_draw_batchs_numbers():
+    spec = NetworkSpec(N=6, L=4, c=3)
+    data, *_ = random_state(spec, 5, 3, seed=2)
+    for params in (PARAMS["soft-greedy"], PARAMS["hinge-metropolis"]):
+        engine = Engine(spec.N, spec.L, spec.c, 5, spec.kappa, params, data.idx, "numba")
+        batch = engine.draw_batch([np.random.default_rng([4, b]) for b in range(3)])
+        for _ in range(2):   # the second call refills the reused buffers
+            systems = engine.draw_systems([np.random.default_rng([4, b]) for b in range(3)])
+            assert set(systems) == set(batch)
+            for name in batch:
+                np.testing.assert_array_equal(np.swapaxes(systems[name], 0, 1), batch[name])
+        np.testing.assert_array_equal(np.swapaxes(engine.columns(systems["slot"], np.arange(3), True), 0, 1),
+                                      engine.columns(batch["slot"], np.arange(3)))
+
+
 def test_pairwise_sum_is_numpys_summation_order():
     from deepglass.mc.numba_backend import _pairwise_sum
     rng = np.random.default_rng(0)
@@ -112,8 +127,8 @@ def test_parallel_equals_serial_and_a_step_splits_into_rounds(L):
     params = PARAMS["hinge-metropolis"]
     data, S, h, Wt = random_state(spec, 6, 5, seed=9)
     engine = Engine(spec.N, spec.L, spec.c, 6, spec.kappa, params, None, "numba")
-    r = engine.draw_batch([np.random.default_rng([1, b]) for b in range(5)])
-    column = engine.columns(r["slot"], np.arange(5))
+    r = engine.draw_systems([np.random.default_rng([1, b]) for b in range(5)])
+    column = engine.columns(r["slot"], np.arange(5), system_first=True)
     out = {}
     for how in ("serial", "parallel", "rounds"):
         x = [a.copy() for a in (S, h, Wt)] + [np.zeros((5, L + 1)), np.zeros((5, L + 1))]

@@ -90,18 +90,37 @@ class Engine:
         self.need_weight_uniform = params.acceptance == "metropolis" or params.exact_sphere
 
     # ----------------------------------------------------------------- random numbers
-    def draw(self, rng: np.random.Generator) -> dict:
-        """All random numbers one system consumes in one MC step, in a fixed order."""
+    def draw_shapes(self) -> dict:
+        """Name -> (shape, dtype) of one system's random numbers of one MC step, in the order they are drawn."""
         N, L, c, M = self.N, self.L, self.c, self.M
-        out = {}
+        shapes = {}
         for p, layers in enumerate(self.parities):
-            out[f"choice{p}"] = rng.integers(0, N, size=(N, len(layers), M))
+            shapes[f"choice{p}"] = ((N, len(layers), M), np.int64)
             if self.need_neuron_uniform:
-                out[f"u{p}"] = rng.random((N, len(layers), M))
-        out["slot"] = rng.integers(0, c, size=(c, L, N))
-        out["gauss"] = rng.standard_normal((c, L, N))
+                shapes[f"u{p}"] = ((N, len(layers), M), np.float64)
+        shapes["slot"] = ((c, L, N), np.int64)
+        shapes["gauss"] = ((c, L, N), np.float64)
         if self.need_weight_uniform:
-            out["uw"] = rng.random((c, L, N))
+            shapes["uw"] = ((c, L, N), np.float64)
+        return shapes
+
+    def draw(self, rng: np.random.Generator, out: dict | None = None) -> dict:
+        """All random numbers one system consumes in one MC step, in a fixed order.
+
+        out: arrays of draw_shapes() to fill in place (the same numbers; no fresh allocation for the floats).
+        """
+        out = {} if out is None else out
+        for name, (shape, dtype) in self.draw_shapes().items():
+            if name in out and dtype is np.float64:   # rng.random / standard_normal fill `out` exactly as they
+                (rng.standard_normal if name == "gauss" else rng.random)(out=out[name])  # would a new array
+            elif dtype is np.float64:
+                out[name] = rng.standard_normal(shape) if name == "gauss" else rng.random(shape)
+            else:
+                high = self.c if name == "slot" else self.N
+                if name in out:
+                    out[name][...] = rng.integers(0, high, size=shape)
+                else:
+                    out[name] = rng.integers(0, high, size=shape)
         return out
 
     def draw_batch(self, rngs: list[np.random.Generator]) -> dict:
@@ -109,19 +128,40 @@ class Engine:
         draws = [self.draw(g) for g in rngs]
         return {k: np.stack([d[k] for d in draws], axis=1) for k in draws[0]}
 
-    def columns(self, slot: np.ndarray, system_sample: np.ndarray) -> np.ndarray:
-        """Input neuron j of the moved weight: the slot itself (dense) or idx[sample, l, k, slot]."""
+    def draw_systems(self, rngs: list[np.random.Generator]) -> dict:
+        """The same numbers as draw_batch with the system axis first, (B, n_sub, ...), in buffers reused from
+        one call to the next (valid until the next call): each system's numbers are contiguous and drawing
+        allocates (almost) nothing, which matters at small N where drawing costs as much as moving."""
+        B = len(rngs)
+        if getattr(self, "_system_draws", None) is None or self._system_draws[0] != B:
+            self._system_draws = (B, {name: np.empty((B, *shape), dtype)
+                                      for name, (shape, dtype) in self.draw_shapes().items()})
+        buffers = self._system_draws[1]
+        for b, g in enumerate(rngs):
+            self.draw(g, {name: x[b] for name, x in buffers.items()})
+        return buffers
+
+    def columns(self, slot: np.ndarray, system_sample: np.ndarray, system_first: bool = False) -> np.ndarray:
+        """Input neuron j of the moved weight: the slot itself (dense) or idx[sample, l, k, slot].
+
+        slot: (n_sub, B, L, N) as in draw_batch, or (B, n_sub, L, N) with system_first (draw_systems)."""
         if self.idx is None:
             return slot
         idx = self.idx[system_sample]                               # (B, L, N, c)
-        return np.take_along_axis(idx[None], slot[..., None], axis=-1)[..., 0]
+        idx = idx[:, None] if system_first else idx[None]
+        return np.take_along_axis(idx, slot[..., None], axis=-1)[..., 0]
 
     # ----------------------------------------------------------------- the MC step
     def step(self, S, h, Wt, rngs, system_sample, counts_neuron, counts_weight) -> None:
         """Advance every system of the flattened batch (B = len(rngs)) by one MC step, in place."""
+        be = self.backend
+        if getattr(be, "draws_system_first", False):   # numba: (B, n_sub, ...) numbers in reused buffers
+            r = self.draw_systems(rngs)
+            be.fused_step(self, S, h, Wt, r, self.columns(r["slot"], system_sample, True), counts_neuron,
+                          counts_weight)
+            return
         r = self.draw_batch(rngs)
         column = self.columns(r["slot"], system_sample)
-        be = self.backend
         if hasattr(be, "fused_step"):
             be.fused_step(self, S, h, Wt, r, column, counts_neuron, counts_weight)
             return

@@ -304,7 +304,8 @@ def _system_step(S, h, Wt, b, n_par, layers0, choice0, u0, layers1, choice1, u1,
                  counts_neuron, counts_weight, s_begin, s_end, c, delta, inv_sqrt_c, kappa, pot, greedy, beta,
                  exact_sphere):
     """Neuron rounds s_begin..s_end-1 of system b's MC step with the weight sub-steps scheduled after them
-    (weight_after[w] == s): exactly Engine.step's order. A rule that needs no uniforms gets dummies (index 0)."""
+    (weight_after[w] == s): exactly Engine.step's order. Random numbers system first, (B, n_sub, ...)
+    (Engine.draw_systems); a rule that needs no uniforms gets dummies (index 0)."""
     N, M = S.shape[-1], S.shape[2]
     need_uw = exact_sphere or not greedy
     scratch = np.empty((8, N))
@@ -318,13 +319,13 @@ def _system_step(S, h, Wt, b, n_par, layers0, choice0, u0, layers1, choice1, u1,
         w += 1
     for s in range(s_begin, s_end):
         if n_par > 0:
-            _neuron_system(S, h, Wt, b, layers0, choice0[s, b], u0[s, b] if not greedy else u0[0, 0],
+            _neuron_system(S, h, Wt, b, layers0, choice0[b, s], u0[b, s] if not greedy else u0[0, 0],
                            counts_neuron, inv_sqrt_c, kappa, pot, greedy, beta, scratch[0], scratch[1])
         if n_par > 1:
-            _neuron_system(S, h, Wt, b, layers1, choice1[s, b], u1[s, b] if not greedy else u1[0, 0],
+            _neuron_system(S, h, Wt, b, layers1, choice1[b, s], u1[b, s] if not greedy else u1[0, 0],
                            counts_neuron, inv_sqrt_c, kappa, pot, greedy, beta, scratch[0], scratch[1])
         while w < n_w and weight_after[w] == s:
-            _weight_system(S, h, Wt, b, column[w, b], gauss[w, b], uw[w, b] if need_uw else uw[0, 0],
+            _weight_system(S, h, Wt, b, column[b, w], gauss[b, w], uw[b, w] if need_uw else uw[0, 0],
                            counts_weight, c, delta, inv_sqrt_c, kappa, pot, greedy, beta, exact_sphere, need_uw,
                            norm2, scratch, ok, h_new)
             w += 1
@@ -369,6 +370,7 @@ class NumbaBackend:
     """Compiled sub-steps and a fused whole step (systems in parallel over numba's threads)."""
 
     name = "numba"
+    draws_system_first = True   # fused_step takes Engine.draw_systems' (B, n_sub, ...) layout
 
     def __init__(self, params: MCParams, V, c: int, N: int, L: int, M: int, kappa: float = 0.0):
         self.params, self.c, self.N, self.L, self.M, self.kappa = params, c, N, L, M, float(kappa)
@@ -396,6 +398,8 @@ class NumbaBackend:
     def fused_step(self, engine, S, h, Wt, draws, column, counts_neuron, counts_weight, rounds=None,
                    parallel=None):
         """The whole MC step of every system in one compiled call (same result as Engine.step's sub-step loop).
+
+        draws, column: system axis first, (B, n_sub, ...) (Engine.draw_systems, Engine.columns(system_first=True)).
 
         rounds = (s_begin, s_end) runs only neuron rounds s_begin..s_end-1 and the weight sub-steps scheduled
         with them (the benchmark times a fraction of a step of large systems); parallel=None: threads when
