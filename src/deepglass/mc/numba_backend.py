@@ -221,14 +221,14 @@ def _weight_system(S, h, Wt, b, column, gauss, uniform, counts, c, delta, inv_sq
                    exact_sphere, need_uw, norm2, scratch, ok, h_new):
     """Weight sub-step of system b: row k of layer l moves its weight column[l, k].
 
-    norm2 (L, N): squared norms of system b's rows (_row_norms), kept up to date here. Scratch (8, N), (N,), (M, N).
+    norm2 (L, N): squared norms of system b's rows (_row_norms), kept up to date here. Scratch (9, N), (N,), (M, N).
     dE = sum_m V(new) - sum_m V(old), both summed over m in order: numpy's V(r).sum(-2), bit for bit.
     """
     L, N = column.shape
     M = S.shape[2]
     s_norm = math.sqrt(1.0 + delta * delta)
-    a, bb, scale, coef, dE, gain, x, e_old = (scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5],
-                                             scratch[6], scratch[7])
+    a, bb, scale, coef, dE, gain, x, e_old, taken = (scratch[0], scratch[1], scratch[2], scratch[3], scratch[4],
+                                                    scratch[5], scratch[6], scratch[7], scratch[8])
     for l in range(L):
         col = column[l]
         for k in range(N):
@@ -256,6 +256,7 @@ def _weight_system(S, h, Wt, b, column, gauss, uniform, counts, c, delta, inv_sq
         for k in range(N):
             ok[k] = False
             gain[k] = 1.0
+            taken[k] = 0.0
             if greedy and dE[k] > 0.0:   # rejected whatever the Hastings factor: skip its logs
                 continue
             log_ratio = 0.0
@@ -268,13 +269,14 @@ def _weight_system(S, h, Wt, b, column, gauss, uniform, counts, c, delta, inv_sq
             if _accept(dE[k], u, log_ratio, greedy, exact_sphere, beta):
                 ok[k] = True
                 gain[k] = scale[k]
+                taken[k] = 1.0
                 n_ok += 1
         if n_ok == 0:
             continue
-        for m in range(M):
+        for m in range(M):   # h = h_new on accepted rows: arithmetic with 0/1 (exact), no unpredictable branch
             h_out, hn = h[b, l + 1, m], h_new[m]
             for k in range(N):
-                h_out[k] = hn[k] if ok[k] else h_out[k]
+                h_out[k] = hn[k] * taken[k] + h_out[k] * (1.0 - taken[k])
         for k in range(N):
             if ok[k]:
                 Wt[b, l, col[k], k] = bb[k]
@@ -308,7 +310,7 @@ def _system_step(S, h, Wt, b, n_par, layers0, choice0, u0, layers1, choice1, u1,
     (Engine.draw_systems); a rule that needs no uniforms gets dummies (index 0)."""
     N, M = S.shape[-1], S.shape[2]
     need_uw = exact_sphere or not greedy
-    scratch = np.empty((8, N))
+    scratch = np.empty((9, N))
     ok = np.empty(N, dtype=np.bool_)
     h_new = np.empty((M, N))
     norm2 = np.empty((Wt.shape[1], N))
@@ -356,7 +358,7 @@ def _weight_substep(S, h, Wt, column, gauss, uniform, counts, c, delta, inv_sqrt
                     exact_sphere):
     N, M = S.shape[-1], S.shape[2]
     need_uw = exact_sphere or not greedy
-    scratch = np.empty((8, N))
+    scratch = np.empty((9, N))
     ok = np.empty(N, dtype=np.bool_)
     h_new = np.empty((M, N))
     norm2 = np.empty((Wt.shape[1], N))
