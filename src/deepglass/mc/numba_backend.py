@@ -90,7 +90,7 @@ _fast_hinge, _flips_hinge, _moves_hinge = _gap_loops(_v_hinge)
 _fast_count, _flips_count, _moves_count = _gap_loops(_v_count)
 
 
-@numba.njit
+@numba.njit(fastmath=False)   # explicit: a callee inherits its caller's fastmath unless it sets its own
 def _pairwise_leaf(a, lo, n):
     """numpy's pairwise_sum for n <= 128: 8 accumulators, combined as a tree, then the remainder in order."""
     if n < 8:
@@ -122,7 +122,7 @@ def _pairwise_leaf(a, lo, n):
 def _pairwise_level(inner):
     """One more level of numpy's recursion (n > 128: split at n/2 rounded down to a multiple of 8). Written
     as a chain of functions, not a recursive one: numba cannot reload recursive functions from its cache."""
-    @numba.njit
+    @numba.njit(fastmath=False)
     def pairwise(a, lo, n):
         if n <= 128:
             return _pairwise_leaf(a, lo, n)
@@ -164,11 +164,12 @@ def _accept(dE, u, log_ratio, greedy, use_ratio, beta):
 
 
 # --------------------------------------------------------------------------- one sub-step of one system
-@numba.njit
+@numba.njit(fastmath=False)
 def _flip_dE_exact(s_next, h_next, w_row, f, kappa, pot, v_flip, v_own, v_new, v_old):
     """A flip's dE summed in exactly numpy's order: (V(-r) - V(r)) + (V(new).sum(-1) - V(old).sum(-1)).
 
-    Not fastmath (unlike its caller): used near a tie, where the vectorised sums could round differently."""
+    Not fastmath, explicitly (numba callees inherit the caller's fastmath otherwise): used near a tie, where
+    the vectorised sums of the caller could round differently."""
     if pot == 0:
         _flips_soft(s_next, h_next, w_row, f, kappa, v_new, v_old)
     elif pot == 1:
