@@ -16,9 +16,15 @@ disk (the first use compiles them, ~20 s).
 from __future__ import annotations
 
 import math
+import os
 
-import numba
-import numpy as np
+# numba's OpenMP threads busy-wait between parallel regions by default; on a shared machine the spinning
+# workers steal the cores from the real work (10-20x slowdowns measured under load). Passive waiting unless
+# the user chose otherwise; read by the OpenMP runtime when numba first launches its threads.
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
 
 from .params import MCParams
 
