@@ -155,8 +155,10 @@ class Engine:
     def step(self, S, h, Wt, rngs, system_sample, counts_neuron, counts_weight) -> None:
         """Advance every system of the flattened batch (B = len(rngs)) by one MC step, in place."""
         be = self.backend
-        if hasattr(be, "step_drawing"):   # numba: draws Engine.draw's numbers itself, systems in parallel
-            be.step_drawing(self, S, h, Wt, rngs, system_sample, counts_neuron, counts_weight)
+        if getattr(be, "draws_system_first", False):   # numba: (B, n_sub, ...) numbers in reused buffers
+            r = self.draw_systems(rngs)
+            be.fused_step(self, S, h, Wt, r, self.columns(r["slot"], system_sample, True), counts_neuron,
+                          counts_weight)
             return
         r = self.draw_batch(rngs)
         column = self.columns(r["slot"], system_sample)

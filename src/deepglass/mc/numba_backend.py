@@ -340,54 +340,6 @@ def _system_step(S, h, Wt, b, n_par, layers0, choice0, u0, layers1, choice1, u1,
             w += 1
 
 
-@numba.njit
-def _draw_system(g, b, n_par, choice0, u0, choice1, u1, slot, gauss, uw, need_u, need_uw, N, c):
-    """System b's random numbers of one MC step from its Generator g, in Engine.draw's order (numba's
-    Generator methods return exactly numpy's numbers and advance the same bit generator state)."""
-    if n_par > 0:
-        choice0[b] = g.integers(0, N, choice0.shape[1:])
-        if need_u:
-            u0[b] = g.random(u0.shape[1:])
-    if n_par > 1:
-        choice1[b] = g.integers(0, N, choice1.shape[1:])
-        if need_u:
-            u1[b] = g.random(u1.shape[1:])
-    slot[b] = g.integers(0, c, slot.shape[1:])
-    gauss[b] = g.standard_normal(gauss.shape[1:])
-    if need_uw:
-        uw[b] = g.random(uw.shape[1:])
-
-
-@numba.njit
-def _draw_and_step(S, h, Wt, b, gens, idx, system_sample, n_par, layers0, choice0, u0, layers1, choice1, u1, slot,
-                   column, gauss, uw, weight_after, counts_neuron, counts_weight, c, delta, inv_sqrt_c, kappa, pot,
-                   greedy, beta, exact_sphere):
-    """Draw system b's numbers (into its rows of the buffers), then its whole MC step."""
-    N = S.shape[-1]
-    _draw_system(gens[b], b, n_par, choice0, u0, choice1, u1, slot, gauss, uw, not greedy,
-                 exact_sphere or not greedy, N, int(c))
-    if idx.shape[0] > 0:   # sparse: input neuron j = idx[sample, l, k, slot]
-        conn = idx[system_sample[b]]
-        for w in range(slot.shape[1]):
-            for l in range(slot.shape[2]):
-                for k in range(N):
-                    column[b, w, l, k] = conn[l, k, slot[b, w, l, k]]
-    _system_step(S, h, Wt, b, n_par, layers0, choice0, u0, layers1, choice1, u1, column, gauss, uw, weight_after,
-                 counts_neuron, counts_weight, 0, N, c, delta, inv_sqrt_c, kappa, pot, greedy, beta, exact_sphere)
-
-
-@numba.njit(cache=True)
-def _drawing_serial(S, h, Wt, *args):
-    for b in range(S.shape[0]):
-        _draw_and_step(S, h, Wt, b, *args)
-
-
-@numba.njit(cache=True, parallel=True)
-def _drawing_parallel(S, h, Wt, *args):
-    for b in numba.prange(S.shape[0]):   # each thread draws and moves its systems: both in parallel
-        _draw_and_step(S, h, Wt, np.int64(b), *args)   # (a signed index for the typed list)
-
-
 @numba.njit(cache=True)
 def _fused_serial(S, h, Wt, *args):
     for b in range(S.shape[0]):
@@ -439,9 +391,6 @@ class NumbaBackend:
         self._dummy3 = np.zeros((1, 1, 1), dtype=np.float64)
         self._dummy4 = np.zeros((1, 1, 1, 1), dtype=np.float64)
         self._layers: dict = {}
-        self._gens = None   # (the Generators, a numba typed List of them), rebuilt when the systems change
-        self._bufs = None   # (B, random-number buffers of Engine.draw_shapes, system first)
-        self._no_idx = np.zeros((0, 1, 1, 1), dtype=np.int64)
 
     def _lay(self, layers):
         return self._layers.setdefault(tuple(layers), np.asarray(layers, dtype=np.int64))
@@ -454,39 +403,6 @@ class NumbaBackend:
         _weight_substep(S, h, Wt, column, gauss, self._dummy3 if uniform is None else uniform, counts,
                         float(self.c), float(self.params.delta), self.inv_sqrt_c, self.kappa, self.pot, self.greedy,
                         self.beta, self.exact_sphere)
-
-    def step_drawing(self, engine, S, h, Wt, rngs, system_sample, counts_neuron, counts_weight, parallel=None):
-        """One MC step of every system, drawing each system's numbers inside the compiled call (in parallel):
-        the numbers of Engine.draw from the same Generators, which advance exactly as with Engine.draw."""
-        B = S.shape[0]
-        if parallel is None:
-            parallel = B > 1 and numba.get_num_threads() > 1
-        if self._gens is None or len(self._gens[0]) != B or any(g is not k for g, k in zip(rngs, self._gens[0])):
-            self._gens = (tuple(rngs), numba.typed.List(rngs))   # the tuple keeps the Generators alive
-        if self._bufs is None or self._bufs[0] != B:
-            shapes = engine.draw_shapes()
-            bufs = {name: np.empty((B, *shape), dtype) for name, (shape, dtype) in shapes.items()}
-            bufs["column"] = bufs["slot"] if engine.idx is None else np.empty_like(bufs["slot"])
-            self._bufs = (B, bufs)
-        bufs = self._bufs[1]
-        args = self._parity_args(engine, bufs)
-        uw = bufs["uw"] if engine.need_weight_uniform else self._dummy4
-        idx = self._no_idx if engine.idx is None else engine.idx
-        kernel = _drawing_parallel if parallel else _drawing_serial
-        kernel(S, h, Wt, self._gens[1], idx, np.asarray(system_sample, dtype=np.int64), len(engine.parities), *args,
-               bufs["slot"], bufs["column"], bufs["gauss"], uw, engine.weight_after, counts_neuron, counts_weight,
-               float(self.c), float(self.params.delta), self.inv_sqrt_c, self.kappa, self.pot, self.greedy,
-               self.beta, self.exact_sphere)
-
-    def _parity_args(self, engine, draws):
-        args = []
-        for p in range(2):
-            if p < len(engine.parities):
-                args += [self._lay(engine.parities[p]), draws[f"choice{p}"],
-                         draws[f"u{p}"] if engine.need_neuron_uniform else self._dummy4]
-            else:  # no second parity (L = 2): never read
-                args += [self._lay((0,)), np.zeros((1, 1, 1, 1), dtype=draws["slot"].dtype), self._dummy4]
-        return args
 
     def fused_step(self, engine, S, h, Wt, draws, column, counts_neuron, counts_weight, rounds=None,
                    parallel=None):
@@ -502,7 +418,13 @@ class NumbaBackend:
             parallel = S.shape[0] > 1 and numba.get_num_threads() > 1
         s_begin, s_end = rounds if rounds is not None else (0, self.N)
         par = engine.parities
-        args = self._parity_args(engine, draws)
+        args = []
+        for p in range(2):
+            if p < len(par):
+                args += [self._lay(par[p]), draws[f"choice{p}"],
+                         draws[f"u{p}"] if engine.need_neuron_uniform else self._dummy4]
+            else:  # no second parity (L = 2): never read
+                args += [self._lay((0,)), np.zeros((1, 1, 1, 1), dtype=draws["slot"].dtype), self._dummy4]
         uw = draws["uw"] if engine.need_weight_uniform else self._dummy4
         kernel = _fused_parallel if parallel else _fused_serial
         kernel(S, h, Wt, len(par), *args, column, draws["gauss"], uw, engine.weight_after, counts_neuron,
