@@ -46,16 +46,19 @@ def moves_per_step(N, L, M):
     return neuron, weight, neuron * (1 + N) + weight * M   # moves of each kind, gap updates
 
 
-def bench_engine(backend, N, L, M, B, steps, params=MCParams()):
+def bench_engine(backend, N, L, M, B, steps, params=MCParams(), repeats=1):
+    """Engine.step (draws included) on B planted systems: the best of `repeats` timings of `steps` steps."""
     spec, S, h, Wt = planted_batch(N, L, M, B)
     engine = Engine(N, L, N, M, 0.0, params, None, backend)
     rngs = [np.random.default_rng([7, b]) for b in range(B)]
     counts = np.zeros((B, L + 1)), np.zeros((B, L + 1))
     engine.step(S, h, Wt, rngs, np.arange(B), *counts)          # warm-up (numba: load / compile)
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        engine.step(S, h, Wt, rngs, np.arange(B), *counts)
-    dt = (time.perf_counter() - t0) / steps
+    dt = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            engine.step(S, h, Wt, rngs, np.arange(B), *counts)
+        dt = min(dt, (time.perf_counter() - t0) / steps)
     nn, nw, gaps = moves_per_step(N, L, M)
     return B * (nn + nw) / dt, B * gaps / dt, dt
 
@@ -202,14 +205,15 @@ def main(quick: bool = False):
     print(f"dense matmul (numpy float64 2000^3): {mm:.3g} multiply-adds/s;  read bandwidth {bw / 1e9:.3g} GB/s")
     backends = [b for b in ("numpy", "numba") if b in BACKENDS]
     print(f"\nbackends: {backends}; soft potential, greedy, planted start (dense)")
-    for N, L, M, B, steps in [(20, 10, 80, 8, 3), (100, 10, 400, 2, 1), (20, 10, 40, 40, 3)]:
+    # (N, L, M, batch, steps timed for numpy / numba); numba: best of 3 such timings
+    for N, L, M, B, steps, steps_numba in [(20, 10, 80, 8, 3, 40), (100, 10, 400, 2, 1, 3), (20, 10, 40, 40, 3, 10)]:
         if quick and N == 100:
             continue
         naive = bench_naive(N, L, M, n_moves=1000 if quick else 3000)
         print(f"\nN={N} L={L} M={M}: naive sequential  {naive[0]:10.3g} moves/s  {naive[1]:10.3g} gap updates/s"
               f"  ({naive[2]:.3g} s per MC step of one system)")
-        runs = [(b, lambda b=b: bench_engine(b, N, L, M, B, steps if b == "numba" or N == 20 else 1))
-                for b in backends]
+        runs = [(b, lambda b=b: bench_engine(b, N, L, M, B, steps_numba if b == "numba" else steps,
+                                             repeats=3 if b == "numba" else 1)) for b in backends]
         if "numba" in backends:
             runs.insert(1, ("numba sub-step loop", lambda: bench_substep_loop(N, L, M, B, steps)))
         for name, run in runs:
