@@ -1,17 +1,19 @@
 """Optional numba backend: the same two sub-steps as numpy_backend.py, compiled, plus a fused MC step.
 
 It consumes the same random numbers and applies the same state updates with the same floating-point
-formulas, summed in the same order, so for a given seed the two backends follow the same trajectory
-(tests/test_mc_engine.py, tests/test_mc_numba_fast.py).
+formulas, and takes every accept decision as numpy does, so for a given seed the two backends follow
+the same trajectory bit for bit (tests/test_mc_engine.py, tests/test_mc_numba_fast.py).
 The NumPy backend remains the reference definition.
 
 Speed (benchmarks/RESULTS.md): ``fused_step`` runs a whole MC step of every system in one compiled call,
 systems in parallel (numba.prange; serial when B == 1 or numba has one thread), each system's schedule
 of sub-steps run in order inside, so no Python runs per move or per sub-step. The gap loops run along
 the contiguous neuron axis with the potential chosen outside the loop (branch-free min/max: they
-vectorise). Every sum is taken in numpy's order, so accept decisions equal the reference's bit for bit,
-rounding ties included (only math.log vs np.log may differ in the last bit). Kernels are cached on
-disk (the first use compiles them, ~20 s).
+vectorise). A weight move's dE is summed over patterns in numpy's order (it vectorises over rows); a
+flip's dE uses vectorised sums in any order and is recomputed in numpy's pairwise order when the
+decision is within rounding of a tie. So decisions equal the reference's, ties included (only
+math.log vs np.log could differ in the last bit). Kernels are cached on disk (first use compiles
+them, ~20 s). OpenMP workers wait passively (see below).
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from .params import MCParams
 
 _POT = {"soft": 0, "hinge": 1, "count": 2}
 _REASSOC = {"reassoc", "nsz"}   # vectorised sums in any order; never contracts or approximates
-_TIE = 1e-10   # |rounding error| of a sum of n <= 10^5 terms in any order < 1e-11 x the sum of |terms|
+_TIE = 1e-10   # a sum of n <= 10^5 terms in any order errs by < (n - 1) 1.1e-16 sum|terms| ~ 1.1e-11 sum|terms|
 
 
 # --------------------------------------------------------------------------- V(r), one per potential
