@@ -234,15 +234,20 @@ def parse_config(data: dict) -> RunConfig:
         raise _config_error(exc) from None
 
 
-def load_config(path: str | Path) -> RunConfig:
-    """Read and validate a TOML config file."""
+def read_toml_text(path: str | Path, field: str) -> str:
+    """The text of a TOML input file, or a ConfigError naming ``field`` (config, sweep file, ...)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError("config", str(path), "an existing TOML file (file not found)") from None
+        raise ConfigError(field, str(path), "an existing TOML file (file not found)") from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise ConfigError("config", str(path), f"a readable UTF-8 TOML file ({exc.__class__.__name__})") from None
+        raise ConfigError(field, str(path), f"a readable UTF-8 TOML file ({exc.__class__.__name__})") from None
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read and validate a TOML config file."""
+    text = read_toml_text(path, "config")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

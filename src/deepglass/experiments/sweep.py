@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from .. import __version__
 from ..errors import ConfigError
-from .config import SEED_LIMIT, RunConfig, apply_overrides, parse_config, resolve_key
+from .config import SEED_LIMIT, RunConfig, apply_overrides, parse_config, read_toml_text, resolve_key
 
 TOP_LEVEL_KEYS = ("base", "sweep", "seeds", "zip", "theory")
 RANGE_KEYS = ("start", "stop", "num", "log")
@@ -140,14 +140,7 @@ class Sweep:
 
 def load_sweep(path: str | Path) -> Sweep:
     """Read and validate a sweep file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("sweep file", str(path), "an existing TOML file (file not found)") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise ConfigError("sweep file", str(path), f"a readable UTF-8 TOML file ({exc.__class__.__name__})") from None
-    return parse_sweep_text(text, source=str(path))
+    return parse_sweep_text(read_toml_text(path, "sweep file"), source=str(path))
 
 
 def parse_sweep_text(text: str, source: str = "<sweep>") -> Sweep:

@@ -26,6 +26,8 @@ import numpy as np
 from jax import lax
 from jax.extend.random import threefry_2x32
 
+from .params import potential_function
+
 
 class SystemState(NamedTuple):
     """One system's neurons, cached local fields and dense transposed weights (a pytree)."""
@@ -35,25 +37,12 @@ class SystemState(NamedTuple):
 
 
 # --------------------------------------------------------------------------- potentials and acceptance
-# The same formulas as params.potential_function / params.accept, in jax.numpy (NumPy functions cannot
-# act on traced arrays); tests/test_mc_jax.py checks both spellings agree value for value.
+# The potential is params.potential_function on jax.numpy; the acceptance rule is params.accept's
+# formula in jax.numpy (tests/test_mc_jax.py checks both agree with NumPy value for value).
 
 def potential(name: str, kappa: float):
-    """V(r): soft (kappa-r)^2, hinge (kappa-r), count 1, each times theta(kappa - r)."""
-    kappa = float(kappa)
-    if name == "soft":
-        def V(r):
-            d = jnp.minimum(r - kappa, 0.0)
-            return d * d
-    elif name == "hinge":
-        def V(r):
-            return jnp.maximum(kappa - r, 0.0)
-    elif name == "count":
-        def V(r):
-            return (r < kappa).astype(r.dtype)
-    else:
-        raise ValueError(name)
-    return V
+    """V(r) of params.potential_function, built on jax.numpy."""
+    return potential_function(name, kappa, xp=jnp)
 
 
 def accept(acceptance: str, beta: float | None, dE, uniform, log_ratio=None):

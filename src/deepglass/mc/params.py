@@ -50,19 +50,22 @@ class MCParams:
 
 # --------------------------------------------------------------------------- potentials V(r)
 
-def potential_function(name: str, kappa: float):
-    """V(r) for an array of gaps r: soft (kappa-r)^2, hinge (kappa-r), count 1, each times theta(kappa - r)."""
+def potential_function(name: str, kappa: float, xp=np):
+    """V(r) for an array of gaps r: soft (kappa-r)^2, hinge (kappa-r), count 1, each times theta(kappa - r).
+
+    xp: the array module (numpy; jax.numpy for the JAX kernels, which need traceable functions).
+    """
     kappa = float(kappa)
     if name == "soft":
         def V(r):
-            d = np.minimum(r - kappa, 0.0)
+            d = xp.minimum(r - kappa, 0.0)
             return d * d
     elif name == "hinge":
         def V(r):
-            return np.maximum(kappa - r, 0.0)
+            return xp.maximum(kappa - r, 0.0)
     elif name == "count":
         def V(r):
-            return (r < kappa).astype(np.float64)
+            return (r < kappa).astype(r.dtype)
     else:
         raise ConfigError("potential", name, f"one of {', '.join(POTENTIALS)}")
     return V
