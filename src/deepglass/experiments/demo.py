@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from .config import RunConfig, parse_config
 
-# MC steps. Measured on the 2-core dev machine with the numba backend (a core dependency): ~0.09 s per MC
-# step for this system (8 samples x (host + 4 guests)) under load, so ~45 s of MC; with the ~40 s venv
-# install and the first numba compile, a clean `make demo` stays well under 3 minutes.
+# MC steps. Measured on the 2-core dev machine with the fused numba step: `deepglass demo` takes ~15 s
+# (8 samples x (host + 4 guests)); with the venv install and the one-time ~20 s numba compile, a clean
+# `make demo` stays well under 3 minutes.
 DEMO_T_MAX = 500
 
 
