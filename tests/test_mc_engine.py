@@ -2,21 +2,12 @@
 import numpy as np
 import pytest
 
-from deepglass.model import NetworkSpec, make_training_set, random_spins, random_weights
+from deepglass.model import NetworkSpec
 from deepglass.mc import BACKENDS, MCParams
 from deepglass.mc.engine import Engine
-from deepglass.mc.state import fields_from_scratch, weights_from_internal, weights_to_internal
+from deepglass.mc.state import fields_from_scratch, weights_from_internal
 from deepglass.observables import all_gaps
-
-
-def random_system(spec, M, n, seed):
-    """n independent random states (S, h, Wt) on teacher-student data, flattened batch."""
-    rng = np.random.default_rng(seed)
-    data = make_training_set(spec, "teacher-student", M, rng, (n,))
-    S = np.stack([np.asarray(x, np.float64) for x in data.teacher_layers], axis=1)
-    S[:, 1:spec.L] = random_spins(rng, S[:, 1:spec.L].shape)
-    Wt = weights_to_internal(random_weights(spec, rng, (n,)), data.idx, spec.N)
-    return data, S, fields_from_scratch(S, Wt, spec.c), Wt
+from mc_helpers import random_system
 
 
 def run_steps(engine, S, h, Wt, n_steps, seed):

@@ -15,7 +15,6 @@ jax = pytest.importorskip("jax")
 
 from deepglass.experiments.config import parse_config  # noqa: E402
 from deepglass.experiments.runner import execute, plan_run  # noqa: E402
-from deepglass.experiments.store import read_run  # noqa: E402
 from deepglass.mc import MCParams  # noqa: E402
 from deepglass.mc.checkpoint import Checkpoint  # noqa: E402
 from deepglass.mc.engine import Engine  # noqa: E402
@@ -24,17 +23,8 @@ from deepglass.mc.numpy_backend import NumpyBackend  # noqa: E402
 from deepglass.mc.params import accept as np_accept, potential_function  # noqa: E402
 from deepglass.mc.state import fields_from_scratch, weights_from_internal, weights_to_internal  # noqa: E402
 from deepglass.mc.streams import system_key  # noqa: E402
-from deepglass.model import NetworkSpec, make_training_set, random_spins, random_weights  # noqa: E402
-
-
-def random_system(spec, M, n, seed):
-    """n independent samples: teacher-student data, random hidden neurons and weights; flattened batch."""
-    rng = np.random.default_rng(seed)
-    data = make_training_set(spec, "teacher-student", M, rng, (n,))
-    S = np.stack([np.asarray(x, np.float64) for x in data.teacher_layers], axis=1)
-    S[:, 1:spec.L] = random_spins(rng, S[:, 1:spec.L].shape)
-    Wt = weights_to_internal(random_weights(spec, rng, (n,)), data.idx, spec.N)
-    return data, S, fields_from_scratch(S, Wt, spec.c), Wt
+from deepglass.model import NetworkSpec, random_spins, random_weights  # noqa: E402
+from mc_helpers import interrupt_at_k_save, random_system  # noqa: E402
 
 
 def run(engine, S, h, Wt, n_steps, seed=5, t0=0):
@@ -309,24 +299,10 @@ TINY = {"seed": 11, "network": {"N": 6, "L": 3}, "data": {"scenario": "teacher-s
         "replicas": {"R": 2, "waiting_times": [0]}}
 
 
-class _Stop(Exception):
-    pass
-
-
 def test_interrupted_jax_run_resumes_bit_identical(tmp_path):
     cfg = parse_config(TINY)
     whole = execute(plan_run(cfg, tmp_path / "whole"))
-    saves = []
-
-    def stop_at_second_k_save(event):
-        if event.checkpoint is not None and event.measurement is None:
-            saves.append(event.t)
-        if len(saves) == 2:
-            raise _Stop
-
-    with pytest.raises(_Stop):
-        execute(plan_run(cfg, tmp_path / "cut"), on_event=stop_at_second_k_save, save_interval=1e9)
-    partial = read_run(tmp_path / "cut")
+    saves, partial = interrupt_at_k_save(cfg, tmp_path / "cut")
     assert saves == [7, 14] and partial.t_done == 14
     cp = Checkpoint.from_dataset(partial.checkpoint)
     assert cp.meta["random_stream"] == "jax-float64" and cp.counts_neuron.sum() > 0

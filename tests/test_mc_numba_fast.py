@@ -9,8 +9,10 @@ import pytest
 
 from deepglass.mc import BACKENDS, MCParams
 from deepglass.mc.engine import Engine
-from deepglass.mc.state import fields_from_scratch, weights_from_internal, weights_to_internal
-from deepglass.model import NetworkSpec, make_training_set, random_spins, random_weights
+from deepglass.mc.state import fields_from_scratch, weights_from_internal
+from deepglass.model import NetworkSpec
+
+from mc_helpers import random_system  # noqa: E402
 
 pytestmark = pytest.mark.skipif("numba" not in BACKENDS, reason="numba not installed")
 
@@ -20,16 +22,6 @@ PARAMS = {
     "count-metropolis": MCParams(potential="count", acceptance="metropolis", beta=1.0, exact_sphere=False),
     "count-greedy-plain": MCParams(potential="count", exact_sphere=False),
 }
-
-
-def random_state(spec, M, B, seed):
-    """B random systems (random hidden neurons and weights) on teacher-student data: many moves are accepted."""
-    rng = np.random.default_rng(seed)
-    data = make_training_set(spec, "teacher-student", M, rng, (B,))
-    S = np.stack([np.asarray(x, np.float64) for x in data.teacher_layers], axis=1)
-    S[:, 1:spec.L] = random_spins(rng, S[:, 1:spec.L].shape)
-    Wt = weights_to_internal(random_weights(spec, rng, (B,)), data.idx, spec.N)
-    return data, S, fields_from_scratch(S, Wt, spec.c), Wt
 
 
 def substep_loop(engine, backend, S, h, Wt, r, column, cn, cw):
@@ -47,7 +39,7 @@ def substep_loop(engine, backend, S, h, Wt, r, column, cn, cw):
 
 def run(spec, M, B, params, n_steps, how, seed=3):
     """n_steps MC steps from the same state and random numbers; how = fused | numba-substeps | numpy."""
-    data, S, h, Wt = random_state(spec, M, B, seed)
+    data, S, h, Wt = random_system(spec, M, B, seed)
     engine = Engine(spec.N, spec.L, spec.c, M, spec.kappa, params, data.idx, "numba")
     reference = BACKENDS["numpy"](params, engine.V, spec.c, spec.N, spec.L, M, spec.kappa)
     rngs = [np.random.default_rng([seed, b]) for b in range(B)]
@@ -82,7 +74,7 @@ def test_fused_step_equals_the_substep_loop_and_the_numpy_reference(name, c, B):
 
 def test_system_first_draws_are_draw_batchs_numbers():
     spec = NetworkSpec(N=6, L=4, c=3)
-    data, *_ = random_state(spec, 5, 3, seed=2)
+    data, *_ = random_system(spec, 5, 3, seed=2)
     for params in (PARAMS["soft-greedy"], PARAMS["hinge-metropolis"]):
         engine = Engine(spec.N, spec.L, spec.c, 5, spec.kappa, params, data.idx, "numba")
         batch = engine.draw_batch([np.random.default_rng([4, b]) for b in range(3)])
@@ -125,7 +117,7 @@ def test_cached_fields_and_norms_stay_exact_over_many_fused_steps(c):
 def test_parallel_equals_serial_and_a_step_splits_into_rounds(L):
     spec = NetworkSpec(N=8, L=L)
     params = PARAMS["hinge-metropolis"]
-    data, S, h, Wt = random_state(spec, 6, 5, seed=9)
+    data, S, h, Wt = random_system(spec, 6, 5, seed=9)
     engine = Engine(spec.N, spec.L, spec.c, 6, spec.kappa, params, None, "numba")
     r = engine.draw_systems([np.random.default_rng([1, b]) for b in range(5)])
     column = engine.columns(r["slot"], np.arange(5), system_first=True)

@@ -2,7 +2,6 @@
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 import xarray as xr
 
@@ -12,6 +11,7 @@ from deepglass.experiments.config import parse_config
 from deepglass.experiments.runner import execute, plan_run
 from deepglass.experiments.store import read_run, write_run
 from deepglass.mc import Checkpoint
+from mc_helpers import Stop as _Stop, interrupt_at_k_save
 
 TINY = {"seed": 11, "network": {"N": 6, "L": 3}, "data": {"scenario": "teacher-student", "alpha": 1.0, "M_test": 20},
         "mc": {"acceptance": "metropolis", "beta": 3.0},
@@ -19,26 +19,12 @@ TINY = {"seed": 11, "network": {"N": 6, "L": 3}, "data": {"scenario": "teacher-s
         "replicas": {"R": 2, "waiting_times": [0, 9]}}
 
 
-class _Stop(Exception):
-    pass
-
-
 def test_kill_between_measurements_resumes_bit_identical(tmp_path):
     """Stop right after a K-step save that is not a measurement time: acceptance counters must survive."""
     cfg = parse_config(TINY)
     whole = execute(plan_run(cfg, tmp_path / "whole"))
     times = whole["time"].values.tolist()
-    saves = []
-
-    def stop_at_second_k_save(event):
-        if event.checkpoint is not None and event.measurement is None:
-            saves.append(event.t)
-        if len(saves) == 2:
-            raise _Stop
-
-    with pytest.raises(_Stop):
-        execute(plan_run(cfg, tmp_path / "cut"), on_event=stop_at_second_k_save, save_interval=1e9)
-    partial = read_run(tmp_path / "cut")
+    saves, partial = interrupt_at_k_save(cfg, tmp_path / "cut")
     assert saves == [7, 14] and partial.t_done == 14 and 14 not in times   # saved between measurements
     cp = Checkpoint.from_dataset(partial.checkpoint)
     assert cp.steps_since > 0 and cp.counts_neuron.sum() > 0               # counters since the last measurement
