@@ -13,41 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .gaussian import SQRT2PI, H, gauss_hermite, log_H, log_phi, phi_over_H
-
-# ---------------------------------------------------------------- quadrature for the gap block
-_Z_EDGE = 10.0  # Gaussian weight beyond |z| = 10 is < 1e-22
-_GL_NODES = 48
-_GL_X, _GL_W = np.polynomial.legendre.leggauss(_GL_NODES)
-
-
-def _gap_nodes(c: np.ndarray, kappa: float) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes z (..., K) and weights (..., K) for E_z f((kappa - sqrt(c) z)/sqrt(1 - c)).
-
-    The integrand turns from ~u^2 to ~0 in a window of width sqrt(1-c)/sqrt(c) around z* = kappa/sqrt(c);
-    near c -> 1 that window is narrow, so we use three Gauss-Legendre panels: left, window, right.
-    """
-    c = np.asarray(c, dtype=float)[..., None]
-    sc = np.sqrt(np.maximum(c, 1e-300))
-    width = 8.0 * np.sqrt(1.0 - c) / sc
-    centre = np.clip(kappa / sc, -_Z_EDGE, _Z_EDGE)
-    a = np.clip(centre - width, -_Z_EDGE, _Z_EDGE)
-    b = np.clip(centre + width, -_Z_EDGE, _Z_EDGE)
-    edges = [(-_Z_EDGE + 0 * a, a), (a, b), (b, _Z_EDGE + 0 * b)]
-    zs, ws = [], []
-    for lo, hi in edges:
-        half = 0.5 * (hi - lo)
-        zs.append(lo + half * (_GL_X + 1.0))
-        ws.append(half * _GL_W)
-    z = np.concatenate(zs, axis=-1)
-    w = np.concatenate(ws, axis=-1) * np.exp(-0.5 * z * z) / SQRT2PI
-    return z, w
-
-
-def _mills_derivative(u: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """g'(u) for g = phi/H: g (g - u), in [0, 1)."""
-    return g * (g - u)
-
+from . import quadrature
+from .gaussian import H, phi_over_H
 
 def gap_terms(c, kappa: float, nishimori: bool):
     """RS gap block at overlap c = q_{l-1} Q_l q_l (MODEL.md: s_gap(q o Q o q)).
@@ -56,20 +23,10 @@ def gap_terms(c, kappa: float, nishimori: bool):
       s_gap -- random: E_z log H(u); Nishimori: E_z H(u) log H(u) / H(kappa)  (= 2 E H log H at kappa = 0),
       chat  -- the conjugate |2 ds_gap/dc| = E[w g(u)^2] / (1 - c)   (w = 1 or the teacher tilt H(u)/H(kappa)),
       lam   -- replicon response E[w g'(u)^2] / (1 - c)^2,
-    with u = (kappa - sqrt(c) z)/sqrt(1 - c), g = phi/H.
+    with u = (kappa - sqrt(c) z)/sqrt(1 - c), g = phi/H, on the graded panels of quadrature.gap_integrals
+    (accurate up to 1 - c = 1e-12; c is clipped there).
     """
-    c = np.clip(np.asarray(c, dtype=float), 0.0, 1.0 - 1e-15)
-    z, w = _gap_nodes(c, kappa)
-    one_minus = (1.0 - c)[..., None]
-    u = (kappa - np.sqrt(c)[..., None] * z) / np.sqrt(one_minus)
-    logh = log_H(u)
-    g = np.exp(log_phi(u) - logh)  # phi/H, from the one log H evaluation
-    if nishimori:
-        w = w * np.exp(logh) / H(kappa)  # the teacher's tilt H(u)/H(kappa)
-    s_gap = np.sum(w * logh, axis=-1)
-    chat = np.sum(w * g * g, axis=-1) / (1.0 - c)
-    lam = np.sum(w * _mills_derivative(u, g) ** 2, axis=-1) / (1.0 - c) ** 2
-    return s_gap, chat, lam
+    return quadrature.gap_integrals(c, kappa, nishimori)
 
 
 def liquid_gap_conjugate(kappa: float) -> float:
@@ -103,21 +60,41 @@ def weight_replicon_susceptibility(Q):
 
 
 # ---------------------------------------------------------------- Ising neurons
-_SPIN_NODES = 81
+# h ~ N(mu, a) with a = eps (+ field) and mu = 0 (random) or mu = a (Nishimori: the teacher's tilt). Each
+# function is a saturated part with a closed-form mean plus a remainder decaying like exp(-2|h|), integrated
+# by quadrature.neuron_remainders (Gauss-Hermite in z misses the region |h| < 20 once a is large).
 
 
-def _spin_fields(eps, nishimori: bool):
-    eps = np.maximum(np.asarray(eps, dtype=float), 0.0)[..., None]
-    z, w = gauss_hermite(_SPIN_NODES)
-    field = np.sqrt(eps) * z + (eps if nishimori else 0.0)
-    return field, w
+def _neuron_law(eps, nishimori: bool):
+    a = np.maximum(np.asarray(eps, dtype=float), 0.0)
+    return (a if nishimori else np.zeros_like(a)), a
+
+
+def _mean_sign(mu, a):
+    """E sign(h) = 1 - 2 P(h < 0) = 1 - 2 H(mu / sqrt a)."""
+    safe = np.where(a > 0, a, 1.0)
+    return np.where(a > 0, 1.0 - 2.0 * H(mu / np.sqrt(safe)), np.sign(mu))
+
+
+def _mean_abs(mu, a):
+    """E|h| = sqrt(2a/pi) exp(-mu^2/2a) + mu E sign(h)."""
+    safe = np.where(a > 0, a, 1.0)
+    gauss = np.where(a > 0, np.sqrt(2.0 * a / np.pi) * np.exp(-0.5 * mu * mu / safe), 0.0)
+    return gauss + mu * _mean_sign(mu, a)
 
 
 def spin_overlap(eps, nishimori: bool):
-    """q(eps): random E tanh^2(sqrt(eps) z); Nishimori E tanh(eps + sqrt(eps) z) (= E tanh^2 there)."""
-    field, w = _spin_fields(eps, nishimori)
-    t = np.tanh(field)
-    return np.sum(w * (t if nishimori else t * t), axis=-1)
+    """q(eps): random E tanh^2(sqrt(eps) z); Nishimori E tanh(eps + sqrt(eps) z) (= E tanh^2 there).
+
+    For eps >= 1 as saturated part plus remainder (1 - E sech^2; E sign + E (tanh - sign)); below, where
+    nothing saturates and 1 - (something near 1) would lose the small q's digits, integrated directly.
+    """
+    mu, a = _neuron_law(eps, nishimori)
+    rest = quadrature.neuron_remainders(mu, a)
+    saturated = a >= 1.0
+    if nishimori:
+        return np.where(saturated, _mean_sign(mu, a), 0.0) + rest[1]
+    return np.where(saturated, 1.0, 0.0) + rest[0]
 
 
 def spin_entropy(q, eps, field, nishimori: bool):
@@ -125,17 +102,17 @@ def spin_entropy(q, eps, field, nishimori: bool):
 
     random:     eps q/2 - (eps + h)/2 + E log 2cosh(sqrt(eps + h) z)
     Nishimori: -eps (1 + q)/2 - h/2 + E log 2cosh(eps + h + sqrt(eps + h) z)
+    with E log 2cosh = E|h| + E log(1 + exp(-2|h|)).
     """
     q, eps, field = (np.asarray(a, dtype=float) for a in (q, eps, field))
-    f, w = _spin_fields(eps + field, nishimori)
-    log2cosh = np.sum(w * (np.logaddexp(f, -f)), axis=-1)
+    mu, a = _neuron_law(eps + field, nishimori)
+    log2cosh = _mean_abs(mu, a) + quadrature.neuron_remainders(mu, a)[2]
     if nishimori:
         return -0.5 * eps * (1.0 + q) - 0.5 * field + log2cosh
     return 0.5 * eps * q - 0.5 * (eps + field) + log2cosh
 
 
 def spin_replicon_susceptibility(eps, nishimori: bool):
-    """Replicon response of Ising overlaps: E[(1 - tanh^2)^2] (SK's de Almeida-Thouless factor)."""
-    field, w = _spin_fields(eps, nishimori)
-    t = np.tanh(field)
-    return np.sum(w * (1.0 - t * t) ** 2, axis=-1)
+    """Replicon response of Ising overlaps: E[(1 - tanh^2)^2] = E sech^4 (SK's de Almeida-Thouless factor)."""
+    mu, a = _neuron_law(eps, nishimori)
+    return quadrature.neuron_remainders(mu, a)[3]

@@ -1,7 +1,5 @@
-"""Gaussian tools used by every building block: H, log H, phi/H without overflow, Gaussian quadrature."""
+"""Gaussian tools used by every building block: H, log H, phi/H without overflow (quadrature: quadrature.py)."""
 from __future__ import annotations
-
-from functools import lru_cache
 
 import numpy as np
 from scipy import special
@@ -27,10 +25,3 @@ def log_phi(x):
 def phi_over_H(x):
     """The inverse Mills ratio phi(x)/H(x), ~ x for large x, without 0/0."""
     return np.exp(log_phi(x) - log_H(x))
-
-
-@lru_cache(maxsize=16)
-def gauss_hermite(n: int = 101) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes z and weights w with sum_k w_k f(z_k) ~ E_{z ~ N(0,1)} f(z) (probabilists' Hermite)."""
-    z, w = np.polynomial.hermite_e.hermegauss(n)
-    return z, w / SQRT2PI
