@@ -58,10 +58,36 @@ def test_bad_input_exits_2_with_one_message(args, field):
     assert field in r.output and "Traceback" not in r.output
 
 
-def test_non_convergence_exits_3_with_residual():
-    r = _run("theory", "--depth", "1", "--alpha", "3")  # beyond Gardner's capacity 2
-    assert r.exit_code == 3
-    assert "residual" in r.output and "capacity" in r.output
+@pytest.mark.parametrize("args", [
+    ("--depth", "1", "--alpha", "3"),  # beyond Gardner's capacity 2
+    ("--depth", "2", "--alpha", "1", "--kappa", "2"),  # Gardner's capacity at kappa = 2 is 0.0765
+    ("--depth", "2", "--alpha", "1e9"),
+])
+def test_beyond_capacity_exits_3_with_the_reason(args):
+    r = _run("theory", *args)
+    assert r.exit_code == 3, r.output
+    assert "no solution" in r.output and "capacity" in r.output and "random" in r.output
+    assert len(r.output.strip().splitlines()) == 1
+
+
+def test_teacher_student_never_speaks_of_capacity():
+    """Teacher-student data have no capacity (the teacher is a solution): at a load so large that 1 - Q_l is
+    below double precision the message says so, not 'capacity'."""
+    r = _run("theory", "--scenario", "teacher-student", "--depth", "2", "--alpha", "1e9")
+    assert r.exit_code == 3, r.output
+    assert "capacity" not in r.output and "double precision" in r.output
+
+
+def test_ctrl_c_during_a_solve_is_one_line_exit_130(monkeypatch):
+    import deepglass.theory as theory_pkg
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(theory_pkg, "solve", interrupted)
+    r = _run("theory", "--depth", "3", "--alpha", "5")
+    assert r.exit_code == 130
+    assert len(r.output.strip().splitlines()) == 1 and "interrupted" in r.output
 
 
 def test_transitions_json():

@@ -8,38 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import integrate, special
+from scipy import special
 
 from deepglass.theory.blocks_rs import gap_terms, spin_entropy, spin_overlap, spin_replicon_susceptibility
 from deepglass.theory.quadrature import tail_terms
+from quad_reference import mills_reference, gap_reference, neuron_reference
 
 REL = 1e-10
 
-
-def _quad(f, lo, hi, points=None):
-    value, err = integrate.quad(f, lo, hi, points=points, epsabs=0.0, epsrel=1e-13, limit=2000)
-    return value
-
-
-def _phi(z):
-    return np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
-
-
 # ---------------------------------------------------------------- neuron block
-def _neuron_reference(eps, nishimori, what):
-    """E over z ~ N(0,1) of the function of h = sqrt(eps) z (+ eps for Nishimori), integrated in z."""
-    s = np.sqrt(eps)
-    mu = eps if nishimori else 0.0
-    funcs = {
-        "one_minus_q": (lambda h: 1.0 - np.tanh(h)) if nishimori else (lambda h: 1.0 / np.cosh(h) ** 2),
-        "log2cosh": lambda h: np.abs(h) + np.log1p(np.exp(-2 * np.abs(h))),
-        "sech4": lambda h: (1.0 / np.cosh(min(abs(h), 350.0))) ** 4,
-    }
-    f = funcs[what]
-    kink = -mu / s  # z where h = 0
-    lo, hi = -12.0, 12.0
-    pts = [p for p in (kink - 30 / s, kink - 1 / s, kink, kink + 1 / s, kink + 30 / s) if lo < p < hi]
-    return _quad(lambda z: _phi(z) * f(mu + s * z), lo, hi, points=sorted(pts) or None)
 
 
 EPS_GRID = [1e-6, 1e-2, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 1e3, 1e4, 1e5, 1e6]
@@ -48,16 +25,16 @@ EPS_GRID = [1e-6, 1e-2, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 1e3, 1e4, 1e5, 1e6]
 @pytest.mark.parametrize("nishimori", [False, True])
 @pytest.mark.parametrize("eps", EPS_GRID)
 def test_neuron_block_matches_adaptive_quadrature(eps, nishimori):
-    one_minus_q = _neuron_reference(eps, nishimori, "one_minus_q")
+    one_minus_q = neuron_reference(eps, nishimori, "one_minus_q")
     q = float(spin_overlap(np.array([eps]), nishimori)[0])
     # q to REL relative; 1 - q (the frozen layers' distance to 1) to REL relative where it is representable
     assert q == pytest.approx(1.0 - one_minus_q, rel=REL, abs=1e-15)
     assert 1.0 - q == pytest.approx(one_minus_q, rel=1e-8, abs=3e-16)
-    log2cosh = _neuron_reference(eps, nishimori, "log2cosh")
+    log2cosh = neuron_reference(eps, nishimori, "log2cosh")
     got = float(spin_entropy(np.array([0.0]), np.array([eps]), np.array([0.0]), nishimori)[0])
     shift = -0.5 * eps if nishimori else -0.5 * eps  # the q = 0 Legendre terms: -eps/2 in both limits
     assert got - shift == pytest.approx(log2cosh, rel=REL)
-    sech4 = _neuron_reference(eps, nishimori, "sech4")
+    sech4 = neuron_reference(eps, nishimori, "sech4")
     assert float(spin_replicon_susceptibility(np.array([eps]), nishimori)[0]) == pytest.approx(sech4, rel=1e-9,
                                                                                                abs=1e-17)
 
@@ -74,54 +51,13 @@ def test_neuron_block_known_values():
     assert 1 - spin_overlap(np.array([100.0]), True)[0] < 1e-20
 
 
-# ---------------------------------------------------------------- gap block
-def _g_reference(u):
-    """phi/H by erfcx; g' = g (g - u) with g - u from the asymptotic series beyond u = 100."""
-    R = np.sqrt(np.pi / 2) * special.erfcx(u / np.sqrt(2))
-    g = 1.0 / R
-    if u < 100:
-        return g, g * (g - u)
-    x = 1.0 / (u * u)
-    one_minus_uR = x * (1 - 3 * x * (1 - 5 * x * (1 - 7 * x * (1 - 9 * x))))
-    return g, g * one_minus_uR / R
-
-
-def _gap_reference(c, kappa, nishimori):
-    """(s_gap, chat, lam) by quad in u, with z = (kappa - sqrt(1-c) u)/sqrt(c) (kappa = z* at u = 0)."""
-    a, b = np.sqrt(1 - c), np.sqrt(c)
-    jac = a / b
-    u_centre = kappa / a  # u at z = 0
-    u_lo, u_hi = (kappa - 10.5 * b) / a, (kappa + 38.5 * b) / a  # z = +10.5 .. -38.5
-    Hk = special.ndtr(-kappa)
-
-    def weight(u):
-        base = _phi((kappa - a * u) / b) * jac
-        return base * special.ndtr(-u) / Hk if nishimori else base
-
-    def f_s(u):
-        return weight(u) * special.log_ndtr(-u)
-
-    def f_chat(u):
-        return weight(u) * _g_reference(u)[0] ** 2
-
-    def f_lam(u):
-        return weight(u) * _g_reference(u)[1] ** 2
-
-    pts = sorted({p for p in (-8.0, -3.0, 0.0, 3.0, 30.0, u_centre, u_centre - 1 / jac, u_centre + 1 / jac)
-                  if u_lo < p < u_hi})
-    s = _quad(f_s, u_lo, u_hi, pts)
-    chat = _quad(f_chat, u_lo, u_hi, pts) / (1 - c)
-    lam = _quad(f_lam, u_lo, u_hi, pts) / (1 - c) ** 2
-    return s, chat, lam
-
-
 C_GRID = [1e-6, 0.1, 0.5, 0.9, 0.99, 1 - 1e-4, 1 - 1e-6, 1 - 1e-8, 1 - 1e-10]
 
 
 @pytest.mark.parametrize("kappa", [-10.0, -2.0, 0.0, 1.0, 4.0, 10.0])
 @pytest.mark.parametrize("c", C_GRID)
 def test_gap_block_random_matches_adaptive_quadrature(c, kappa):
-    ref = _gap_reference(c, kappa, False)
+    ref = gap_reference(c, kappa, False)
     got = [float(v[0]) for v in gap_terms(np.array([c]), kappa, False)]
     for name, r, g in zip(("s_gap", "chat", "lam"), ref, got):
         # relative REL; values that are themselves deep Gaussian tails (kappa = -10) to 1e-25 absolute
@@ -130,7 +66,7 @@ def test_gap_block_random_matches_adaptive_quadrature(c, kappa):
 
 @pytest.mark.parametrize("c", C_GRID)
 def test_gap_block_nishimori_matches_adaptive_quadrature(c):
-    ref = _gap_reference(c, 0.0, True)
+    ref = gap_reference(c, 0.0, True)
     got = [float(v[0]) for v in gap_terms(np.array([c]), 0.0, True)]
     for name, r, g in zip(("s_gap", "chat", "lam"), ref, got):
         assert g == pytest.approx(r, rel=REL), name
@@ -152,7 +88,7 @@ def test_tail_terms_against_erfcx_and_asymptotics():
     series, on both sides of the switch to the continued fraction at u = 4."""
     for u in np.concatenate([np.linspace(-37.0, 30.0, 671), [50.0, 1e2, 1e3, 1e5, 1e6]]):
         log_h, g, gp = tail_terms(float(u))
-        g_ref, gp_ref = _g_reference(float(u))
+        g_ref, gp_ref = mills_reference(float(u))
         assert log_h == pytest.approx(float(special.log_ndtr(-u)), rel=1e-12, abs=1e-300)
         assert g == pytest.approx(g_ref, rel=1e-12, abs=1e-300)  # 2e-13 seen near phi's underflow (u = -36)
         # g' = g (g - u): the reference's own cancellation below u = 100 is ~eps u^2

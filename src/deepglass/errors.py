@@ -26,3 +26,11 @@ class ConvergenceError(DeepglassError, RuntimeError):
     def __init__(self, what: str, residual: float, iterations: int):
         self.what, self.residual, self.iterations = what, residual, iterations
         super().__init__(f"{what} did not converge: residual {residual:.3e} after {iterations} iterations")
+
+
+class NoSolutionError(ConvergenceError):
+    """The equations have no solution in the physical domain (beyond a capacity, say): not a convergence failure."""
+
+    def __init__(self, what: str, reason: str, iterations: int):
+        DeepglassError.__init__(self, f"{what}: no solution: {reason}")
+        self.what, self.reason, self.residual, self.iterations = what, reason, float("inf"), iterations

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -26,12 +27,12 @@ def _problem(scenario: str, depth: int, alpha: float, kappa: float, field: float
 
 
 def _check_ansatz(ansatz: str, steps: int) -> None:
-    from ..theory import ANSATZES
+    from ..theory import ANSATZES, MAX_RSB_STEPS
 
     if ansatz not in ANSATZES:
         raise ConfigError("ansatz", ansatz, f"one of {', '.join(ANSATZES)}")
-    if ansatz == "krsb" and steps < 1:
-        raise ConfigError("steps", steps, "an integer k >= 1 for --ansatz krsb")
+    if ansatz == "krsb" and not 1 <= steps <= MAX_RSB_STEPS:
+        raise ConfigError("steps", steps, f"an integer 1 <= k <= {MAX_RSB_STEPS} for --ansatz krsb")
 
 
 def _check_format(format: str, out: Optional[Path]) -> None:
@@ -107,8 +108,15 @@ def _write_text_atomic(text: str, path: Path) -> None:
         tmp.write_text(text)
 
 
-def _not_converged(exc: ConvergenceError) -> typer.Exit:
-    return fail(f"{exc}; no result written", 3)
+@contextmanager
+def _solving():
+    """A solve in a command: no solution or no convergence is exit 3, Ctrl-C exit 130, one line each."""
+    try:
+        yield
+    except ConvergenceError as exc:
+        raise fail(f"{exc}; no result written", 3) from None
+    except KeyboardInterrupt:
+        raise fail("interrupted (Ctrl-C) during the solve; no result written", 130) from None
 
 
 @app.command()
@@ -120,7 +128,7 @@ def theory(
     kappa: float = typer.Option(0.0, "--kappa", help="gap threshold (0 for teacher-student)"),
     field: float = typer.Option(0.0, "--field", help="symmetry-breaking field h >= 0 on the central layer(s)"),
     ansatz: str = typer.Option("rs", "--ansatz", help="rs | krsb | frsb"),
-    steps: int = typer.Option(1, "--steps", help="k for --ansatz krsb"),
+    steps: int = typer.Option(1, "--steps", help="k for --ansatz krsb, 1..6 (3-RSB at L = 10 takes ~10 s)"),
     format: str = typer.Option("json", "--format", help="json | netcdf"),
     out: Optional[Path] = typer.Option(None, "--out", help="output file (required for netcdf)"),
 ) -> None:
@@ -130,10 +138,8 @@ def theory(
     problem = _problem(scenario, depth, alpha, kappa, field)
     from ..theory import solve
 
-    try:
+    with _solving():
         ds = solve(problem, ansatz, steps=steps)
-    except ConvergenceError as exc:
-        raise _not_converged(exc) from None
     if format == "netcdf":
         write_netcdf_atomic(ds, out)
         emit(json.dumps({"written": str(out), "residual": float(ds.attrs["residual"])}))
@@ -161,10 +167,8 @@ def transitions(
     problem = _problem(scenario, depth, 1.0, kappa, field)
     from ..theory.transitions import find_transitions, liquid_threshold
 
-    try:
+    with _solving():
         tr = find_transitions(problem, alpha_max=alpha_max)
-    except ConvergenceError as exc:
-        raise _not_converged(exc) from None
     result = {"scenario": scenario, "L": depth, "kappa": kappa, "field": field,
               "alpha_g_first_analytic": liquid_threshold(depth, kappa) if field == 0 else None,
               **tr.as_dict()}
@@ -183,7 +187,7 @@ def phase_diagram(
     field: float = typer.Option(0.0, "--field", help="symmetry-breaking field h >= 0 on the central layer(s)"),
     alpha_max: float = typer.Option(1000.0, "--alpha-max", help="largest load scanned"),
     ansatz: str = typer.Option("rs", "--ansatz", help="rs | krsb | frsb (adds q(x, l) panels)"),
-    steps: int = typer.Option(1, "--steps", help="k for --ansatz krsb"),
+    steps: int = typer.Option(1, "--steps", help="k for --ansatz krsb, 1..6 (3-RSB at L = 10 takes ~10 s)"),
     out: Path = typer.Option(..., "--out", help="figure file (.png, .pdf, .svg)"),
 ) -> None:
     """Figure: liquid and solid regions in (layer, alpha), alpha_g(l) with its fit, overlap profiles."""
@@ -197,8 +201,6 @@ def phase_diagram(
     problem = _problem(scenario, depth, 1.0, kappa, field)
     from ..plots.theory import phase_diagram_figure
 
-    try:
+    with _solving():
         phase_diagram_figure(problem, alpha_max=alpha_max, ansatz=ansatz, steps=steps, out=out)
-    except ConvergenceError as exc:
-        raise _not_converged(exc) from None
     emit(json.dumps({"written": str(out)}))

@@ -8,12 +8,12 @@ from __future__ import annotations
 from .continuation import solve_curve
 from .problem import ChainProblem, central_layers
 from .rs import solve_rs
-from .solve import ANSATZES, solve
+from .solve import ANSATZES, MAX_RSB_STEPS, solve
 from .teacher_student import field_response, fresh_input_overlaps, generalization_error, learning_curve
 from .transitions import Transitions, capacity, find_transitions, liquid_threshold
 
 __all__ = [
-    "ANSATZES", "ChainProblem", "Transitions", "capacity", "central_layers", "field_response",
+    "ANSATZES", "MAX_RSB_STEPS", "ChainProblem", "Transitions", "capacity", "central_layers", "field_response",
     "find_transitions", "fresh_input_overlaps", "generalization_error", "learning_curve",
     "liquid_threshold", "solve", "solve_curve", "solve_rs",
 ]

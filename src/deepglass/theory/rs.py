@@ -23,7 +23,7 @@ import xarray as xr
 from scipy import optimize
 from scipy.sparse.csgraph import connected_components
 
-from ..errors import ConvergenceError
+from ..errors import ConvergenceError, NoSolutionError
 from .blocks_rs import (
     gap_terms,
     liquid_gap_conjugate,
@@ -39,7 +39,20 @@ from .problem import ChainProblem
 from .teacher_student import generalization_error, fresh_input_overlaps
 
 LIQUID_ZERO = 1e-9  # an overlap below this after Newton is the exact liquid value 0
-Q_MAX = 1.0 - 1e-8  # weight overlaps beyond this are the collapsed volume, not a solution
+Q_MAX = 1.0 - 1e-8  # random data: weight overlaps beyond this are the collapsed volume (capacity), not a solution
+# teacher-student has no capacity (the teacher is always a solution): 1 - Q_l ~ 1/alpha^2 is resolved until
+# it nears double precision's spacing below 1 (1.1e-16)
+Q_MAX_NISHIMORI = 1.0 - 1e-14
+
+
+def q_max(problem: ChainProblem) -> float:
+    """Largest weight overlap accepted as a solution (beyond: collapsed volume or unresolvable)."""
+    return Q_MAX_NISHIMORI if problem.nishimori else Q_MAX
+
+
+def upper_bounds(problem: ChainProblem) -> np.ndarray:
+    """The physical box of the unknowns x = (Q_1..Q_L, q_1..q_{L-1}): Q < q_max, q <= 1."""
+    return np.where(np.arange(n_unknowns(problem.L)) < problem.L, q_max(problem), 1.0)
 MARGINAL = 1e-8  # a liquid with spectral radius <= 1 + MARGINAL is accepted: the frozen branch there is O(1e-8)
 
 
@@ -119,8 +132,20 @@ def chain_state(x: np.ndarray, problem: ChainProblem) -> ChainState:
     return ChainState(Q, q, c, s_gap, chat, lam, eps, np.concatenate([Q_new, q_new], axis=-1))
 
 
+RESIDUAL_FLOOR = 1e-5  # distances to 1 below this are measured absolutely (double precision's noise floor)
+
+
+def scaled_residual(F: np.ndarray, x: np.ndarray) -> float:
+    """max_i |F_i - x_i| / max(1 - x_i, RESIDUAL_FLOOR): relative to the distance to the frozen value 1.
+
+    An absolute residual of 1e-10 means nothing for a frozen layer with 1 - Q = 4e-8 (Gardner at alpha = 2.01
+    has such a spurious 'solution' where the map still moves 1 - Q by 0.25% per step)."""
+    return float(np.max(np.abs(F - x) / np.maximum(1.0 - x, RESIDUAL_FLOOR), initial=0.0))
+
+
 def residual(x: np.ndarray, problem: ChainProblem) -> float:
-    return float(np.max(np.abs(chain_state(x, problem).F - x)))
+    """The solver's convergence measure at x (scaled_residual of the map, computed with the accurate blocks)."""
+    return scaled_residual(chain_state(x, problem).F, x)
 
 
 def free_entropy(state: ChainState, problem: ChainProblem) -> float:
@@ -308,7 +333,7 @@ def _banded_jacobian(fun, y: np.ndarray, position: np.ndarray, upper: np.ndarray
 def _newton(x: np.ndarray, problem: ChainProblem, pinned: np.ndarray, log_vars: bool, tol: float):
     free = ~pinned
     if not free.any():
-        return np.where(pinned, 0.0, x), True
+        return np.where(pinned, 0.0, x), True, 0
 
     def full(y):
         z = np.zeros(y.shape[:-1] + x.shape)
@@ -322,30 +347,31 @@ def _newton(x: np.ndarray, problem: ChainProblem, pinned: np.ndarray, log_vars: 
 
     y0 = np.log(np.maximum(x[free], 1e-300)) if log_vars else x[free]
     position = chain_position(problem.L)[free]
-    bound = np.where(np.arange(len(x)) < problem.L, Q_MAX, 1.0)[free]
+    bound = upper_bounds(problem)[free]
     upper = np.log(bound) if log_vars else bound
     try:
         with np.errstate(all="ignore"):
             sol = optimize.root(fun, y0, method="hybr", options={"xtol": 1e-14},
                                 jac=lambda y: _banded_jacobian(fun, y, position, upper))
         z = full(sol.x)
+        evaluations = int(sol.nfev) + int(getattr(sol, "njev", 0))
     except (ValueError, FloatingPointError):
-        return x, False
+        return x, False, 0
     # Q -> 1 is a spurious numerical fixed point (chat diverges there, absolute residuals vanish):
-    # weight overlaps closer to 1 than Q_MAX are refused (the volume has collapsed: capacity)
+    # weight overlaps closer to 1 than q_max are refused (the volume has collapsed: capacity)
     L = problem.L
-    ok = bool(np.all(np.isfinite(z))) and bool(np.all(z[:L] < Q_MAX)) and residual(z, problem) < tol
-    return z, ok
+    ok = bool(np.all(np.isfinite(z))) and bool(np.all(z[:L] < q_max(problem))) and residual(z, problem) < tol
+    return z, ok, evaluations
 
 
 def _anderson(x, problem, pinned, tol, max_iter=150, memory=6):
     """Anderson-accelerated fixed-point iteration on the free unknowns (one map evaluation per step).
 
-    Returns (x, ok). Iterates are kept inside the physical box [0, 1) so that the extrapolation cannot
-    leave the domain of the blocks.
+    Returns (x, ok, iterations). Iterates are kept inside the physical box [0, 1) so that the extrapolation
+    cannot leave the domain of the blocks.
     """
     free = ~pinned
-    upper = np.where(np.arange(len(x)) < problem.L, Q_MAX, 1.0)[free]
+    upper = upper_bounds(problem)[free]
     x = np.where(pinned, 0.0, x)
 
     def fixed_point_residual(y):
@@ -353,10 +379,10 @@ def _anderson(x, problem, pinned, tol, max_iter=150, memory=6):
         z[free] = y
         return chain_state(z, problem).F[free] - y, None
 
-    y, _, _, _, ok = anderson(fixed_point_residual, x[free], tol=tol, max_iter=max_iter, memory=memory,
-                              mixing=1.0, max_step_ratio=np.inf, project=lambda y: np.clip(y, 0.0, upper))
+    y, _, _, iterations, ok = anderson(fixed_point_residual, x[free], tol=tol, max_iter=max_iter, memory=memory,
+                                       mixing=1.0, max_step_ratio=np.inf, project=lambda y: np.clip(y, 0.0, upper))
     x[free] = y
-    return x, ok
+    return x, ok, iterations
 
 
 def _near_critical(x, pinned, L) -> bool:
@@ -370,7 +396,7 @@ def _iterate(x, problem, pinned, n_iter, tol, damping=1.0, min_iter=0):
     for it in range(1, n_iter + 1):
         F = chain_state(x, problem).F
         F[pinned] = 0.0
-        res = float(np.max(np.abs(F - x)))
+        res = scaled_residual(F, x)
         x = (1 - damping) * x + damping * F
         if res < tol and it >= min_iter:
             return x, res, it
@@ -389,7 +415,7 @@ def _lift_seeds(x, problem, pinned, seeded, max_steps, min_steps=10, contraction
     for it in range(1, max_steps + 1):
         F = chain_state(x, problem).F
         F[pinned] = 0.0
-        steps.append(float(np.max(np.abs(F - x))))
+        steps.append(scaled_residual(F, x))
         x = F
         if it < min_steps or not np.all(x[seeded] > seed_value):
             continue
@@ -443,10 +469,17 @@ def solve_rs_vector(problem: ChainProblem, x0: np.ndarray | None = None, *, tol:
         if found and not nishimori:
             break
     if not found:
+        what = f"RS chain ({problem.scenario}, L = {problem.L}, alpha = {problem.alpha:g}, kappa = {problem.kappa:g})"
+        if collapsed and nishimori:
+            raise NoSolutionError(what, f"a weight overlap Q_l comes closer to 1 than {1 - Q_MAX_NISHIMORI:.0e}, "
+                                        "which double precision cannot resolve (the student is the teacher to "
+                                        "that precision: use a smaller alpha)", total)
         if collapsed:
-            raise ConvergenceError(f"RS chain solver (a weight overlap Q_l runs to 1: no RS solution, the load "
-                                   f"alpha = {problem.alpha:g} is beyond the RS capacity)", float("inf"), total)
-        raise ConvergenceError("RS chain solver", last_res, total)
+            raise NoSolutionError(what, "a weight overlap Q_l runs to 1, the volume of solutions vanishes: the load "
+                                        "is beyond the RS capacity of this chain",
+                                  total)
+        raise ConvergenceError(f"RS chain solver ({problem.scenario}, L = {problem.L}, alpha = {problem.alpha:g}, "
+                               f"kappa = {problem.kappa:g})", last_res, total)
     if len(found) > 1:
         entropies = [free_entropy(chain_state(x, problem), problem) for x, _, _ in found]
         found = [found[int(np.argmax(entropies))]]
@@ -468,19 +501,23 @@ def _attempt(problem, start, forced, pre_steps, tol, max_iter):
         else:
             x, res, it = _lift_seeds(x, problem, pinned, seeded, pre_steps)
         iterations += it
-        x_new, ok = _anderson(x, problem, pinned, tol)
-        if not ok or np.any(x_new[:problem.L] >= Q_MAX):
-            x_new, ok = _newton(x, problem, pinned, log_vars=False, tol=tol)
-        elif _near_critical(x_new, pinned, problem.L):
-            # near a transition (small overlaps) or the capacity (Q -> 1) the map is barely contracting:
-            # a small residual is not a small error there, so polish with Newton
-            x_pol, ok_pol = _newton(x_new, problem, pinned, log_vars=False, tol=tol)
+        x_new, ok, it = _anderson(x, problem, pinned, tol)
+        iterations += it
+        if not ok or np.any(x_new[:problem.L] >= q_max(problem)):
+            x_new, ok, it = _newton(x, problem, pinned, log_vars=False, tol=tol)
+            iterations += it
+        else:
+            # a small residual is not a small error where the map contracts slowly (near a transition, the
+            # capacity, or in frozen layers: a residual of 1e-10 left errors of 2e-9 at L = 2, alpha = 30),
+            # so polish with Newton
+            x_pol, ok_pol, it = _newton(x_new, problem, pinned, log_vars=False, tol=tol)
+            iterations += it
             if ok_pol:
                 x_new = x_pol
         if not ok:
             x, res, it = _iterate(x, problem, pinned, max_iter, tol)
             iterations += it
-            if np.any(x[:problem.L] >= Q_MAX):
+            if np.any(x[:problem.L] >= q_max(problem)):
                 return None, iterations, -1.0  # collapsed volume (capacity), flagged for the message
             if res >= tol:
                 return None, iterations, res

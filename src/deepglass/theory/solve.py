@@ -10,6 +10,7 @@ from .problem import ChainProblem
 from .rs import solve_rs
 
 ANSATZES = ("rs", "krsb", "frsb")
+MAX_RSB_STEPS = 6  # k-RSB cost grows ~ k^2 (3-RSB at L = 10: ~10 s); 6 levels resolve q(x) finer than needed
 
 
 def _rsb_solver(module: str, name: str):
@@ -36,8 +37,8 @@ def solve(problem: ChainProblem, ansatz: str = "rs", *, steps: int = 1, init: xr
             raise ConfigError("grid_options", sorted(grid_options), "none for the RS ansatz")
         return solve_rs(problem, init=init, tol=tol, max_iter=max_iter)
     if ansatz == "krsb":
-        if not isinstance(steps, int) or steps < 1:
-            raise ConfigError("steps", steps, "an integer k >= 1 for k-RSB")
+        if not isinstance(steps, int) or not 1 <= steps <= MAX_RSB_STEPS:
+            raise ConfigError("steps", steps, f"an integer 1 <= k <= {MAX_RSB_STEPS} for k-RSB")
         solver = _rsb_solver("krsb", "solve_krsb_chain")
         return solver(problem, steps=steps, init=init, tol=tol, **grid_options)
     solver = _rsb_solver("frsb", "solve_frsb_chain")
