@@ -119,3 +119,12 @@ def test_field_response_figure(tmp_path):
     fr = field_response_figure(ChainProblem("random", 4, 5.0), [0.0, 0.5], alpha_max=40.0, out=out)
     assert out.stat().st_size > 10_000
     assert float(fr.q.sel(layer=2, field=0.5)) > 0 == float(fr.q.sel(layer=2, field=0.0))
+
+
+def test_unstable_rs_is_flagged_on_stderr():
+    r = _run("theory", "--depth", "3", "--alpha", "100")
+    assert r.exit_code == 0
+    assert json.loads(r.stdout)["replicon_chain"] < 0
+    assert "unstable" in r.stderr and "krsb" in r.stderr
+    r = _run("theory", "--depth", "3", "--alpha", "1")
+    assert r.exit_code == 0 and json.loads(r.stdout)["replicon_chain"] > 0 and "unstable" not in r.stderr

@@ -12,7 +12,7 @@ import typer
 
 from ..atomic import atomic_path
 from ..errors import ConfigError, ConvergenceError
-from ._common import app, emit, fail, input_errors_exit_2
+from ._common import app, emit, err_console, fail, input_errors_exit_2
 
 FORMATS = ("json", "netcdf")
 
@@ -119,6 +119,14 @@ def _solving():
         raise fail("interrupted (Ctrl-C) during the solve; no result written", 130) from None
 
 
+def _warn_if_rs_unstable(ds) -> None:
+    """RS with random data and a negative chain replicon is not the physical solution: say so on stderr."""
+    rep = ds.attrs.get("replicon_chain")
+    if ds.attrs.get("ansatz") == "rs" and ds.attrs.get("scenario") == "random" and rep is not None and rep < 0:
+        err_console.print(f"[yellow]warning:[/] replica symmetry is unstable here (replicon_chain = {rep:.3g} < 0): "
+                          "the physical solution breaks it; see --ansatz krsb", highlight=False, soft_wrap=True)
+
+
 @app.command()
 @input_errors_exit_2
 def theory(
@@ -140,6 +148,7 @@ def theory(
 
     with _solving():
         ds = solve(problem, ansatz, steps=steps)
+    _warn_if_rs_unstable(ds)
     if format == "netcdf":
         write_netcdf_atomic(ds, out)
         emit(json.dumps({"written": str(out), "residual": float(ds.attrs["residual"])}))
