@@ -4,7 +4,8 @@ import pytest
 from scipy import integrate, optimize, special
 
 from deepglass.theory import ChainProblem, solve
-from deepglass.theory.teacher_student import field_response, generalization_error, fresh_input_overlaps
+from deepglass.theory.field import field_response
+from deepglass.theory.teacher_student import generalization_error, fresh_input_overlaps
 
 
 def _gyorgyi_tishby_R(alpha):

@@ -22,8 +22,17 @@ __all__ = [
     "ConfigError", "ConvergenceError", "DeepglassError", "RunDirectoryError", "__version__",
 ]
 
-# Monte Carlo runs and their stored results (after __version__: the runner records it).
-from .experiments import open_run, run_simulation  # noqa: E402
-from .experiments import open_sweep  # noqa: E402
+# Monte Carlo runs and their stored results, imported on first use (pydantic, xarray and dask are heavy):
+# `import deepglass.theory` or the CLI's --help must not pay for them.
+_LAZY = {"open_run": "experiments", "run_simulation": "experiments", "open_sweep": "experiments"}
+__all__ += list(_LAZY)
 
-__all__ += ["open_run", "run_simulation", "open_sweep"]
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'deepglass' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ..theory import ChainProblem, solve, solve_curve  # noqa: E402
-from ..theory.teacher_student import field_response  # noqa: E402
+from ..theory.field import field_response  # noqa: E402
 from ..theory.transitions import find_transitions  # noqa: E402
 
 

@@ -1,19 +1,34 @@
 """Replica theory of the deep perceptron chain (MODEL.md section 5; docs/theory.md).
 
 Public API: ChainProblem, solve (any ansatz), solve_curve (continuation in alpha), the RS solver,
-transitions (alpha_g(l), growth length, capacity) and teacher-student observables (eps_g, field response).
+transitions (alpha_g(l), growth length, capacity) and teacher-student observables (eps_g, learning curve,
+field response). Names are imported on first use (PEP 562): `import deepglass.theory` loads nothing heavy.
 """
 from __future__ import annotations
 
-from .continuation import solve_curve
-from .problem import ChainProblem, central_layers
-from .rs import solve_rs
-from .solve import ANSATZES, MAX_RSB_STEPS, solve
-from .teacher_student import field_response, fresh_input_overlaps, generalization_error, learning_curve
-from .transitions import Transitions, capacity, find_transitions, liquid_threshold
+import importlib
 
-__all__ = [
-    "ANSATZES", "MAX_RSB_STEPS", "ChainProblem", "Transitions", "capacity", "central_layers", "field_response",
-    "find_transitions", "fresh_input_overlaps", "generalization_error", "learning_curve",
-    "liquid_threshold", "solve", "solve_curve", "solve_rs",
-]
+_EXPORTS = {
+    "ANSATZES": "solve", "MAX_RSB_STEPS": "solve", "solve": "solve",
+    "ChainProblem": "problem", "central_layers": "problem",
+    "solve_rs": "rs",
+    "solve_curve": "continuation", "learning_curve": "continuation",
+    "field_response": "field",
+    "fresh_input_overlaps": "teacher_student", "generalization_error": "teacher_student",
+    "Transitions": "transitions", "capacity": "transitions", "find_transitions": "transitions",
+    "liquid_threshold": "transitions",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'deepglass.theory' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

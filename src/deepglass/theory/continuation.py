@@ -40,3 +40,8 @@ def solve_curve(problem_template: ChainProblem, alphas, ansatz: str = "rs", **op
         stacked.append(ds.expand_dims(alpha=[a]))
     out = xr.concat(stacked, dim="alpha", combine_attrs="drop_conflicts")
     return out
+
+
+def learning_curve(L: int, alphas, *, field: float = 0.0) -> xr.Dataset:
+    """Teacher-student RS solutions along alpha with eps_g(alpha) and the test overlaps m(alpha, layer)."""
+    return solve_curve(ChainProblem("teacher-student", L, float(np.min(alphas)), field=field), alphas)
