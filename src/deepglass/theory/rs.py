@@ -85,7 +85,7 @@ def field_profile(problem: ChainProblem) -> np.ndarray:
 
 # ---------------------------------------------------------------- the map
 @dataclass
-class ChainState:
+class RSMapState:
     """Everything the saddle point computes at one point x (one entry per layer)."""
 
     Q: np.ndarray      # (L,)   layers 1..L
@@ -118,7 +118,7 @@ def _chain_gap_terms(c: np.ndarray, kappa: float, nishimori: bool):
     return tuple(out)
 
 
-def chain_state(x: np.ndarray, problem: ChainProblem) -> ChainState:
+def chain_state(x: np.ndarray, problem: ChainProblem) -> RSMapState:
     """The saddle-point quantities at x (2L-1,), or at a batch of points x (..., 2L-1) in one
     vectorised pass (every field then carries the same leading axes; used for the Jacobian)."""
     L, nishimori = problem.L, problem.nishimori
@@ -129,7 +129,7 @@ def chain_state(x: np.ndarray, problem: ChainProblem) -> ChainState:
     eps = np.zeros(q.shape)
     eps[..., 1:L] = chat[..., :-1] * q[..., :-2] * Q[..., :-1] + chat[..., 1:] * Q[..., 1:] * q[..., 2:]
     q_new = spin_overlap(eps[..., 1:L] + field_profile(problem)[1:L], nishimori)
-    return ChainState(Q, q, c, s_gap, chat, lam, eps, np.concatenate([Q_new, q_new], axis=-1))
+    return RSMapState(Q, q, c, s_gap, chat, lam, eps, np.concatenate([Q_new, q_new], axis=-1))
 
 
 RESIDUAL_FLOOR = 1e-5  # distances to 1 below this are measured absolutely (double precision's noise floor)
@@ -148,7 +148,7 @@ def residual(x: np.ndarray, problem: ChainProblem) -> float:
     return scaled_residual(chain_state(x, problem).F, x)
 
 
-def free_entropy(state: ChainState, problem: ChainProblem) -> float:
+def free_entropy(state: RSMapState, problem: ChainProblem) -> float:
     """s = sum_l s_J(Q_l) + alpha sum_{0<l<L} s_S(q_l) + alpha sum_l s_gap(c_l), per N c and per replica
     (random) or per student (teacher-student: d/dN at N = 1)."""
     nishimori = problem.nishimori
@@ -208,7 +208,7 @@ def perron(A: np.ndarray, rel_tol: float = 1e-9) -> tuple[float, np.ndarray]:
     return rho, critical[labels].astype(float)
 
 
-def replicon_operator(state: ChainState, problem: ChainProblem) -> np.ndarray:
+def replicon_operator(state: RSMapState, problem: ChainProblem) -> np.ndarray:
     """Linear map of replicon fluctuations (dQ_l, dq_l) -> (dQ_l, dq_l) (docs/theory.md section 6).
 
     Built from the replicon susceptibilities of the three blocks: (1 - Q)^2 for weights, E(1 - tanh^2)^2
@@ -271,7 +271,7 @@ def replicon_mode(K: np.ndarray, L: int) -> tuple[float, np.ndarray]:
     return float(np.max(np.abs(vals))), v / max(v.max(), 1e-300)
 
 
-def local_replicons(state: ChainState, problem: ChainProblem) -> tuple[np.ndarray, np.ndarray]:
+def local_replicons(state: RSMapState, problem: ChainProblem) -> tuple[np.ndarray, np.ndarray]:
     """Per-layer replicon eigenvalues ignoring the coupling to the neighbours (diagonal loops):
     weight layer l: 1 - alpha (1-Q_l)^2 lam_l (q_{l-1} q_l)^2  (Gardner's AT condition at L = 1);
     neuron layer l: 1 - chi_S(q_l) [lam_l (q_{l-1} Q_l)^2 + lam_{l+1} (Q_{l+1} q_{l+1})^2]."""

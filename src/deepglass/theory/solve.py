@@ -1,4 +1,4 @@
-"""The one entry point of the theory (notes/theory_contract.md): solve(problem, ansatz) -> xr.Dataset."""
+"""The one entry point of the theory (docs/theory.md section 2): solve(problem, ansatz) -> xr.Dataset."""
 from __future__ import annotations
 
 import importlib
