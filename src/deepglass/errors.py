@@ -26,3 +26,7 @@ class ConvergenceError(DeepglassError, RuntimeError):
     def __init__(self, what: str, residual: float, iterations: int):
         self.what, self.residual, self.iterations = what, residual, iterations
         super().__init__(f"{what} did not converge: residual {residual:.3e} after {iterations} iterations")
+
+
+class DirectoryBusyError(RunDirectoryError):
+    """An output directory held by another running deepglass process (names it: pid, host, since)."""
