@@ -107,7 +107,7 @@ def check_output_dir(path: Path, flag: str = "--out") -> Path:
     """An output directory: an existing writable directory, or one that can be created. Writes nothing."""
     path = Path(path)
     if path.exists() and not path.is_dir():
-        raise ConfigError(flag, str(path), "a directory (created if missing), not an existing file")
+        raise ConfigError(flag, str(path), "a directory (created if missing); it exists and is not a directory")
     _check_writable_folder(path, flag, path)
     return path
 

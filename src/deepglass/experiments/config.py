@@ -41,7 +41,7 @@ class NetworkConfig(_Section):
     c: int | None = _field(None, "inputs read by each perceptron; unset = N (fully connected)",
                            "an integer 1 <= c <= N, or unset for fully connected", ge=1)
     kappa: float = _field(0.0, "gap threshold: the design space is every gap >= kappa",
-                          f"a real number with |kappa| <= {KAPPA_LIMIT:g} (gap threshold; every gap lies in "
+                          f"a finite real number with |kappa| <= {KAPPA_LIMIT:g} (gap threshold; every gap lies in "
                           "[-c, c], and larger values overflow the energy)", ge=-KAPPA_LIMIT, le=KAPPA_LIMIT)
 
     @model_validator(mode="after")
