@@ -144,9 +144,6 @@ class RunConfig(_Section):
         if self.data.scenario == "hidden-manifold" and (self.data.D is None or self.data.D > N):
             raise ConfigError("data.D", self.data.D,
                               f"an integer 1 <= D <= N = {N}: hidden-manifold data need an input dimension")
-        if self.data.D is not None and self.data.scenario != "hidden-manifold":
-            raise ConfigError("data.D", self.data.D, "unset unless data.scenario = hidden-manifold (D is the "
-                                                     f"hidden manifold's dimension); data.scenario is {self.data.scenario!r}")
         c = self.network.c or N
         if round(self.data.alpha * c) < 1:  # M = round(alpha c) = 0 would silently run as M = 1
             raise ConfigError("data.alpha", self.data.alpha,
@@ -155,6 +152,9 @@ class RunConfig(_Section):
             raise ConfigError("run.protocol", self.run.protocol,
                               f"learning, or planted only with a teacher scenario ({', '.join(TEACHER_SCENARIOS)}); "
                               f"data.scenario is {self.data.scenario!r}")
+        if self.data.D is not None and self.data.scenario != "hidden-manifold":
+            raise ConfigError("data.D", self.data.D, "unset unless data.scenario = hidden-manifold (D is the "
+                                                     f"hidden manifold's dimension); data.scenario is {self.data.scenario!r}")
         late = [t for t in self.replicas.waiting_times if t >= self.run.t_max]  # the engine needs MC after t_w
         if self.replicas.R > 0 and late:
             raise ConfigError("replicas.waiting_times", self.replicas.waiting_times,
