@@ -169,3 +169,15 @@ def test_batched_chain_state_equals_pointwise_and_liquid_layers():
     c = rs.chain_state(X[1], problem).c
     _, chat, _ = gap_terms(c, problem.kappa, True)  # the quadrature at every layer, c = 0 included
     assert np.allclose(rs.chain_state(X[1], problem).chat, chat, rtol=1e-14, atol=0)
+
+
+def test_lazy_theory_exports_are_the_functions_after_every_submodule_is_imported():
+    import importlib
+    import pkgutil
+
+    import deepglass.theory as theory
+
+    for info in pkgutil.iter_modules(theory.__path__):
+        importlib.import_module(f"deepglass.theory.{info.name}")
+    for name in theory.__all__:
+        assert not isinstance(getattr(theory, name), type(theory)), name

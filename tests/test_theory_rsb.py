@@ -148,7 +148,7 @@ def test_bad_input():
 
 
 def test_dispatcher_reaches_rsb_solvers():
-    solve_module = pytest.importorskip("deepglass.theory.solve")
+    solve_module = pytest.importorskip("deepglass.theory.dispatch")
     ds = solve_module.solve(ChainProblem("random", 1, 10.0, -1.0), "krsb", steps=1, tol=1e-8)
     assert ds.attrs["ansatz"] == "krsb" and ds.attrs["free_entropy"] < -2.35
 

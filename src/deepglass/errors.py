@@ -34,3 +34,7 @@ class NoSolutionError(ConvergenceError):
     def __init__(self, what: str, reason: str, iterations: int):
         DeepglassError.__init__(self, f"{what}: no solution: {reason}")
         self.what, self.reason, self.residual, self.iterations = what, reason, float("inf"), iterations
+
+
+class DirectoryBusyError(RunDirectoryError):
+    """An output directory held by another running deepglass process (names it: pid, host, since)."""

@@ -1,16 +1,51 @@
 """Shared CLI plumbing: one Typer app, and the rule that input errors exit with status 2."""
 from __future__ import annotations
 
+import errno
 import functools
+import os
 import sys
+from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperGroup
 
-from ..errors import DeepglassError
+try:  # recent typer vendors its own copy of click: its exceptions are the ones raised
+    from typer import _click as click
+except ImportError:  # pragma: no cover - typer using the click package
+    import click
+
+from ..errors import ConfigError, DeepglassError
+
+
+class _OneLineErrors(TyperGroup):
+    """The root group: the CLI framework's own usage errors (unknown option, bad integer, missing argument)
+    become one line on stderr and exit status 2, like every other input error, instead of a boxed panel."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            hint = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) is not None else ""
+            err_console.print(f"[bold red]error:[/] {escape(exc.format_message())}{escape(hint)}",
+                              highlight=False, soft_wrap=True)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            err_console.print("[bold red]error:[/] aborted", highlight=False)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
 
 app = typer.Typer(
     name="deepglass",
+    cls=_OneLineErrors,
     help="Design space of deep perceptron networks: replica theory and Monte Carlo of learning.",
     no_args_is_help=True,
     add_completion=False,
@@ -26,7 +61,7 @@ def _root() -> None:
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print one clear error line to stderr and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)  # "[network]" is text
     return typer.Exit(code)
 
 
@@ -39,8 +74,53 @@ def input_errors_exit_2(func):
             return func(*args, **kwargs)
         except DeepglassError as exc:
             raise fail(str(exc), getattr(exc, "exit_code", 2)) from None
+        except OSError as exc:  # the disk, not the code: full, read-only, permissions, a file where a folder goes
+            raise fail(os_error_message(exc), 2) from None
 
     return wrapper
+
+
+def os_error_message(exc: OSError) -> str:
+    """'cannot write runs/x/run.nc: No space left on device (ENOSPC); nothing was half-written' and the like."""
+    where = f" {exc.filename}" if exc.filename else ""
+    name = errno.errorcode.get(exc.errno, "") if exc.errno else ""
+    reason = (exc.strerror or str(exc)) + (f" ({name})" if name else "")
+    return f"cannot write{where}: {reason}; every result file is replaced atomically, so none is half-written"
+
+
+def _nearest_existing(path: Path) -> Path:
+    path = Path(os.path.abspath(path))
+    while not path.exists():
+        path = path.parent
+    return path
+
+
+def _check_writable_folder(folder: Path, flag: str, given: Path) -> None:
+    existing = _nearest_existing(folder)
+    if not existing.is_dir():
+        raise ConfigError(flag, str(given), f"a path whose parents are directories ({existing} is a file)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(flag, str(given), f"a location this user may write ({existing} is read-only)")
+
+
+def check_output_dir(path: Path, flag: str = "--out") -> Path:
+    """An output directory: an existing writable directory, or one that can be created. Writes nothing."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(flag, str(path), "a directory (created if missing); it exists and is not a directory")
+    _check_writable_folder(path, flag, path)
+    return path
+
+
+def check_output_file(path: Path, flag: str = "--out") -> Path:
+    """An output file: not a directory, in an existing writable directory. Writes nothing."""
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(flag, str(path), "a file path, not a directory")
+    if not path.parent.exists():
+        raise ConfigError(flag, str(path), "a file in an existing directory")
+    _check_writable_folder(path.parent, flag, path)
+    return path
 
 
 def emit(text: str) -> None:

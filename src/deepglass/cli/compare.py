@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -11,11 +12,20 @@ import numpy as np
 import typer
 
 from ..errors import ConfigError
-from ._common import app, emit, err_console, input_errors_exit_2
+from ..atomic import directory_lock
+from ._common import app, check_output_dir, emit, err_console, input_errors_exit_2
 
 
-FLAG_OF = {"L": "--depth", "N_values": "--N", "n_samples": "--samples", "t_max": "--t-max", "R": "--replicas",
-           "M_test": "--m-test"}
+FLAG_OF = {"L": "--depth", "N_values": "--N", "N": "--N", "n_samples": "--samples", "t_max": "--t-max",
+           "R": "--replicas", "M_test": "--m-test"}
+
+
+def _flag(field: str) -> str:
+    """The flag a user typed for a CompareConfig field or a per-N run config field (network.N -> --N)."""
+    if field.startswith("--"):
+        return field
+    leaf = field.split(".")[-1]
+    return FLAG_OF.get(leaf, "--" + leaf.replace("_", "-"))
 
 
 def _parse_sizes(text: str) -> list[int]:
@@ -106,6 +116,7 @@ def compare(
     m_test: int = typer.Option(1000, "--m-test", help="fresh test inputs (teacher-student)"),
     backend: str = typer.Option("auto", "--backend", help="auto | numpy | numba"),
     out: Path = typer.Option(..., "--out", help="directory: compare.nc, figures, runs/N<N>/"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="rerun every N afresh, replacing what DIR/runs holds"),
     format: str = typer.Option("table", "--format", help="table | json"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress lines"),
 ) -> None:
@@ -116,22 +127,22 @@ def compare(
     if format not in ("table", "json"):
         raise ConfigError("--format", format, "table or json")
     R = replicas if replicas is not None else (3 if scenario == "random" else 0)
+    N_values = _parse_sizes(sizes)
     try:
-        config = CompareConfig(scenario=scenario, L=depth, alpha=alpha, kappa=kappa, N_values=_parse_sizes(sizes),
+        config = CompareConfig(scenario=scenario, L=depth, alpha=alpha, kappa=kappa, N_values=N_values,
                                n_samples=samples, t_max=t_max, R=R, seed=seed, ansatz=ansatz, steps=steps,
                                backend=backend, M_test=m_test)
     except ConfigError as exc:  # name the flag the user typed, not the config field
-        flag = FLAG_OF.get(exc.field, "--" + exc.field.replace("_", "-"))
-        raise ConfigError(flag, exc.value, exc.allowed) from None
-    if out.exists() and not out.is_dir():
-        raise ConfigError("--out", str(out), "a directory (created if missing)")
+        raise ConfigError(_flag(exc.field), exc.value, exc.allowed) from None
+    check_output_dir(out)
 
     def progress(N, event):
         if not quiet and event.done:
             err_console.print(f"N = {N}: done at MC time {event.t}", highlight=False)
 
-    ds = run_compare(config, out, on_progress=progress)
-    figures = plot_compare(ds, out)
+    with directory_lock(out):  # one compare per DIR; the runs in DIR/runs/N<N> lock their own directories
+        ds = run_compare(config, out, on_progress=progress, overwrite=overwrite)
+        figures = plot_compare(ds, out)
     if format == "json":
         emit(json.dumps(compare_summary(ds) | {"figures": [str(p) for p in figures]}, indent=2))
     else:
@@ -164,12 +175,12 @@ def ultrametric(
     bad = [l for l in layers if not 1 <= l <= L - 1]
     if bad:
         raise ConfigError("--layer", bad[0], f"a hidden layer 1 <= l <= {L - 1}")
-    out = run_dir if out is None else out
-    if out.exists() and not out.is_dir():
-        raise ConfigError("--out", str(out), "a directory (created if missing)")
+    out = check_output_dir(run_dir if out is None else out)
     out.mkdir(parents=True, exist_ok=True)
-    figures = [plot_triangles(stats, out / "ultrametric_triangles.png"),
-               plot_dendrograms(run, layers, out / "ultrametric_dendrograms.png", var=var)]
+    with warnings.catch_warnings():  # identical replicas (planted, q = 1) give a tree of height 0: scipy's
+        warnings.filterwarnings("ignore", message="Attempting to set identical low and high ylims")  # axis
+        figures = [plot_triangles(stats, out / "ultrametric_triangles.png"),   # warns; the flat tree is right
+                   plot_dendrograms(run, layers, out / "ultrametric_dendrograms.png", var=var)]
     per_layer = {int(l): {k: _num(stats[k].sel(layer=l)) for k in
                           ("fraction_ultrametric", "fraction_equilateral", "violation", "ks_statistic", "ks_pvalue")}
                  | {"n_triangles": int(stats["n_triangles"].sel(layer=l))} for l in stats["layer"].values}

@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ._common import app, emit, err_console, fail, input_errors_exit_2
+from ._common import app, check_output_dir, emit, err_console, fail, input_errors_exit_2
 
 
 @app.command()
@@ -34,8 +34,7 @@ def reproduce(
     check_scale(chosen)
     check_seed(seed)
     keys = parse_panels(panels)
-    if out.exists() and not out.is_dir():
-        raise ConfigError("--out", str(out), "a directory (created if missing)")
+    check_output_dir(out)
     plan = make_plan(chosen, keys)  # every check above: bad flags leave nothing written
     emit(format_plan(plan, chosen))
     if dry_run:

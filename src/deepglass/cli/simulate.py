@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from ._common import app, emit, err_console, fail, input_errors_exit_2
+from ._common import app, check_output_dir, emit, err_console, fail, input_errors_exit_2, os_error_message
 from ..errors import ConfigError
 
 config_app = typer.Typer(help="Run configurations: examples and checks.", no_args_is_help=True)
@@ -80,14 +80,20 @@ def _run_with_progress(plan, quiet: bool):
 
             return execute(plan, on_event=on_event)
     except KeyboardInterrupt:
-        from ..experiments.store import read_run
-
-        try:
-            saved = f"MC time {read_run(plan.out, with_checkpoint=False).t_done}"
-        except Exception:
-            saved = "the start"
-        raise fail(f"interrupted at MC time {last['t']}; {plan.out} keeps everything up to {saved}: "
+        raise fail(f"interrupted at MC time {last['t']}; {plan.out} keeps everything up to {_saved(plan)}: "
                    "run the same command again to resume from there", code=130) from None
+    except OSError as exc:  # disk full, quota, read-only: the last complete save is intact
+        raise fail(f"{os_error_message(exc)}; {plan.out} keeps everything up to {_saved(plan)}: make room and "
+                   "run the same command again to resume from there", code=2) from None
+
+
+def _saved(plan) -> str:
+    from ..experiments.store import read_run
+
+    try:
+        return f"MC time {read_run(plan.out, with_checkpoint=False).t_done}"
+    except Exception:  # noqa: BLE001 - nothing (readable) saved yet
+        return "the start (nothing saved yet)"
 
 
 def _report(run, plan) -> None:
@@ -121,8 +127,10 @@ def simulate(
     A directory holding an interrupted run of the same config is resumed (bit-identical to an uninterrupted
     run on the same backend); --resume makes that the requirement and can take the config from DIR.
     """
+    from ..atomic import is_temporary
     from ..experiments.config import apply_overrides, load_config
-    from ..experiments.runner import plan_run, stored_config
+    from ..experiments.resources import check_run_fits
+    from ..experiments.runner import locked_run_directory, plan_run, stored_config
     from ..experiments.store import read_run, result_file
 
     flags = {"seed": seed, "run.n_samples": samples, "run.t_max": t_max, "replicas.R": replicas,
@@ -130,6 +138,10 @@ def simulate(
     if resume and overwrite:
         raise ConfigError("--resume", True, "either --resume or --overwrite, not both")
     if resume and not result_file(out).exists():
+        if out.is_dir() and any(is_temporary(p.name) for p in out.iterdir()):
+            raise ConfigError("--resume", str(out), f"a run directory holding {result_file(out).name}; {out} holds "
+                              "only the temporary file of a first save that was killed, so nothing was saved to "
+                              "resume from: run the same command without --resume to start the run")
         raise ConfigError("--resume", str(out), f"a run directory holding {result_file(out).name} "
                                                 "(nothing to resume there)")
     if config is None:
@@ -140,12 +152,15 @@ def simulate(
         base = load_config(config)
     cfg = apply_overrides(base, set_)
     cfg = apply_overrides(cfg, {k: v for k, v in flags.items() if v is not None})
-    plan = plan_run(cfg, out, overwrite=overwrite)  # every check before anything is written
-    if plan.mode == "complete":
-        err_console.print(f"{out} already holds the completed run of this config (seed {plan.config.seed}); "
-                          "nothing to do (--overwrite reruns it)", highlight=False, soft_wrap=True)
-        return
-    run = _run_with_progress(plan, quiet)
+    check_run_fits(cfg)
+    check_output_dir(out)  # every check before anything is written
+    with locked_run_directory(out):  # a second simulate on this --out is refused, naming this process
+        plan = plan_run(cfg, out, overwrite=overwrite)
+        if plan.mode == "complete":
+            err_console.print(f"{out} already holds the completed run of this config (seed {plan.config.seed}); "
+                              "nothing to do (--overwrite reruns it)", highlight=False, soft_wrap=True)
+            return
+        run = _run_with_progress(plan, quiet)
     _report(run, plan)
 
 
@@ -220,7 +235,8 @@ def plot(
     from ..experiments.store import open_run
     from ..plots.simulation import plot_run
 
-    for path in plot_run(open_run(run_dir), out or run_dir):
+    run = open_run(run_dir)
+    for path in plot_run(run, check_output_dir(out or run_dir)):
         emit(str(path))
 
 
@@ -236,18 +252,22 @@ def demo(
 ) -> None:
     """Planted teacher-student demo (N=20, L=10, alpha=2, 8 samples, 4 replicas): results and figures."""
     from ..experiments.demo import DEMO_T_MAX, demo_config
-    from ..experiments.runner import plan_run
+    from ..experiments.runner import locked_run_directory, plan_run
     from ..experiments.summary import final_summary
     from ..plots.simulation import plot_run
 
-    plan = plan_run(demo_config(t_max=DEMO_T_MAX if t_max is None else t_max), out, overwrite=overwrite)
-    if plan.mode == "complete":
-        err_console.print(f"{out} already holds the completed demo run; redrawing its figures", soft_wrap=True)
-        run = plan.stored.measurements
-    else:
-        run = _run_with_progress(plan, quiet)
-        _report(run, plan)
-    for path in plot_run(run, out):
+    config = demo_config(t_max=DEMO_T_MAX if t_max is None else t_max)
+    check_output_dir(out)
+    with locked_run_directory(out):
+        plan = plan_run(config, out, overwrite=overwrite)
+        if plan.mode == "complete":
+            err_console.print(f"{out} already holds the completed demo run; redrawing its figures", soft_wrap=True)
+            run = plan.stored.measurements
+        else:
+            run = _run_with_progress(plan, quiet)
+            _report(run, plan)
+        figures = plot_run(run, out)
+    for path in figures:
         emit(f"figure: {path}")
     final = final_summary(run)["final"]
     if final["generalization_error"] is not None:

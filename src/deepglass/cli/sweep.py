@@ -8,7 +8,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ..errors import ConfigError
-from ._common import app, emit, err_console, fail, input_errors_exit_2
+from ._common import app, check_output_dir, emit, err_console, fail, input_errors_exit_2
 
 
 def _progress() -> Progress:
@@ -39,13 +39,12 @@ def sweep(
         raise ConfigError("SWEEP_FILE", None, "a TOML sweep file (print one with `deepglass sweep --example`)")
     if out is None:
         raise ConfigError("--out", None, "a store directory for the sweep's results")
-    if workers is not None and workers < 1:
-        raise ConfigError("--workers", workers, "an integer >= 1 (LocalCluster worker processes)")
     if serial and (scheduler is not None or workers is not None):
         raise ConfigError("--serial", True, "not together with --scheduler or --workers")
     if scheduler is not None and workers is not None:
         raise ConfigError("--workers", workers, "unset with --scheduler (the cluster has its own workers)")
-    spec = load_sweep(sweep_file)  # every check before anything is written
+    spec = load_sweep(sweep_file)  # every check before anything is written (run_sweep checks sizes and workers)
+    check_output_dir(out)
 
     def log(message: str) -> None:
         err_console.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
@@ -54,10 +53,20 @@ def sweep(
         if quiet:
             report = run_sweep(spec, out, scheduler=scheduler, workers=workers, serial=serial, log=log)
         else:
-            with _progress() as bar:
-                task = bar.add_task("points", total=len(spec.points))
+            bar, task = _progress(), None
+
+            def progress(done, total):  # the bar starts with the first report: after every check passed
+                nonlocal task
+                if task is None:
+                    bar.start()
+                    task = bar.add_task("points", total=total)
+                bar.update(task, completed=done, total=total)
+
+            try:
                 report = run_sweep(spec, out, scheduler=scheduler, workers=workers, serial=serial, log=log,
-                                   progress=lambda done, total: bar.update(task, completed=done, total=total))
+                                   progress=progress)
+            finally:
+                bar.stop()
     except KeyboardInterrupt:
         raise fail(f"interrupted; {out} keeps every finished point (and the running ones resume from their "
                    "checkpoints): run the same command again to compute the rest", code=130) from None

@@ -12,14 +12,17 @@ import typer
 
 from ..atomic import atomic_path
 from ..errors import ConfigError, ConvergenceError
-from ._common import app, emit, err_console, fail, input_errors_exit_2
+from ._common import app, check_output_file, emit, err_console, fail, input_errors_exit_2
 
 FORMATS = ("json", "netcdf")
 
 
-def _problem(scenario: str, depth: int, alpha: float, kappa: float, field: float):
+def _problem(scenario: str, depth: int, alpha: float, kappa: float, field: float, ansatz: str = "rs"):
+    from ..experiments.resources import check_theory_fits
     from ..theory import ChainProblem
 
+    if depth >= 1:  # the range itself is ChainProblem's to check
+        check_theory_fits(depth, ansatz, field="depth")
     problem = ChainProblem(scenario, depth, alpha, kappa=kappa, field=field)
     if field > 0 and not problem.field_layers:
         raise ConfigError("field", field, "0 when the network has no hidden layer (depth 1)")
@@ -40,6 +43,8 @@ def _check_format(format: str, out: Optional[Path]) -> None:
         raise ConfigError("format", format, f"one of {', '.join(FORMATS)}")
     if format == "netcdf" and out is None:
         raise ConfigError("out", None, "a file path: --format netcdf needs --out FILE")
+    if out is not None:
+        check_output_file(out)
 
 
 def _floats(values) -> list:
@@ -143,7 +148,7 @@ def theory(
     """Solve the replica theory of the chain at one load: overlap profiles, free entropy, stability."""
     _check_format(format, out)
     _check_ansatz(ansatz, steps)
-    problem = _problem(scenario, depth, alpha, kappa, field)
+    problem = _problem(scenario, depth, alpha, kappa, field, ansatz)
     from ..theory import solve
 
     with _solving():
@@ -173,6 +178,8 @@ def transitions(
     """alpha_g(l) at which each weight layer leaves the liquid, its growth length xi, RS capacity (L = 1)."""
     if format != "json":
         raise ConfigError("format", format, "json")
+    if out is not None:
+        check_output_file(out)
     problem = _problem(scenario, depth, 1.0, kappa, field)
     from ..theory.transitions import find_transitions, liquid_threshold
 
@@ -205,9 +212,8 @@ def phase_diagram(
         raise ConfigError("depth", depth, "an integer L >= 2 for a phase diagram (L = 1 has no liquid)")
     if out.suffix.lower() not in (".png", ".pdf", ".svg"):
         raise ConfigError("out", str(out), "a file ending in .png, .pdf or .svg")
-    if not out.parent.exists():
-        raise ConfigError("out", str(out), "a file in an existing directory")
-    problem = _problem(scenario, depth, 1.0, kappa, field)
+    check_output_file(out)
+    problem = _problem(scenario, depth, 1.0, kappa, field, ansatz)
     from ..plots.theory import phase_diagram_figure
 
     with _solving():

@@ -22,6 +22,7 @@ import xarray as xr
 from ..atomic import atomic_path
 from ..errors import ConfigError
 from .config import SEED_LIMIT, RunConfig, parse_config
+from .resources import check_run_fits
 
 COMPARE_FILE = "compare.nc"
 COMPARE_SCENARIOS = ("teacher-student", "random")
@@ -106,8 +107,8 @@ class CompareConfig:
             raise ConfigError("per_decade", self.per_decade, "an integer 1 <= per_decade <= 1000")
         if not _is_int(self.waiting_time) or not 0 <= self.waiting_time < self.t_max:
             raise ConfigError("waiting_time", self.waiting_time, f"an integer 0 <= t_w < t_max = {self.t_max}")
-        for N in self.N_values:  # every per-N run config must validate too (c, M, ...)
-            self.run_config(N)
+        for N in self.N_values:  # every per-N run config must validate (c, M, ...) and fit in memory
+            check_run_fits(self.run_config(N))
 
     # ------------------------------------------------------------------ derived
     def to_dict(self) -> dict:
@@ -232,13 +233,15 @@ def _mean_sem(var: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
 ProgressCallback = Callable[[int, object], None]
 
 
-def run_compare(config: CompareConfig, out: str | Path, *, on_progress: ProgressCallback | None = None) -> xr.Dataset:
+def run_compare(config: CompareConfig, out: str | Path, *, on_progress: ProgressCallback | None = None,
+                overwrite: bool = False) -> xr.Dataset:
     """Run (or resume / reuse) the MC at each N into ``out/runs/N<N>``, solve the theory, fit a + b/N.
 
-    ``on_progress(N, event)`` is called with every engine Event of the run at width N. Returns the Dataset
-    that is also written atomically to ``out/compare.nc``.
+    ``on_progress(N, event)`` is called with every engine Event of the run at width N. ``overwrite``: rerun
+    every N afresh, replacing whatever its run directory holds. Returns the Dataset that is also written
+    atomically to ``out/compare.nc``. Holds ``out`` (a second compare into it is refused, naming this one).
     """
-    from .runner import run_simulation
+    from ..atomic import directory_lock, remove_stale_temporaries
 
     if not isinstance(config, CompareConfig):
         raise ConfigError("config", type(config).__name__, "a CompareConfig")
@@ -247,6 +250,13 @@ def run_compare(config: CompareConfig, out: str | Path, *, on_progress: Progress
         raise ConfigError("out", str(out), "a directory (created if missing)")
     theory = chain_theory(config)  # before any MC: a theory that does not converge stops here, nothing written
     frozen = frozen_representation_theory(config.L, config.alpha) if config.scenario == "teacher-student" else None
+    with directory_lock(out):
+        remove_stale_temporaries(out)  # of a compare.nc write that was killed
+        return _run_and_assemble(config, out, theory, frozen, on_progress, overwrite)
+
+
+def _run_and_assemble(config, out, theory, frozen, on_progress, overwrite) -> xr.Dataset:
+    from .runner import run_simulation
 
     obs_names = list(config.observables)
     L, Ns = config.L, list(config.N_values)
@@ -255,7 +265,7 @@ def run_compare(config: CompareConfig, out: str | Path, *, on_progress: Progress
     t_final = np.zeros(len(Ns), dtype=int)
     for k, N in enumerate(Ns):
         callback = None if on_progress is None else (lambda event, N=N: on_progress(N, event))
-        run = run_simulation(config.run_config(N), out / "runs" / f"N{N}", on_event=callback)
+        run = run_simulation(config.run_config(N), out / "runs" / f"N{N}", on_event=callback, overwrite=overwrite)
         t_final[k] = int(run["time"].values[-1])
         for o, (name, var) in enumerate(final_profiles(run, obs_names, config.waiting_time).items()):
             mean[o, k], sem[o, k] = _mean_sem(var)

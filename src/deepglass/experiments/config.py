@@ -21,6 +21,7 @@ from ..model import SCENARIOS, NetworkSpec
 
 TEACHER_SCENARIOS = ("teacher-student", "hidden-manifold")  # scenarios whose data come from a teacher network
 SEED_LIMIT = 2**63  # TOML integers are signed 64-bit
+KAPPA_LIMIT = 1e6  # |gap| <= c always; beyond this kappa is trivial and (kappa - r)^2 summed overflows float64
 
 
 def _field(default: Any, doc: str, allowed: str, **constraints) -> Any:
@@ -40,7 +41,8 @@ class NetworkConfig(_Section):
     c: int | None = _field(None, "inputs read by each perceptron; unset = N (fully connected)",
                            "an integer 1 <= c <= N, or unset for fully connected", ge=1)
     kappa: float = _field(0.0, "gap threshold: the design space is every gap >= kappa",
-                          "a finite real number (gap threshold)")
+                          f"a finite real number with |kappa| <= {KAPPA_LIMIT:g} (gap threshold; every gap lies in "
+                          "[-c, c], and larger values overflow the energy)", ge=-KAPPA_LIMIT, le=KAPPA_LIMIT)
 
     @model_validator(mode="after")
     def _c_at_most_N(self):
@@ -142,10 +144,17 @@ class RunConfig(_Section):
         if self.data.scenario == "hidden-manifold" and (self.data.D is None or self.data.D > N):
             raise ConfigError("data.D", self.data.D,
                               f"an integer 1 <= D <= N = {N}: hidden-manifold data need an input dimension")
+        c = self.network.c or N
+        if round(self.data.alpha * c) < 1:  # M = round(alpha c) = 0 would silently run as M = 1
+            raise ConfigError("data.alpha", self.data.alpha,
+                              f"a load giving M = round(alpha c) >= 1 pattern: alpha > {0.5 / c:g} for c = {c}")
         if self.run.protocol == "planted" and self.data.scenario not in TEACHER_SCENARIOS:
             raise ConfigError("run.protocol", self.run.protocol,
                               f"learning, or planted only with a teacher scenario ({', '.join(TEACHER_SCENARIOS)}); "
                               f"data.scenario is {self.data.scenario!r}")
+        if self.data.D is not None and self.data.scenario != "hidden-manifold":
+            raise ConfigError("data.D", self.data.D, "unset unless data.scenario = hidden-manifold (D is the "
+                                                     f"hidden manifold's dimension); data.scenario is {self.data.scenario!r}")
         late = [t for t in self.replicas.waiting_times if t >= self.run.t_max]  # the engine needs MC after t_w
         if self.replicas.R > 0 and late:
             raise ConfigError("replicas.waiting_times", self.replicas.waiting_times,

@@ -20,7 +20,7 @@ import numpy as np
 import xarray as xr
 
 from .. import __version__
-from ..atomic import atomic_path
+from ..atomic import atomic_path, directory_lock, remove_stale_temporaries
 from ..errors import ConfigError, RunDirectoryError
 from .config import SEED_LIMIT, parse_config
 
@@ -514,8 +514,8 @@ def check_scale(scale: str) -> str:
 
 
 def parse_panels(text: str | None) -> list[str]:
-    """``"i,iv"`` -> ["i", "iv"] in plan order; None or "" or "all" -> every panel."""
-    if text is None or text.strip() in ("", "all"):
+    """``"i,iv"`` -> ["i", "iv"] in plan order; None or "all" -> every panel; "" (nothing chosen) is an error."""
+    if text is None or text.strip() == "all":
         return list(PANEL_KEYS)
     wanted = [t.strip().lower() for t in text.split(",") if t.strip()]
     bad = [t for t in wanted if t not in PANEL_KEYS]
@@ -655,17 +655,19 @@ def reproduce(out: str | Path, scale: str = "quick", seed: int = 0, panels: list
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError("--out", str(out), "a directory (created if missing)")
-    (out / FIGURE_DIR).mkdir(parents=True, exist_ok=True)
-    ctx = Context(out, seed, scale, progress or (lambda text: None))
-    result = ReproduceResult(out, scale, seed)
-    for item in plan:
-        if on_panel_start is not None:
-            on_panel_start(item)
-        done = run_panel(item, ctx)
-        result.panels.append(done)
-        if on_panel_done is not None:
-            on_panel_done(done)
-    result.report = write_report(result, out / REPORT_FILE)
+    with directory_lock(out):  # a second reproduce into DIR is refused, naming this one
+        remove_stale_temporaries(out)
+        (out / FIGURE_DIR).mkdir(parents=True, exist_ok=True)
+        ctx = Context(out, seed, scale, progress or (lambda text: None))
+        result = ReproduceResult(out, scale, seed)
+        for item in plan:
+            if on_panel_start is not None:
+                on_panel_start(item)
+            done = run_panel(item, ctx)
+            result.panels.append(done)
+            if on_panel_done is not None:
+                on_panel_done(done)
+        result.report = write_report(result, out / REPORT_FILE)
     return result
 
 

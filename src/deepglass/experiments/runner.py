@@ -8,6 +8,7 @@ data (training set, teacher, sparse connectivity), test inputs, and the MC engin
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -19,10 +20,13 @@ import numpy as np
 import xarray as xr
 
 from .. import __version__
+from ..atomic import LOCK_FILE, directory_lock, is_temporary, remove_stale_temporaries
 from ..errors import RunDirectoryError
 from ..model import TrainingSet, make_training_set, sample_inputs
 from .config import RunConfig, load_config, parse_config
-from .store import RESULT_FILE, StoredRun, concat_measurements, read_run, result_file, write_run
+from .resources import check_run_fits
+from .store import (RESULT_FILE, StoredRun, concat_measurements, read_run, remove_figures, result_file,
+                    write_run)
 
 EventCallback = Callable[[object], None]
 
@@ -90,10 +94,14 @@ def _config_json(config: RunConfig) -> str:
 def plan_run(config: RunConfig, out: str | os.PathLike, overwrite: bool = False) -> RunPlan:
     """Decide what to do with ``out`` without writing anything.
 
-    * no directory, an empty one, or ``overwrite``: a fresh run (seed drawn now if the config has none);
+    * a config whose arrays cannot fit in this machine's memory: ConfigError naming the field (resources.py);
+    * no directory, an empty one (or one holding only the temporary file of a first write that was killed),
+      or ``overwrite``: a fresh run (seed drawn now if the config has none);
     * a run of the same config (a config without seed matches any seed): resume it, or report it complete;
     * anything else (another run, a corrupt result file, unrelated files): RunDirectoryError.
+    Call it holding the directory's lock (:func:`locked_run_directory`), so nobody changes it before execute.
     """
+    check_run_fits(config)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise RunDirectoryError(f"--out {out} exists and is not a directory")
@@ -101,13 +109,16 @@ def plan_run(config: RunConfig, out: str | os.PathLike, overwrite: bool = False)
     if overwrite or not out.exists():
         return RunPlan(config.with_seed(), out, "fresh")
     if not file.exists():
-        others = [p.name for p in out.iterdir() if not p.name.endswith(".nc.tmp")]
+        others = [p.name for p in out.iterdir() if not (is_temporary(p.name) or p.name == LOCK_FILE)]
         if others:
             raise RunDirectoryError(
                 f"--out {out} is not empty and holds no {RESULT_FILE} ({', '.join(sorted(others)[:5])}); "
                 "choose another directory or pass --overwrite to write the run into it")
         return RunPlan(config.with_seed(), out, "fresh")
-    stored = read_run(out)
+    try:
+        stored = read_run(out)
+    except RunDirectoryError as exc:
+        raise RunDirectoryError(f"{exc}; pass --overwrite to start this run afresh") from None
     previous = stored_config(stored.measurements)
     wanted = config if config.seed is not None else config.model_copy(update={"seed": previous.seed})
     if wanted != previous:
@@ -129,6 +140,15 @@ def _difference(stored: RunConfig, wanted: RunConfig) -> str:
         elif a[key] != b[key]:
             diffs.append(f"{key}: {a[key]!r} there, {b[key]!r} here")
     return "; ".join(diffs[:3]) or "same settings, different file"
+
+
+@contextlib.contextmanager
+def locked_run_directory(out: str | os.PathLike):
+    """Hold ``out`` for this process (a second process is refused, naming the holder) and remove the
+    temporaries a killed write left there: a directory holding only those is an unfinished, empty run."""
+    with directory_lock(out):
+        remove_stale_temporaries(out)
+        yield Path(out)
 
 
 # ---------------------------------------------------------------------- running
@@ -184,6 +204,7 @@ def execute(plan: RunPlan, on_event: EventCallback | None = None, save_interval:
         checkpoint_every=config.run.checkpoint_every,
     )  # validates everything and builds the start state eagerly: a ConfigError here leaves nothing written
     if checkpoint is None:
+        remove_figures(plan.out)  # a replaced run's figures must not stay beside the new result
         write_run(plan.out, xr.Dataset(attrs=run_attrs(config, "running", 0)))  # claim the directory
     for event in events:
         if event.measurement is not None:
@@ -221,8 +242,11 @@ def run_simulation(config: RunConfig | dict | str | os.PathLike, out: str | os.P
     Same rules as ``deepglass simulate``: resumes an interrupted run of the same config, returns a completed
     one untouched, refuses a directory holding a different run unless ``overwrite``.
     """
-    plan = plan_run(coerce_config(config), out, overwrite=overwrite)
-    return execute(plan, on_event=on_event)
+    config = coerce_config(config)
+    check_run_fits(config)  # before the lock creates the directory
+    with locked_run_directory(out):
+        plan = plan_run(config, out, overwrite=overwrite)
+        return execute(plan, on_event=on_event)
 
 
 def stored_config(run: xr.Dataset) -> RunConfig:
@@ -230,5 +254,5 @@ def stored_config(run: xr.Dataset) -> RunConfig:
     return parse_config(json.loads(run.attrs["config_json"]))
 
 
-__all__ = ["Inputs", "RunPlan", "execute", "make_inputs", "plan_run", "run_simulation", "stored_config",
+__all__ = ["Inputs", "RunPlan", "execute", "locked_run_directory", "make_inputs", "plan_run", "run_simulation", "stored_config",
            "result_file"]

@@ -22,6 +22,11 @@ from ..atomic import atomic_path
 from ..errors import RunDirectoryError
 
 RESULT_FILE = "run.nc"
+# What deepglass writes into a run directory besides run.nc (plots.simulation.plot_run, the ultrametric
+# command): removed when a run is started afresh there, so no figure of a previous run stays beside the new
+# result. tests/test_reliability.py checks that plot_run's file names match these patterns.
+FIGURE_PATTERNS = ("energy.png", "replica_overlap_tw*.png", "replica_weight_overlap_tw*.png",
+                   "teacher_overlap_profile.png", "ultrametric_triangles.png", "ultrametric_dendrograms.png")
 CHECKPOINT_GROUP = "checkpoint"
 FORMAT = "deepglass-run-1"
 ENGINE = "h5netcdf"
@@ -80,9 +85,16 @@ def read_run(path: str | os.PathLike, with_checkpoint: bool = True) -> StoredRun
         raise
     except Exception as exc:  # h5py/netCDF raise many types for damaged files; all mean the same to the user
         raise RunDirectoryError(
-            f"{file} is not a readable deepglass result file ({exc.__class__.__name__}: {exc}); "
-            "use --overwrite to start this run afresh") from None
+            f"{file} is not a readable deepglass result file ({exc.__class__.__name__}: {exc})") from None
     return StoredRun(measurements, checkpoint)
+
+
+def remove_figures(folder: str | os.PathLike) -> list[Path]:
+    """Delete the figures a previous run left in FOLDER (FIGURE_PATTERNS); returns what was removed."""
+    removed = [p for pattern in FIGURE_PATTERNS for p in Path(folder).glob(pattern) if p.is_file()]
+    for path in removed:
+        path.unlink(missing_ok=True)
+    return removed
 
 
 def open_run(path: str | os.PathLike) -> xr.Dataset:

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ..atomic import atomic_path
+from ..atomic import atomic_path, directory_lock
 from ..errors import ConfigError, ConvergenceError, RunDirectoryError
-from .store import RESULT_FILE
+from .resources import check_run_fits
 from .sweep import Sweep, TheoryKey, load_sweep, parse_sweep
 from .sweep_store import (SWEEP_FILE, check_store, clear_point, clear_theory, mark_point_done, mark_theory_done,
                           point_dir, point_problem, theory_file, theory_problem, write_manifest)
@@ -85,19 +85,11 @@ def make_batches(jobs: list[Job], n_workers: int, min_task_seconds: float = MIN_
 
 # ---------------------------------------------------------------------- what runs on a worker
 
-def _remove_stale_temporaries(folder: Path) -> None:
-    """Temporary files of a write that a kill interrupted (atomic_path cleans up on every other exit)."""
-    if folder.is_dir():
-        for tmp in folder.glob(f".{RESULT_FILE}.*.tmp"):
-            tmp.unlink(missing_ok=True)
-
-
 def _run_point(store: Path, job: Job) -> str:
     from .config import parse_config
     from .runner import run_simulation
 
-    folder = point_dir(store, job.hash)
-    _remove_stale_temporaries(folder)
+    folder = point_dir(store, job.hash)  # run_simulation locks it and removes a killed write's temporaries
     note = ""
     config = parse_config(job.payload)
     try:
@@ -234,6 +226,43 @@ def run_sweep(sweep: Sweep | dict | str | os.PathLike, store: str | os.PathLike,
     store = Path(store).absolute()
     log = log or _warn
     start = time.perf_counter()
+    if workers is not None and not 1 <= workers <= max_workers():
+        raise ConfigError("--workers", workers, f"an integer 1 <= workers <= {max_workers()} "
+                                                f"(4 x the {available_cores()} cores this process may use)")
+    check_points_fit(sweep)  # every point, before anything is written
+    check_store(store)
+    client = None if serial or scheduler is None else connect_scheduler(scheduler)  # before the store is written
+    try:
+        with directory_lock(store):  # one driver per store; workers lock each point's own directory
+            return _run_locked(sweep, store, client, workers, serial, progress, log, min_task_seconds,
+                               tasks_per_worker, start)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def check_points_fit(sweep: Sweep) -> None:
+    """Refuse a sweep with any point whose run cannot fit in memory (ConfigError naming the point)."""
+    for point in sweep.points:
+        try:
+            check_run_fits(point.config)
+        except ConfigError as exc:
+            raise ConfigError(f"sweep point {point.label()}: {exc.field}", exc.value, exc.allowed) from None
+
+
+def connect_scheduler(address: str):
+    """A Dask Client of a running scheduler, or ConfigError saying why not (nothing written yet)."""
+    from distributed import Client
+
+    try:
+        return Client(address, timeout=30)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ConfigError("--scheduler", address, "the address of a running Dask scheduler "
+                          f"(could not connect: {exc.__class__.__name__}: {exc}); nothing was written") from None
+
+
+def _run_locked(sweep, store, client, workers, serial, progress, log, min_task_seconds, tasks_per_worker,
+                start) -> SweepReport:
     prepare_store(sweep, store)
     report = SweepReport(total=len(sweep.points), theory_total=len(sweep.theory_keys()))
     jobs, status, theory_status = _scan(sweep, store, report, log)
@@ -277,29 +306,29 @@ def run_sweep(sweep: Sweep | dict | str | os.PathLike, store: str | os.PathLike,
             for batch in batches:
                 record(run_batch(str(store), batch))
         else:
-            _run_on_dask(jobs, store, scheduler, workers, (min_task_seconds, tasks_per_worker), report, record)
+            _run_on_dask(jobs, store, client, workers, (min_task_seconds, tasks_per_worker), report, record)
     report.wall_seconds = time.perf_counter() - start
     return report
 
 
-def _run_on_dask(jobs, store, scheduler, workers, batching, report, record) -> None:
+def max_workers() -> int:
+    """The most LocalCluster worker processes a sweep starts: more than a few per core only adds start-up
+    time and memory (100000 of them never finish starting)."""
+    return 4 * available_cores()
+
+
+def _run_on_dask(jobs, store, client, workers, batching, report, record) -> None:
+    """Run the batches on ``client`` (a connected scheduler), or on a LocalCluster started here when None."""
     import logging
 
     from distributed import Client, LocalCluster, as_completed
 
     cluster = None
-    if scheduler is None:
+    if client is None:
         n = workers or available_cores()
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
                                silence_logs=logging.ERROR)
         client = Client(cluster)
-    else:
-        try:
-            client = Client(scheduler, timeout=30)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise ConfigError("--scheduler", scheduler,
-                              "the address of a running Dask scheduler "
-                              f"(could not connect: {exc.__class__.__name__}: {exc}); finished points are kept") from None
     try:
         client.wait_for_workers(1, timeout=60)
         report.n_workers = max(1, len(client.scheduler_info()["workers"]))
@@ -314,8 +343,8 @@ def _run_on_dask(jobs, store, scheduler, workers, batching, report, record) -> N
                             "error": f"{exc.__class__.__name__}: {exc}"} for j in futures[future]]
             record(results)
     finally:
-        client.close()
-        if cluster is not None:
+        if cluster is not None:  # a scheduler's client is closed by run_sweep, which opened it
+            client.close()
             cluster.close()
 
 

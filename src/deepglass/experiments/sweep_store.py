@@ -23,7 +23,7 @@ import numpy as np
 import xarray as xr
 
 from .. import __version__
-from ..atomic import atomic_path
+from ..atomic import LOCK_FILE, atomic_path, is_temporary
 from ..errors import ConfigError, RunDirectoryError
 from .store import ENGINE, RESULT_FILE, read_run
 
@@ -129,7 +129,7 @@ def check_store(store: Path) -> None:
         return
     if not store.is_dir():
         raise RunDirectoryError(f"--out {store} exists and is not a directory")
-    names = {p.name for p in store.iterdir()}
+    names = {p.name for p in store.iterdir() if not (p.name == LOCK_FILE or is_temporary(p.name))}
     if names and not {SWEEP_FILE, MANIFEST} <= names:
         raise RunDirectoryError(f"--out {store} is not empty and holds no sweep ({', '.join(sorted(names)[:5])}); "
                                 "choose a new or empty directory")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "ANSATZES": "solve", "MAX_RSB_STEPS": "solve", "solve": "solve",
+    "ANSATZES": "dispatch", "MAX_RSB_STEPS": "dispatch", "solve": "dispatch",
     "ChainProblem": "problem", "central_layers": "problem",
     "solve_rs": "rs",
     "solve_curve": "continuation", "learning_curve": "continuation",
@@ -32,3 +32,6 @@ def __getattr__(name: str):
 
 def __dir__():
     return __all__
+
+# A submodule named like one of its exports would shadow it once imported (`import deepglass.theory.x`
+# sets the package attribute x to the module): none is, and tests/test_theory_rs.py checks it.

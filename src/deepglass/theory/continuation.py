@@ -8,7 +8,7 @@ import xarray as xr
 
 from ..errors import ConfigError
 from .problem import ChainProblem
-from .solve import solve
+from .dispatch import solve
 
 
 def solve_curve(problem_template: ChainProblem, alphas, ansatz: str = "rs", **options) -> xr.Dataset:
