@@ -85,7 +85,10 @@ def os_error_message(exc: OSError) -> str:
     where = f" {exc.filename}" if exc.filename else ""
     name = errno.errorcode.get(exc.errno, "") if exc.errno else ""
     reason = (exc.strerror or str(exc)) + (f" ({name})" if name else "")
-    return f"cannot write{where}: {reason}; every result file is replaced atomically, so none is half-written"
+    writing = exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EISDIR,
+                            errno.ENOTDIR, errno.EEXIST)
+    return (f"cannot {'write' if writing else 'read or write'}{where}: {reason}; every result file is replaced "
+            "atomically, so none is half-written")
 
 
 def _nearest_existing(path: Path) -> Path:
