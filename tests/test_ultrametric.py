@@ -111,10 +111,12 @@ def test_errors_name_the_field(run):
 
 def test_plot_ultrametric_writes_figures(run, tmp_path):
     _, ds = run
-    paths = plot_ultrametric(ds, tmp_path)
+    stats = ultrametricity(ds)
+    layers = sorted({stats.attrs["boundary_layers"][0], stats.attrs["centre_layers"][0]})
+    paths = plot_ultrametric(stats, tmp_path, trees={l: replica_dendrogram(ds, l) for l in layers})
     assert [p.name for p in paths] == ["ultrametric_triangles.png", "ultrametric_dendrograms.png"]
     assert all(p.stat().st_size > 10_000 for p in paths)
-    only = plot_ultrametric(ultrametricity(ds), tmp_path / "stats")
+    only = plot_ultrametric(stats, tmp_path / "stats")
     assert len(only) == 1 and only[0].stat().st_size > 10_000
 
 

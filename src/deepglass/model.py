@@ -20,6 +20,7 @@ import numpy as np
 from .errors import ConfigError
 
 SCENARIOS = ("random", "teacher-student", "hidden-manifold")
+POTENTIALS = ("soft", "hinge", "count")
 Scenario = Literal["random", "teacher-student", "hidden-manifold"]
 
 
@@ -187,3 +188,26 @@ def make_training_set(spec: NetworkSpec, scenario: str, M: int, rng: np.random.G
     inputs = sample_inputs(spec, M, rng, batch, manifold)
     layers = forward(teacher.J, inputs, idx)
     return TrainingSet(inputs, layers[-1], idx, teacher, layers, manifold)
+
+
+# --------------------------------------------------------------------------- the potential V(r) of MODEL.md section 4
+
+def potential_function(name: str, kappa: float, xp=np):
+    """V(r) for an array of gaps r: soft (kappa-r)^2, hinge (kappa-r), count 1, each times theta(kappa - r).
+
+    xp: the array module (numpy; jax.numpy for the JAX kernels, which need traceable functions).
+    """
+    kappa = float(kappa)
+    if name == "soft":
+        def V(r):
+            d = xp.minimum(r - kappa, 0.0)
+            return d * d
+    elif name == "hinge":
+        def V(r):
+            return xp.maximum(kappa - r, 0.0)
+    elif name == "count":
+        def V(r):
+            return (r < kappa).astype(r.dtype)
+    else:
+        raise ConfigError("potential", name, f"one of {', '.join(POTENTIALS)}")
+    return V

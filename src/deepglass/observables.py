@@ -9,7 +9,7 @@ from itertools import combinations
 
 import numpy as np
 
-from .model import forward, gap
+from .model import forward, gap, potential_function
 
 
 def neuron_overlap(S_a: np.ndarray, S_b: np.ndarray) -> np.ndarray:
@@ -36,7 +36,6 @@ def violations_per_layer(gaps: np.ndarray, kappa: float) -> np.ndarray:
 
 def energy_per_layer(gaps: np.ndarray, kappa: float, potential: str = "soft") -> np.ndarray:
     """E_l = sum_{i,mu} V(r^{mu,l}_i): (..., L, M, N) -> (..., L)."""
-    from .mc.params import potential_function
     return np.sum(potential_function(potential, kappa)(gaps), axis=(-1, -2))
 
 

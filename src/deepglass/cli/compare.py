@@ -163,7 +163,7 @@ def ultrametric(
 ) -> None:
     """Overlap triangles and replica dendrograms per layer: is the design space ultrametric, boundary vs centre?"""
     from ..experiments.store import open_run
-    from ..experiments.ultrametric import ultrametricity
+    from ..experiments.ultrametric import replica_dendrogram, ultrametricity
     from ..plots.ultrametric import plot_dendrograms, plot_triangles
 
     if format not in ("table", "json"):
@@ -180,7 +180,8 @@ def ultrametric(
     with warnings.catch_warnings():  # identical replicas (planted, q = 1) give a tree of height 0: scipy's
         warnings.filterwarnings("ignore", message="Attempting to set identical low and high ylims")  # axis
         figures = [plot_triangles(stats, out / "ultrametric_triangles.png"),   # warns; the flat tree is right
-                   plot_dendrograms(run, layers, out / "ultrametric_dendrograms.png", var=var)]
+                   plot_dendrograms({l: replica_dendrogram(run, l, var=var) for l in layers},
+                                    out / "ultrametric_dendrograms.png", var=var)]
     per_layer = {int(l): {k: _num(stats[k].sel(layer=l)) for k in
                           ("fraction_ultrametric", "fraction_equilateral", "violation", "ks_statistic", "ks_pvalue")}
                  | {"n_triangles": int(stats["n_triangles"].sel(layer=l))} for l in stats["layer"].values}

@@ -88,23 +88,6 @@ def solution_summary(ds) -> dict:
     return out
 
 
-def write_netcdf_atomic(ds, path: Path) -> None:
-    """Write to a temporary file next to PATH, then os.replace: no half-written result is ever visible."""
-    path = Path(path)
-    if path.parent and not path.parent.exists():
-        raise ConfigError("out", str(path), "a file in an existing directory")
-    clean = ds.copy()
-    for name, var in clean.data_vars.items():
-        if var.dtype == bool:
-            clean[name] = var.astype("int8")
-    for key, value in list(clean.attrs.items()):
-        if isinstance(value, (list, tuple)):
-            clean.attrs[key] = np.asarray(value, dtype=int if all(isinstance(v, (int, np.integer))
-                                                                  for v in value) else float)
-    with atomic_path(path) as tmp:
-        clean.to_netcdf(tmp, engine="h5netcdf")
-
-
 def _write_text_atomic(text: str, path: Path) -> None:
     path = Path(path)
     if path.parent and not path.parent.exists():
@@ -155,7 +138,9 @@ def theory(
         ds = solve(problem, ansatz, steps=steps)
     _warn_if_rs_unstable(ds)
     if format == "netcdf":
-        write_netcdf_atomic(ds, out)
+        from ..experiments.store import write_dataset
+
+        write_dataset(ds, out)  # out checked by _check_format: a file in an existing writable directory
         emit(json.dumps({"written": str(out), "residual": float(ds.attrs["residual"])}))
         return
     text = json.dumps(solution_summary(ds), indent=2)

@@ -19,10 +19,10 @@ from typing import Callable, NamedTuple
 import numpy as np
 import xarray as xr
 
-from ..atomic import atomic_path
 from ..errors import ConfigError
 from .config import SEED_LIMIT, RunConfig, parse_config
 from .resources import check_run_fits
+from .store import write_dataset
 
 COMPARE_FILE = "compare.nc"
 COMPARE_SCENARIOS = ("teacher-student", "random")
@@ -271,8 +271,7 @@ def _run_and_assemble(config, out, theory, frozen, on_progress, overwrite) -> xr
             mean[o, k], sem[o, k] = _mean_sem(var)
 
     ds = _assemble(config, theory, frozen, obs_names, mean, sem, t_final)
-    with atomic_path(out / COMPARE_FILE) as tmp:
-        ds.to_netcdf(tmp, engine="h5netcdf")
+    write_dataset(ds, out / COMPARE_FILE)
     return ds
 
 

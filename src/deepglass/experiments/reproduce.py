@@ -20,13 +20,13 @@ import numpy as np
 import xarray as xr
 
 from .. import __version__
-from ..atomic import atomic_path, directory_lock, remove_stale_temporaries
+from ..atomic import directory_lock, remove_stale_temporaries
 from ..errors import ConfigError, RunDirectoryError
 from .config import SEED_LIMIT, parse_config
+from .store import ENGINE, write_dataset
 
 SCALES = ("tiny", "quick", "full")
 DATA_DIR, FIGURE_DIR, RUN_DIR, REPORT_FILE = "data", "figures", "runs", "report.html"
-ENGINE = "h5netcdf"
 
 Progress = Callable[[str], None]
 
@@ -594,9 +594,7 @@ def load_cached(out: Path, panel: Panel, tag: str) -> xr.Dataset | None:
 def store(out: Path, panel: Panel, ds: xr.Dataset) -> Path:
     file = data_file(out, panel)
     file.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(file) as tmp:
-        ds.to_netcdf(tmp, engine=ENGINE)
-    return file
+    return write_dataset(ds, file)
 
 
 @dataclass

@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
 from ..atomic import atomic_path
@@ -54,16 +55,39 @@ class StoredRun:
         return int(self.measurements.attrs.get("t_done", 0))
 
 
+def netcdf_ready(ds: xr.Dataset) -> xr.Dataset:
+    """A copy NetCDF can hold: boolean variables as int8, list/tuple attributes as int or float arrays."""
+    clean = ds.copy()
+    for name, var in clean.data_vars.items():
+        if var.dtype == bool:
+            clean[name] = var.astype("int8")
+    for key, value in list(clean.attrs.items()):
+        if isinstance(value, bool):
+            clean.attrs[key] = int(value)
+        elif isinstance(value, (list, tuple)):
+            integers = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)
+            clean.attrs[key] = np.asarray(value, dtype=int if integers else float)
+    return clean
+
+
+def write_dataset(ds: xr.Dataset, path: str | os.PathLike, groups: dict[str, xr.Dataset] | None = None) -> Path:
+    """The one NetCDF writer (runs, theory solutions, sweeps, compare, reproduce panels): the cleaned root Dataset
+    and any named groups go to a temporary file beside PATH, then ``os.replace``: never a half-written file."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        netcdf_ready(ds).to_netcdf(tmp, mode="w", engine=ENGINE)
+        for group, part in (groups or {}).items():
+            netcdf_ready(part).to_netcdf(tmp, mode="a", engine=ENGINE, group=group)
+    return path
+
+
 def write_run(path: str | os.PathLike, measurements: xr.Dataset, checkpoint: xr.Dataset | None = None) -> Path:
-    """Atomically (re)write ``run.nc``: temp file in the same directory, then ``os.replace``."""
+    """Atomically (re)write ``run.nc`` (measurements, and the checkpoint group mid-run)."""
     final = result_file(path)
     final.parent.mkdir(parents=True, exist_ok=True)
     attrs = dict(measurements.attrs, format=FORMAT, has_checkpoint=int(checkpoint is not None))
-    with atomic_path(final) as tmp:
-        measurements.assign_attrs(attrs).to_netcdf(tmp, mode="w", engine=ENGINE)
-        if checkpoint is not None:
-            checkpoint.to_netcdf(tmp, mode="a", engine=ENGINE, group=CHECKPOINT_GROUP)
-    return final
+    return write_dataset(measurements.assign_attrs(attrs), final,
+                         None if checkpoint is None else {CHECKPOINT_GROUP: checkpoint})
 
 
 def read_run(path: str | os.PathLike, with_checkpoint: bool = True) -> StoredRun:

@@ -102,12 +102,12 @@ def _run_point(store: Path, job: Job) -> str:
 
 
 def _solve_theory(store: Path, job: Job) -> str:
-    from ..cli.theory import write_netcdf_atomic  # the one writer of theory datasets (bool/list attrs cleaned)
     from ..theory import solve
+    from .store import write_dataset
 
     path = theory_file(store, job.hash)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_netcdf_atomic(solve(TheoryKey(**job.payload).problem(), "rs"), path)
+    write_dataset(solve(TheoryKey(**job.payload).problem(), "rs"), path)
     return ""
 
 

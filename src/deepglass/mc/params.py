@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ConfigError
+from ..model import POTENTIALS, potential_function  # noqa: F401  (a model-level formula; re-exported here)
 
-POTENTIALS = ("soft", "hinge", "count")
 ACCEPTANCES = ("greedy", "metropolis")
 
 
@@ -46,29 +46,6 @@ class MCParams:
             raise ConfigError("delta", self.delta, "a real number with 0 < delta <= 10 (weight move size)")
         if not isinstance(self.exact_sphere, (bool, np.bool_)):
             raise ConfigError("exact_sphere", self.exact_sphere, "true or false")
-
-
-# --------------------------------------------------------------------------- potentials V(r)
-
-def potential_function(name: str, kappa: float, xp=np):
-    """V(r) for an array of gaps r: soft (kappa-r)^2, hinge (kappa-r), count 1, each times theta(kappa - r).
-
-    xp: the array module (numpy; jax.numpy for the JAX kernels, which need traceable functions).
-    """
-    kappa = float(kappa)
-    if name == "soft":
-        def V(r):
-            d = xp.minimum(r - kappa, 0.0)
-            return d * d
-    elif name == "hinge":
-        def V(r):
-            return xp.maximum(kappa - r, 0.0)
-    elif name == "count":
-        def V(r):
-            return (r < kappa).astype(r.dtype)
-    else:
-        raise ConfigError("potential", name, f"one of {', '.join(POTENTIALS)}")
-    return V
 
 
 # --------------------------------------------------------------------------- acceptance rules

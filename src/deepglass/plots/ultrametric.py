@@ -1,5 +1,5 @@
 """Figures of ultrametricity from simulation: triangle spacing histograms (boundary vs centre) and replica
-dendrograms (deepglass.experiments.ultrametric)."""
+dendrograms, drawn from what deepglass.experiments.ultrametric computed."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,12 +8,6 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 from scipy.cluster import hierarchy
-
-from ..experiments.ultrametric import replica_dendrogram, ultrametricity
-
-
-def _is_run(ds: xr.Dataset) -> bool:
-    return "config_json" in ds.attrs
 
 
 def plot_triangles(stats: xr.Dataset, path: str | Path) -> Path:
@@ -45,13 +39,14 @@ def plot_triangles(stats: xr.Dataset, path: str | Path) -> Path:
     return Path(path)
 
 
-def plot_dendrograms(run: xr.Dataset, layers: list[int], path: str | Path, sample: int = 0,
-                     var: str = "q_replica") -> Path:
-    """Average-linkage dendrograms (distance 1 - q_ab) of the guests of one sample, one panel per layer."""
-    fig = Figure(figsize=(4.5 * len(layers), 3.8), layout="constrained")
-    axes = fig.subplots(1, len(layers), squeeze=False)[0]
-    for ax, layer in zip(axes, layers):
-        tree = replica_dendrogram(run, layer, sample=sample, var=var)
+def plot_dendrograms(trees: dict, path: str | Path, sample: int = 0, var: str = "q_replica") -> Path:
+    """Average-linkage dendrograms (distance 1 - q_ab) of the guests of one sample, one panel per layer.
+
+    trees: layer -> a tree with ``linkage`` and ``cophenetic`` (experiments.ultrametric.replica_dendrogram).
+    """
+    fig = Figure(figsize=(4.5 * len(trees), 3.8), layout="constrained")
+    axes = fig.subplots(1, len(trees), squeeze=False)[0]
+    for ax, (layer, tree) in zip(axes, trees.items()):
         hierarchy.dendrogram(tree.linkage, ax=ax, labels=[f"r{a}" for a in range(len(tree.linkage) + 1)],
                              color_threshold=0)
         ax.set_title(f"layer {layer}: cophenetic correlation {tree.cophenetic:.3f}", fontsize=9)
@@ -61,18 +56,14 @@ def plot_dendrograms(run: xr.Dataset, layers: list[int], path: str | Path, sampl
     return Path(path)
 
 
-def plot_ultrametric(ds_or_run: xr.Dataset, out_dir: str | Path, layers: list[int] | None = None) -> list[Path]:
-    """From a run (R >= 3 guests): triangle histograms and dendrograms of a boundary and the central layer;
-    from an ``ultrametricity`` Dataset: the histograms only. Returns the written paths."""
+def plot_ultrametric(stats: xr.Dataset, out_dir: str | Path, trees: dict | None = None) -> list[Path]:
+    """The triangle histograms of an ``ultrametricity`` Dataset and, given trees (layer -> dendrogram), the
+    dendrograms. Returns the written paths. Figures draw what they are given: computing is experiments'."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    stats = ultrametricity(ds_or_run) if _is_run(ds_or_run) else ds_or_run
     paths = [plot_triangles(stats, out_dir / "ultrametric_triangles.png")]
-    if _is_run(ds_or_run):
-        if layers is None:
-            layers = sorted({stats.attrs["boundary_layers"][0], stats.attrs["centre_layers"][0]})
-        paths.append(plot_dendrograms(ds_or_run, list(layers), out_dir / "ultrametric_dendrograms.png",
-                                      var=stats.attrs["var"]))
+    if trees:
+        paths.append(plot_dendrograms(trees, out_dir / "ultrametric_dendrograms.png", var=stats.attrs["var"]))
     return paths
 
 
