@@ -13,15 +13,17 @@ Array conventions (leading batch axes ``...`` allowed everywhere):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 
 from .errors import ConfigError
 
-SCENARIOS = ("random", "teacher-student", "hidden-manifold")
-POTENTIALS = ("soft", "hinge", "count")
+# Allowed values, listed once: the Literal types (config schema) and the tuples (checks, messages) are one list.
 Scenario = Literal["random", "teacher-student", "hidden-manifold"]
+Potential = Literal["soft", "hinge", "count"]
+SCENARIOS: tuple[str, ...] = get_args(Scenario)
+POTENTIALS: tuple[str, ...] = get_args(Potential)
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import warnings
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 import typer
 
 from ..errors import ConfigError
@@ -36,14 +34,11 @@ def _parse_sizes(text: str) -> list[int]:
     return values
 
 
-def _num(v) -> float | None:
-    v = float(v)
-    return None if not math.isfinite(v) else v
-
-
 def compare_summary(ds) -> dict:
     """JSON view: per observable and layer, theory, extrapolation (+- error, chi2/dof) and MC per N."""
-    out = {key: (v.item() if isinstance(v, np.generic) else v) for key, v in ds.attrs.items()
+    from ..experiments.summary import json_ready
+
+    out = {key: v for key, v in ds.attrs.items()
            if key not in ("compare_config", "run_seeds")}
     out["config"] = json.loads(ds.attrs["compare_config"])
     out["N"] = [int(n) for n in ds["N"].values]
@@ -51,22 +46,23 @@ def compare_summary(ds) -> dict:
     out["observables"] = {}
     for name in ds["observable"].values:
         pick = ds.sel(observable=name)
-        entry = {key: [_num(v) for v in pick[var].values] for key, var in
+        entry = {key: pick[var].values for key, var in
                  (("theory", "theory"), ("extrap", "extrap"), ("extrap_err", "extrap_err"),
                   ("extrap_chi2_dof", "extrap_chi2_dof"))}
         if "theory_frozen" in ds:
-            entry["theory_frozen"] = [_num(v) for v in pick["theory_frozen"].values]
-        entry["sim_mean"] = [[_num(v) for v in row] for row in pick["sim_mean"].values]
-        entry["sim_sem"] = [[_num(v) for v in row] for row in pick["sim_sem"].values]
+            entry["theory_frozen"] = pick["theory_frozen"].values
+        entry["sim_mean"] = pick["sim_mean"].values
+        entry["sim_sem"] = pick["sim_sem"].values
         out["observables"][str(name)] = entry
     for key in ("theory_eps_g", "frozen_eps_g", "extrap_eps_g", "extrap_eps_g_err"):
         if key in ds:
-            out[key] = _num(ds[key])
-    return out
+            out[key] = float(ds[key])
+    return json_ready(out)
 
 
 def _table(ds) -> str:
     from rich.console import Console
+    import numpy as np
     from rich.table import Table
 
     console = Console(record=True, width=120, file=io.StringIO())  # recorded, exported once below
@@ -163,6 +159,7 @@ def ultrametric(
 ) -> None:
     """Overlap triangles and replica dendrograms per layer: is the design space ultrametric, boundary vs centre?"""
     from ..experiments.store import open_run
+    from ..experiments.summary import json_ready
     from ..experiments.ultrametric import replica_dendrogram, ultrametricity
     from ..plots.ultrametric import plot_dendrograms, plot_triangles
 
@@ -182,14 +179,13 @@ def ultrametric(
         figures = [plot_triangles(stats, out / "ultrametric_triangles.png"),   # warns; the flat tree is right
                    plot_dendrograms({l: replica_dendrogram(run, l, var=var) for l in layers},
                                     out / "ultrametric_dendrograms.png", var=var)]
-    per_layer = {int(l): {k: _num(stats[k].sel(layer=l)) for k in
+    per_layer = {int(l): {k: json_ready(float(stats[k].sel(layer=l))) for k in
                           ("fraction_ultrametric", "fraction_equilateral", "violation", "ks_statistic", "ks_pvalue")}
                  | {"n_triangles": int(stats["n_triangles"].sel(layer=l))} for l in stats["layer"].values}
-    regions = {str(r): {k: _num(stats[f"region_{k}"].sel(region=r)) for k in
+    regions = {str(r): {k: json_ready(float(stats[f"region_{k}"].sel(region=r))) for k in
                         ("fraction_ultrametric", "fraction_equilateral", "violation", "ks_statistic")}
                for r in stats["region"].values}
-    attrs = {k: (v.tolist() if isinstance(v, np.ndarray) else v.item() if isinstance(v, np.generic) else v)
-             for k, v in stats.attrs.items()}
+    attrs = json_ready(dict(stats.attrs))
     if format == "json":
         emit(json.dumps({"settings": attrs, "layers": per_layer, "regions": regions,
                          "figures": [str(p) for p in figures]}, indent=2))

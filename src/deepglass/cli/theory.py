@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import json
-import math
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 import typer
 
 from ..atomic import atomic_path
@@ -47,22 +45,15 @@ def _check_format(format: str, out: Optional[Path]) -> None:
         check_output_file(out)
 
 
-def _floats(values) -> list:
-    return [None if not math.isfinite(float(v)) else float(v) for v in np.asarray(values, float).ravel()]
-
-
-def _json_value(v):
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.floating, float)):
-        return None if not math.isfinite(float(v)) else float(v)
-    if isinstance(v, np.ndarray):
-        return _floats(v)
-    return v
-
-
 def solution_summary(ds) -> dict:
     """The JSON view of a solution: Q (layers 1..L), q (layers 0..L), free entropy, residual, stability."""
+    import numpy as np
+
+    from ..experiments.summary import json_ready
+
+    def _floats(values):  # integer-valued arrays too are reported as floats
+        return np.asarray(values, float)
+
     out = {
         "Q": _floats(ds["Q"].values[1:]),
         "q": _floats(ds["q"].values),
@@ -74,7 +65,7 @@ def solution_summary(ds) -> dict:
     for key in ("ansatz", "steps", "scenario", "L", "alpha", "kappa", "field", "field_layers",
                 "replicon_chain", "eps_g"):
         if key in ds.attrs:
-            out[key] = _json_value(ds.attrs[key])
+            out[key] = ds.attrs[key]
     if "replicon_weight" in ds:
         out["replicon"] = _floats(ds["replicon_weight"].values[1:])
         out["replicon_neuron"] = _floats(ds["replicon_neuron"].values)
@@ -82,10 +73,10 @@ def solution_summary(ds) -> dict:
         out["m_test"] = _floats(ds["m_test"].values)
     for name in ("q_x", "Q_x"):
         if name in ds:
-            out[name] = [_floats(row) for row in ds[name].values]
+            out[name] = _floats(ds[name].values)
     if "x" in ds.coords:
         out["x"] = _floats(ds["x"].values)
-    return out
+    return json_ready(out)
 
 
 def _write_text_atomic(text: str, path: Path) -> None:

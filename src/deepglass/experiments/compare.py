@@ -20,7 +20,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import ConfigError
-from .config import SEED_LIMIT, RunConfig, parse_config
+from .config import SEED_LIMIT, RunConfig, child_seed, parse_config
 from .resources import check_run_fits
 from .store import write_dataset
 
@@ -118,8 +118,7 @@ class CompareConfig:
 
     def seed_for(self, N: int) -> int:
         """The run seed at width N: derived from the one recorded seed, keyed by N (adding an N changes no other run)."""
-        state = np.random.SeedSequence(self.seed, spawn_key=(int(N),)).generate_state(1, np.uint64)[0]
-        return int(state) >> 1  # < 2**63
+        return child_seed(self.seed, N)
 
     def run_config(self, N: int) -> RunConfig:
         return parse_config({

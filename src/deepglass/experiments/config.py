@@ -17,10 +17,20 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import ConfigError
-from ..model import SCENARIOS, NetworkSpec
+from ..model import POTENTIALS, SCENARIOS, NetworkSpec, Potential, Scenario
 
 TEACHER_SCENARIOS = ("teacher-student", "hidden-manifold")  # scenarios whose data come from a teacher network
 SEED_LIMIT = 2**63  # TOML integers are signed 64-bit
+
+
+def child_seed(seed: int, key: int) -> int:
+    """The one way a run seed is derived from a recorded seed: child ``key`` of ``SeedSequence(seed)``, a valid
+    run seed (< SEED_LIMIT); children with distinct keys are independent, and adding a key changes no other."""
+    import numpy as np
+
+    return int(np.random.SeedSequence(seed, spawn_key=(int(key),)).generate_state(1, np.uint64)[0]) >> 1
+
+
 KAPPA_LIMIT = 1e6  # |gap| <= c always; beyond this kappa is trivial and (kappa - r)^2 summed overflows float64
 
 
@@ -55,9 +65,8 @@ class NetworkConfig(_Section):
 
 
 class DataConfig(_Section):
-    scenario: Literal["random", "teacher-student", "hidden-manifold"] = _field(
-        "teacher-student", "random | teacher-student | hidden-manifold",
-        "one of random, teacher-student, hidden-manifold")
+    scenario: Scenario = _field(
+        "teacher-student", " | ".join(SCENARIOS), f"one of {', '.join(SCENARIOS)}")
     alpha: float = _field(1.0, "load alpha = M / c; M = round(alpha c) training patterns",
                           "a finite real number > 0 (load M / c)", gt=0)
     D: int | None = _field(None, "effective input dimension, hidden-manifold only (1 <= D <= N)",
@@ -67,9 +76,9 @@ class DataConfig(_Section):
 
 
 class MCConfig(_Section):
-    potential: Literal["soft", "hinge", "count"] = _field(
+    potential: Potential = _field(
         "soft", "cost per gap: soft (kappa-r)^2, hinge (kappa-r), count 1, each only where r < kappa",
-        "one of soft, hinge, count")
+        f"one of {', '.join(POTENTIALS)}")
     acceptance: Literal["greedy", "metropolis"] = _field(
         "greedy", "greedy (accept iff dE <= 0) | metropolis (needs beta)", "one of greedy, metropolis")
     beta: float | None = _field(None, "inverse temperature, metropolis only (ignored by greedy)",

@@ -22,8 +22,10 @@ import xarray as xr
 from .. import __version__
 from ..atomic import directory_lock, remove_stale_temporaries
 from ..errors import ConfigError, RunDirectoryError
-from .config import SEED_LIMIT, parse_config
+from .config import SEED_LIMIT, child_seed, parse_config
+from .cost import mc_seconds
 from .store import ENGINE, write_dataset
+from .summary import json_ready
 
 SCALES = ("tiny", "quick", "full")
 DATA_DIR, FIGURE_DIR, RUN_DIR, REPORT_FILE = "data", "figures", "runs", "report.html"
@@ -42,9 +44,7 @@ class Context:
 
     def panel_seed(self, key: str) -> int:
         """A child seed per panel, derived from the one recorded seed (stable when panels are added)."""
-        index = PANEL_KEYS.index(key)
-        state = np.random.SeedSequence(self.seed, spawn_key=(index,)).generate_state(1, np.uint64)[0]
-        return int(state) >> 1  # < 2**63, a valid run seed
+        return child_seed(self.seed, PANEL_KEYS.index(key))
 
 
 @dataclass(frozen=True)
@@ -64,18 +64,9 @@ class Panel:
         return f"{self.key}_{self.name}"
 
 
-# ---------------------------------------------------------------------- Monte Carlo cost model
-# Seconds per MC step, measured on the 2-core machine under load (numba backend, greedy soft-core, N = 16..128):
-# n_systems * L * (sub-step overhead ~ N + work ~ N^2 M), plus a fixed cost per run (start state, measurements,
-# atomic saves). See docs/experiments.md "Reproduce".
-MC_OVERHEAD_PER_NEURON = 1.9e-5
-MC_WORK = 4e-9
-MC_RUN_OVERHEAD = 1.5
-
-
-def mc_seconds(N: int, L: int, alpha: float, t_max: int, n_systems: int) -> float:
-    M = max(1, round(alpha * N))
-    return MC_RUN_OVERHEAD + t_max * n_systems * L * (MC_OVERHEAD_PER_NEURON * N + MC_WORK * N * N * M)
+def _mc_seconds(N: int, L: int, alpha: float, t_max: int, n_systems: int) -> float:
+    """experiments.cost.mc_seconds of a fully connected run at load alpha (M = round(alpha N), at least 1)."""
+    return mc_seconds(N, L, max(1, round(alpha * N)), t_max, n_systems)
 
 
 def _run(ctx: Context, config, where: Path) -> xr.Dataset:
@@ -106,7 +97,7 @@ def _transitions(p: dict, ctx: Context) -> xr.Dataset:
 
 
 def _draw_transitions(ds, figures):
-    from ..plots.gallery import plot_transitions
+    from ..plots.reproduce_figures import plot_transitions
 
     return [plot_transitions(ds, figures / "i_transitions.png")]
 
@@ -144,7 +135,7 @@ def _profiles(p: dict, ctx: Context) -> xr.Dataset:
 
 
 def _draw_profiles(ds, figures):
-    from ..plots.gallery import plot_profiles
+    from ..plots.reproduce_figures import plot_profiles
 
     return [plot_profiles(ds, figures / "ii_profiles.png")]
 
@@ -187,7 +178,7 @@ def _parisi(p: dict, ctx: Context) -> xr.Dataset:
 
 
 def _draw_parisi(ds, figures):
-    from ..plots.gallery import plot_parisi_functions
+    from ..plots.reproduce_figures import plot_parisi_functions
 
     return [plot_parisi_functions(ds, figures / "iii_parisi_functions.png")]
 
@@ -260,7 +251,7 @@ def _dynamics(p: dict, ctx: Context) -> xr.Dataset:
 
 
 def _draw_dynamics(ds, figures):
-    from ..plots.gallery import plot_overlap_maps
+    from ..plots.reproduce_figures import plot_overlap_maps
 
     return [plot_overlap_maps(ds, figures / "iv_overlap_dynamics_Q.png", "Q"),
             plot_overlap_maps(ds, figures / "iv_overlap_dynamics_q.png", "q")]
@@ -302,7 +293,7 @@ def compare_configs(p: dict, ctx: Context) -> list:
     seed = ctx.panel_seed("v")
     configs = []
     for k, alpha in enumerate(p["alphas"]):
-        child = int(np.random.SeedSequence(seed, spawn_key=(k,)).generate_state(1, np.uint64)[0]) >> 1
+        child = child_seed(seed, k)
         configs.append(CompareConfig(scenario="teacher-student", L=p["L"], alpha=float(alpha),
                                      N_values=tuple(p["N_values"]), n_samples=p["n_samples"], t_max=p["t_max"], R=0,
                                      seed=child, M_test=p["M_test"], backend=p["backend"]))
@@ -346,7 +337,7 @@ def _generalization_theory(p: dict) -> xr.Dataset:
 
 
 def _draw_generalization(ds, figures):
-    from ..plots.gallery import plot_generalization
+    from ..plots.reproduce_figures import plot_generalization
 
     return [plot_generalization(ds, figures / "v_generalization.png")]
 
@@ -439,8 +430,8 @@ def _describe_ultrametric(ds):
 # ---------------------------------------------------------------------- the plan
 
 def _num(value) -> float | None:
-    value = float(value)
-    return None if not np.isfinite(value) else round(value, 6)
+    value = json_ready(float(value))
+    return None if value is None else round(value, 6)
 
 
 def _theory_estimate(seconds: dict) -> Callable[[dict, str], float]:
@@ -448,7 +439,7 @@ def _theory_estimate(seconds: dict) -> Callable[[dict, str], float]:
 
 
 def _dynamics_estimate(p: dict, scale: str) -> float:
-    return sum(mc_seconds(N, p["L"], p["alpha"], p["t_max"], p["n_samples"] * (1 + p["R"])) for N in p["N_values"])
+    return sum(_mc_seconds(N, p["L"], p["alpha"], p["t_max"], p["n_samples"] * (1 + p["R"])) for N in p["N_values"])
 
 
 COMPARE_RUN_OVERHEAD = 4.0  # per planted run: theory solves, test-set forward passes, compare bookkeeping (measured)
@@ -456,7 +447,7 @@ COMPARE_RUN_OVERHEAD = 4.0  # per planted run: theory solves, test-set forward p
 
 def _generalization_estimate(p: dict, scale: str) -> float:
     runs = [(N, a) for N in p["N_values"] for a in p["alphas"]]
-    mc = sum(mc_seconds(N, p["L"], a, p["t_max"], p["n_samples"]) for N, a in runs)
+    mc = sum(_mc_seconds(N, p["L"], a, p["t_max"], p["n_samples"]) for N, a in runs)
     return mc + COMPARE_RUN_OVERHEAD * len(runs) + 0.1 * p["grid_points"]
 
 
@@ -543,7 +534,7 @@ def make_plan(scale: str = "quick", panels: list[str] | None = None) -> list[Pla
         estimate = panel.estimate(params, scale)
         if key == "vi" and "iv" not in keys:  # (vi) reuses the widest run of (iv): its cost when (iv) is not planned
             iv = PANELS_BY_KEY["iv"].params[scale]
-            estimate += mc_seconds(max(iv["N_values"]), iv["L"], iv["alpha"], iv["t_max"], iv["n_samples"] * (1 + iv["R"]))
+            estimate += _mc_seconds(max(iv["N_values"]), iv["L"], iv["alpha"], iv["t_max"], iv["n_samples"] * (1 + iv["R"]))
         plan.append(PlannedPanel(panel, params, float(estimate)))
     return plan
 
@@ -670,5 +661,5 @@ def reproduce(out: str | Path, scale: str = "quick", seed: int = 0, panels: list
 
 
 __all__ = ["PANELS", "PANEL_KEYS", "SCALES", "Context", "Panel", "PanelResult", "PlannedPanel", "ReproduceResult",
-           "cache_tag", "check_seed", "data_file", "format_plan", "load_cached", "make_plan", "mc_seconds",
+           "cache_tag", "check_seed", "data_file", "format_plan", "load_cached", "make_plan",
            "parse_panels", "reproduce", "run_panel"]

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import xarray as xr
 
-from ..observables import generalization_error
+from ..observables import generalization_error_from_output_overlap
 
 
 def _layers_mean(var: xr.DataArray, layers: list[int]) -> list[float | None]:
@@ -16,9 +16,28 @@ def _layers_mean(var: xr.DataArray, layers: list[int]) -> list[float | None]:
     return [_number(v) for v in means.values]
 
 
+def json_ready(obj):
+    """The one strict-JSON cleaner: NaN and inf -> None, numpy/xarray scalars and arrays -> Python numbers and
+    lists, recursively through dicts, lists and tuples."""
+    if isinstance(obj, dict):
+        return {k: json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_ready(v) for v in obj]
+    if isinstance(obj, xr.DataArray):
+        obj = obj.values
+    if isinstance(obj, np.ndarray):
+        return json_ready(obj.tolist())
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    return obj
+
+
 def _number(value) -> float | None:
-    value = float(value)
-    return None if math.isnan(value) else value
+    return json_ready(float(value))
 
 
 def final_summary(run: xr.Dataset) -> dict:
@@ -61,7 +80,7 @@ def final_summary(run: xr.Dataset) -> dict:
     if "test_overlap" in last:
         final["generalization_overlap"] = _layers_mean(last["test_overlap"], layers)
         output = final["generalization_overlap"][-1]
-        final["generalization_error"] = None if output is None else float(generalization_error(output))
+        final["generalization_error"] = None if output is None else float(generalization_error_from_output_overlap(output))
     if "teacher_q" in last:
         final["teacher_overlap_q"] = _layers_mean(last["teacher_q"], layers)
     if "teacher_Q" in last:
@@ -75,15 +94,4 @@ def final_summary(run: xr.Dataset) -> dict:
 
 def to_json(summary: dict) -> str:
     """JSON with NaN/inf as null (strict JSON has no NaN)."""
-    def clean(obj):
-        if isinstance(obj, dict):
-            return {k: clean(v) for k, v in obj.items()}
-        if isinstance(obj, (list, tuple)):
-            return [clean(v) for v in obj]
-        if isinstance(obj, (float, np.floating)):
-            return None if not math.isfinite(float(obj)) else float(obj)
-        if isinstance(obj, np.integer):
-            return int(obj)
-        return obj
-
-    return json.dumps(clean(summary), indent=2, allow_nan=False)
+    return json.dumps(json_ready(summary), indent=2, allow_nan=False)

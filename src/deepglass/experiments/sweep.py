@@ -32,13 +32,13 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from .. import __version__
 from ..errors import ConfigError
+from ..theory.problem import THEORY_SCENARIOS
 from .config import SEED_LIMIT, RunConfig, apply_overrides, parse_config, read_toml_text, resolve_key
 
 TOP_LEVEL_KEYS = ("base", "sweep", "seeds", "zip", "theory")
 RANGE_KEYS = ("start", "stop", "num", "log")
 POINT_FORMAT = "deepglass-sweep-point-1"
 THEORY_FORMAT = "deepglass-sweep-theory-rs-1"
-THEORY_SCENARIOS = ("random", "teacher-student")
 
 
 def cache_version() -> str:

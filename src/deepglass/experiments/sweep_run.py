@@ -6,7 +6,7 @@ recomputed), then run the rest. Workers write each point's files themselves (``r
 ``points/<hash16>/``, then ``DONE.json``), so a killed process or worker loses at most the points in flight,
 and those resume from their own checkpoints. The driver alone rewrites the manifest, after every batch.
 
-Batching: each point's cost is estimated from its size (moves per MC step x fields each move updates);
+Batching: each point's cost is estimated from its size (experiments/cost.py, the one MC cost model);
 points are packed, largest first, into batches of at least ``min_task_seconds`` (and about
 ``tasks_per_worker`` batches per worker), so the per-task cost of Dask stays a small fraction of the work
 (measured in benchmarks/bench_sweep.py).
@@ -23,14 +23,13 @@ from typing import Callable
 
 from ..atomic import atomic_path, directory_lock
 from ..errors import ConfigError, ConvergenceError, RunDirectoryError
+from .cost import config_seconds
 from .resources import check_run_fits
 from .sweep import Sweep, TheoryKey, load_sweep, parse_sweep
 from .sweep_store import (SWEEP_FILE, check_store, clear_point, clear_theory, mark_point_done, mark_theory_done,
                           point_dir, point_problem, theory_file, theory_problem, write_manifest)
 
-# Cost model, calibrated on the 2-core development machine (numba backend); only ratios matter for packing.
-POINT_OVERHEAD_S = 0.3       # data, files, measurements of a tiny run (0.2 s idle, 0.7 s under load)
-SECONDS_PER_UNIT = 1e-7      # one unit: one local-field update of one system
+# Theory cost and batch sizes (MC points: experiments/cost.py); only ratios matter for packing.
 THEORY_SECONDS = 0.5         # one RS solve of the chain
 MIN_TASK_SECONDS = 1.0       # Dask costs ~5 ms of worker time per task: >= 1 s of work per task keeps it < 1 %
 TASKS_PER_WORKER = 8         # enough batches that the last ones finishing unevenly cost little
@@ -42,17 +41,6 @@ def available_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
-
-
-def estimate_seconds(config) -> float:
-    """Rough run time of one point: systems x MC steps x (neuron moves x N + weight moves x M) field updates."""
-    N, L = config.network.N, config.network.L
-    c = config.network.c or N
-    M = config.n_patterns
-    guests = config.replicas.R * len(config.replicas.waiting_times) if config.replicas.R else 0
-    systems = config.run.n_samples * (1 + guests)
-    units = systems * config.run.t_max * N * M * ((L - 1) * N + L * c)
-    return POINT_OVERHEAD_S + SECONDS_PER_UNIT * units
 
 
 @dataclass(frozen=True)
@@ -195,7 +183,7 @@ def _scan(sweep: Sweep, store: Path, report: SweepReport, log: Log) -> tuple[lis
             report.recomputed.append((point.label(), problem))
             clear_point(store, point.hash)
         status[point.hash] = "pending"
-        jobs.append(Job("run", point.hash, point.config.to_dict(), estimate_seconds(point.config), point.label()))
+        jobs.append(Job("run", point.hash, point.config.to_dict(), config_seconds(point.config), point.label()))
     for key in sweep.theory_keys():
         problem = theory_problem(store, key.hash)
         if problem is None:
@@ -348,5 +336,5 @@ def _run_on_dask(jobs, store, client, workers, batching, report, record) -> None
             cluster.close()
 
 
-__all__ = ["Job", "SweepReport", "estimate_seconds", "make_batches", "run_batch", "run_sweep"]
+__all__ = ["Job", "SweepReport", "make_batches", "run_batch", "run_sweep"]
 

@@ -1,4 +1,4 @@
-"""Figures of the reproduction gallery (``deepglass reproduce``; docs/experiments.md "Reproduce").
+"""Figures of `deepglass reproduce` (its panels; docs/experiments.md "Reproduce").
 
 Each function draws one panel of the picture of the original study (MODEL.md section 1) from the panel's
 cached Dataset (deepglass.experiments.reproduce), writes one PNG atomically and returns its path.
