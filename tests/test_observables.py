@@ -37,18 +37,18 @@ def test_teacher_gaps_are_nonnegative_and_student_equal_teacher_generalises_perf
     test = sample_inputs(spec, 50, rng, (2,))
     overlap = obs.test_overlap(data.teacher.J, data.teacher.J, test, data.idx)
     np.testing.assert_array_equal(overlap, 1.0)
-    np.testing.assert_array_equal(obs.generalization_error(overlap), 0.0)
+    np.testing.assert_array_equal(obs.generalization_error_from_output_overlap(overlap), 0.0)
     # a student whose last layer is the teacher's with every row flipped outputs the opposite: eps_g = 1
     flipped = data.teacher.J.copy()
     flipped[:, -1] *= -1
     overlap = obs.test_overlap(flipped, data.teacher.J, test, data.idx)
     np.testing.assert_array_equal(overlap[:, -1], -1.0)
-    np.testing.assert_array_equal(obs.generalization_error(overlap[:, -1]), 1.0)
+    np.testing.assert_array_equal(obs.generalization_error_from_output_overlap(overlap[:, -1]), 1.0)
     np.testing.assert_array_equal(overlap[:, :-1], 1.0)
     # an independent random student: eps_g near 1/2
     other = obs.test_overlap(random_weights(spec, rng, (2,)), data.teacher.J, sample_inputs(spec, 2000, rng, (2,)),
                              data.idx)
-    assert np.all(np.abs(obs.generalization_error(other[:, -1]) - 0.5) < 0.2)
+    assert np.all(np.abs(obs.generalization_error_from_output_overlap(other[:, -1]) - 0.5) < 0.2)
 
 
 def test_triangles_are_sorted_and_ultrametricity_measure():

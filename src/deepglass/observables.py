@@ -51,8 +51,9 @@ def test_overlap(J_student: np.ndarray, J_teacher: np.ndarray, test_inputs: np.n
     return np.stack([neuron_overlap(s, t) for s, t in zip(student, teacher)], axis=-1)
 
 
-def generalization_error(overlap: np.ndarray) -> np.ndarray:
-    """eps_g = (1 - overlap)/2: the probability that a student output neuron differs from the teacher's."""
+def generalization_error_from_output_overlap(overlap: np.ndarray) -> np.ndarray:
+    """eps_g = (1 - overlap)/2 from the measured student-teacher overlap of the output layer: the probability
+    that a student output neuron differs from the teacher's (theory: teacher_student.generalization_error(Q))."""
     return (1.0 - np.asarray(overlap)) / 2.0
 
 

@@ -25,6 +25,7 @@ def fresh_input_overlaps(Q: np.ndarray) -> np.ndarray:
 
 
 def generalization_error(Q: np.ndarray) -> float:
-    """eps_g = arccos(Q_L m_{L-1}) / pi: the probability that student and teacher outputs differ."""
+    """eps_g = arccos(Q_L m_{L-1}) / pi from the weight overlaps Q_1..Q_L: the probability that student and
+    teacher outputs differ (measured: observables.generalization_error_from_output_overlap)."""
     m = fresh_input_overlaps(Q)
     return float(np.arccos(np.clip(Q[-1] * m[-2], -1.0, 1.0)) / np.pi)
