@@ -115,3 +115,26 @@ def test_the_checker_sees_imports_inside_functions(tmp_path):
     body = tmp_path / "observables.py"
     body.write_text("def energy():\n    from .mc.params import potential_function\n    from . import model\n")
     assert imported_modules("deepglass.observables", body) == {"deepglass", "deepglass.mc.params", "deepglass.model"}
+
+
+HEAVY = ("numpy", "xarray", "pydantic", "scipy", "numba", "matplotlib", "dask")
+
+
+@pytest.mark.parametrize("code", [
+    "import deepglass",
+    "import deepglass.cli",
+    "from deepglass.cli import app\ntry:\n    app(['version'])\nexcept SystemExit:\n    pass",
+    "from deepglass.cli import app\ntry:\n    app(['--help'])\nexcept SystemExit:\n    pass",
+])
+def test_cli_startup_imports_nothing_heavy(code):
+    """`deepglass --help` and `deepglass version` stay fast: the commands import numpy, xarray, pydantic and
+    the theory inside their bodies (checked as what a fresh interpreter has loaded, not as a time)."""
+    import os
+    import subprocess
+    import sys
+
+    probe = code + f"\nimport sys\nprint('loaded:' + ','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    env = dict(os.environ, PYTHONPATH=str(SRC) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True)
+    loaded = done.stdout.rpartition("loaded:")[2].strip()
+    assert "loaded:" in done.stdout and loaded == "", f"{code!r} imported {loaded}"

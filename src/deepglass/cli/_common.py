@@ -20,6 +20,30 @@ except ImportError:  # pragma: no cover - typer using the click package
 from ..errors import ConfigError, DeepglassError
 
 
+def _help_flag_without_pydantic() -> None:
+    """typer 0.29 coerces the unset --help flag (None) of every command through a pydantic TypeAdapter, which
+    imports pydantic (0.3-0.7 s) on every invocation, `deepglass version` included. None needs no coercion:
+    give each help option typer's own pass-through coercion up front. Other typer versions: left as they are."""
+    try:
+        from typer._click.core import Command
+        from typer._coercion import PassThroughRuntimeParam
+    except ImportError:  # pragma: no cover - a typer without this machinery
+        return
+    original = Command.get_help_option
+
+    def get_help_option(self, ctx):
+        option = original(self, ctx)
+        if option is not None and getattr(option, "_runtime_param", False) is None:
+            option._runtime_param = PassThroughRuntimeParam(annotation=bool,
+                                                            parameter_info=option.type_descriptor.parameter_info)
+        return option
+
+    Command.get_help_option = get_help_option
+
+
+_help_flag_without_pydantic()
+
+
 class _OneLineErrors(TyperGroup):
     """The root group: the CLI framework's own usage errors (unknown option, bad integer, missing argument)
     become one line on stderr and exit status 2, like every other input error, instead of a boxed panel."""
