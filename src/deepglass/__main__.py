@@ -1,0 +1,4 @@
+"""`python -m deepglass`: the `deepglass` command."""
+from .cli import main
+
+main()
