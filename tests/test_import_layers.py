@@ -35,7 +35,8 @@ MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
 
 
 def imported_modules(name: str, path: Path) -> set[str]:
-    """The deepglass modules `name` imports anywhere in its body (absolute or relative, `from pkg import mod`)."""
+    """The deepglass modules `name` imports anywhere in its body (absolute or relative). `from pkg import mod`
+    depends on the submodule, `from pkg import attr` on pkg's __init__."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
@@ -47,8 +48,10 @@ def imported_modules(name: str, path: Path) -> set[str]:
                 base = ".".join(parts[: len(parts) - node.level + 1] + ([node.module] if node.module else []))
             else:
                 base = node.module or ""
-            found.add(base)
-            found.update(f"{base}.{alias.name}" for alias in node.names if f"{base}.{alias.name}" in MODULES)
+            submodules = {f"{base}.{alias.name}" for alias in node.names} & set(MODULES)
+            found.update(submodules)
+            if len(submodules) < len(node.names):  # a name defined in `base` itself: its __init__ is a dependency
+                found.add(base)
     return {m for m in found if m.split(".")[0] == "deepglass" and m != name}
 
 
@@ -113,8 +116,9 @@ def test_no_import_cycle():
 def test_the_checker_sees_imports_inside_functions(tmp_path):
     """The checker is not blind to the kind of import that once ran upward: relative, inside a function body."""
     body = tmp_path / "observables.py"
-    body.write_text("def energy():\n    from .mc.params import potential_function\n    from . import model\n")
-    assert imported_modules("deepglass.observables", body) == {"deepglass", "deepglass.mc.params", "deepglass.model"}
+    body.write_text("def energy():\n    from .mc.params import potential_function\n    from . import model\n"
+                    "    from . import __version__\n")
+    assert imported_modules("deepglass.observables", body) == {"deepglass.mc.params", "deepglass.model", "deepglass"}
 
 
 HEAVY = ("numpy", "xarray", "pydantic", "scipy", "numba", "matplotlib", "dask")
