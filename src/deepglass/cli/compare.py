@@ -38,8 +38,7 @@ def compare_summary(ds) -> dict:
     """JSON view: per observable and layer, theory, extrapolation (+- error, chi2/dof) and MC per N."""
     from ..experiments.summary import json_ready
 
-    out = {key: v for key, v in ds.attrs.items()
-           if key not in ("compare_config", "run_seeds")}
+    out = {key: v for key, v in ds.attrs.items() if key not in ("compare_config", "run_seeds")}
     out["config"] = json.loads(ds.attrs["compare_config"])
     out["N"] = [int(n) for n in ds["N"].values]
     out["sim_time"] = [int(t) for t in ds["sim_time"].values]
@@ -61,8 +60,8 @@ def compare_summary(ds) -> dict:
 
 
 def _table(ds) -> str:
-    from rich.console import Console
     import numpy as np
+    from rich.console import Console
     from rich.table import Table
 
     console = Console(record=True, width=120, file=io.StringIO())  # recorded, exported once below
