@@ -89,7 +89,10 @@ CASES = [(NetworkSpec(N=8, L=3), DS, "planted"),
          (NetworkSpec(N=8, L=4, c=5), MCParams(sampler="design-space", acceptance="metropolis", beta=3.0,
                                                potential="hinge"), "learning"),
          (NetworkSpec(N=7, L=3, kappa=-0.3), DS, "planted"),
-         (NetworkSpec(N=7, L=3, kappa=0.2), MCParams(sampler="design-space", potential="count"), "learning")]
+         (NetworkSpec(N=7, L=3, kappa=0.2), MCParams(sampler="design-space", potential="count"), "learning"),
+         (NetworkSpec(N=7, L=3, c=4), MCParams(sampler="design-space", proposal="weight", delta=1.0), "planted"),
+         (NetworkSpec(N=7, L=3), MCParams(sampler="design-space", proposal="weight", exact_sphere=False,
+                                          acceptance="metropolis", beta=2.0), "learning")]
 
 
 @pytest.mark.parametrize("spec,params,protocol", CASES)
@@ -150,8 +153,8 @@ def test_bad_sampler_settings_are_refused():
         MCParams(sampler="rows")
     with pytest.raises(ConfigError, match="proposal"):
         MCParams(sampler="design-space", proposal="column")
-    with pytest.raises(ConfigError, match="proposal"):
-        Engine(6, 3, 6, 4, 0.0, MCParams(sampler="design-space", proposal="weight"), None, "numba")
+    with pytest.raises(ConfigError, match="backend"):
+        Engine(6, 3, 6, 4, 0.0, DS, None, "jax")
     assert parse_config({}).mc.sampler == "local"
 
 

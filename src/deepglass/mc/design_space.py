@@ -17,7 +17,7 @@ hidden neurons are set to the forward pass of the random weights) greedy descend
 The proposal "flip every neuron whose field changes sign" is symmetric: the reverse row move restores the
 fields of layer l, the same neurons change sign back, and so on down the cascade. With the row move
 J_i -> sqrt(c)(J_i + delta x)/|J_i + delta x| (x ~ N(0, 1_c), a density that depends only on J_i . J_i')
-no Hastings factor is needed; the single-weight proposal (numpy only) carries the local move's factor.
+no Hastings factor is needed; the single-weight proposal carries the local move's Hastings factor (exact_sphere).
 For kappa < 0 the neurons are not slaved: each MC step adds the local neuron flips (engine backend).
 
 MC step: for each layer l = 1..L in turn, N row moves of uniformly random rows (L N rows: every weight
@@ -30,7 +30,6 @@ import numpy as np
 
 from ..errors import ConfigError
 from .moves import BatchState, register_move_set
-from .numpy_backend import NumpyBackend
 from .params import accept
 
 
@@ -44,9 +43,6 @@ class DesignSpaceMoves:
         self.kappa, self.params, self.idx, self.V = engine.kappa, engine.params, engine.idx, engine.V
         if engine.backend_name not in ("numpy", "numba"):
             raise ConfigError("backend", engine.backend_name, "numpy or numba with sampler = design-space")
-        if self.params.proposal == "weight" and engine.backend_name != "numpy":
-            raise ConfigError("proposal", "weight", "row with the numba backend (the single-weight proposal "
-                                                    "exists in the numpy reference only)")
         self.backend_name = engine.backend_name
         self.flips = self.kappa < 0.0           # kappa >= 0: neurons slaved, no flip can keep its own gap
         self.parities = engine.parities
@@ -56,7 +52,6 @@ class DesignSpaceMoves:
         self.need_u = self.metropolis or self.hastings
         self.inv_sqrt_c = 1.0 / np.sqrt(self.c)
         self.delta = np.full(self.L, float(self.params.delta))   # move size per layer
-        self._ref = NumpyBackend(self.params, self.V, self.c, self.N, self.L, self.M, self.kappa)
         self._buffers = None
         if self.backend_name == "numba":
             from . import design_space_numba
@@ -126,7 +121,7 @@ class DesignSpaceMoves:
         scale = np.sqrt(c / (rest2 + new * new))
         w_raw = w_old.copy()
         w_raw[b, slot] = new
-        log_ratio = self._ref.hastings_log_ratio(a, new, x, rest2, scale) if self.hastings else None
+        log_ratio = hastings_log_ratio(a, new, x, scale, c, delta) if self.hastings else None
         return w_raw * scale[:, None], log_ratio
 
     def row_moves(self, st: BatchState, w: int, i: np.ndarray, g: np.ndarray, slot, u) -> None:
@@ -181,6 +176,16 @@ class DesignSpaceMoves:
         Wt[acc[:, None], w, sup[acc], ia[:, None]] = w_new[acc]
         st.counts_weight[acc, p] += 1
         st.stats[acc, 1:L] += n_flips[acc, 1:L]
+
+
+def hastings_log_ratio(a, new, x, scale, c: int, delta: float):
+    """log q(J'->J)/q(J->J') of the single-weight move (the formula of NumpyBackend.hastings_log_ratio,
+    docs/simulation.md, with this move's delta): a old weight, new = (a + delta x)/sqrt(1 + delta^2)."""
+    if c == 1:
+        return np.zeros_like(a)
+    s = np.sqrt(1.0 + delta * delta)
+    reverse = s * a * scale - scale * new
+    return 0.5 * (c + 1) * np.log(scale * scale) - (reverse * reverse - (delta * x) ** 2) / (2 * delta * delta)
 
 
 def slave_hidden_neurons(S: np.ndarray, Wt: np.ndarray, c: int) -> None:

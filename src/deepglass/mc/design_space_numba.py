@@ -113,8 +113,8 @@ def _cascade_apply(S, h, Wt, b, p, m, i, inv_sqrt_c, row, prev, prev_s, stats):
 
 
 @numba.njit(cache=True)
-def _system_sweep(S, h, Wt, b, dense, support, rows, gauss, u, counts, stats, delta, inv_sqrt_c, kappa, pot, greedy,
-                  beta, need_u):
+def _system_sweep(S, h, Wt, b, dense, support, rows, gauss, slot, u, counts, stats, delta, inv_sqrt_c, kappa, pot,
+                  greedy, beta, need_u, weight_move, hastings):
     """L N row moves of system b: for each weight layer w, N rows rows[w, a] (design_space.DesignSpaceMoves.step)."""
     L, M, N = S.shape[1] - 1, S.shape[2], S.shape[3]
     c = gauss.shape[-1]
@@ -136,11 +136,27 @@ def _system_sweep(S, h, Wt, b, dense, support, rows, gauss, u, counts, stats, de
         p = w + 1
         for a in range(N):
             i = rows[b, w, a]
-            for k in range(c):
-                sup[k] = k if dense else support[w, i, k]
-                wn[k] = Wt[b, w, sup[k], i] + delta[w] * gauss[b, w, a, k]
-                tmp[k] = wn[k] * wn[k]
-            scale = math.sqrt(cf / _pairwise_sum(tmp, 0, c))
+            d = delta[w]
+            log_ratio = 0.0
+            if weight_move:   # one weight moved, the row rescaled (design_space.DesignSpaceMoves.propose)
+                sl = slot[b, w, a]
+                for k in range(c):
+                    sup[k] = k if dense else support[w, i, k]
+                    wn[k] = Wt[b, w, sup[k], i]
+                    tmp[k] = wn[k] * wn[k]
+                old, x = wn[sl], gauss[b, w, a, sl]
+                new = (old + d * x) / math.sqrt(1.0 + d * d)
+                scale = math.sqrt(cf / ((_pairwise_sum(tmp, 0, c) - old * old) + new * new))
+                wn[sl] = new
+                if hastings and c > 1:
+                    rev = math.sqrt(1.0 + d * d) * old * scale - scale * new
+                    log_ratio = 0.5 * (c + 1) * math.log(scale * scale) - (rev * rev - (d * x) ** 2) / (2 * d * d)
+            else:
+                for k in range(c):
+                    sup[k] = k if dense else support[w, i, k]
+                    wn[k] = Wt[b, w, sup[k], i] + d * gauss[b, w, a, k]
+                    tmp[k] = wn[k] * wn[k]
+                scale = math.sqrt(cf / _pairwise_sum(tmp, 0, c))
             for k in range(c):
                 wn[k] = wn[k] * scale
             rejected = False
@@ -178,7 +194,7 @@ def _system_sweep(S, h, Wt, b, dense, support, rows, gauss, u, counts, stats, de
             if rejected:
                 continue
             uu = u[b, w, a] if need_u else 0.5
-            if not _accept(dE, uu, 0.0, greedy, False, beta):
+            if not _accept(dE, uu, log_ratio, greedy, hastings, beta):
                 continue
             for k in range(c):
                 Wt[b, w, sup[k], i] = wn[k]
@@ -210,8 +226,10 @@ def row_sweep(moves, st, r, parallel=None) -> None:
     support = np.zeros((1, 1, 1, 1), dtype=np.int64) if dense else moves.idx
     sample = np.zeros(st.S.shape[0], dtype=np.int64) if dense else np.asarray(st.system_sample, dtype=np.int64)
     u = r["u"] if moves.need_u else np.zeros((1, 1, 1))
+    slot = r["slot"] if "slot" in r else np.zeros((1, 1, 1), dtype=np.int64)
     params = moves.params
     kernel = _sweep_parallel if parallel else _sweep_serial
-    kernel(st.S, st.h, st.Wt, sample, dense, support, r["row"], r["gauss"], u, st.counts_weight, st.stats,
+    kernel(st.S, st.h, st.Wt, sample, dense, support, r["row"], r["gauss"], slot, u, st.counts_weight, st.stats,
            moves.delta, moves.inv_sqrt_c, moves.kappa, _POT[params.potential], params.acceptance == "greedy",
-           float(params.beta) if params.beta is not None else 0.0, moves.need_u)
+           float(params.beta) if params.beta is not None else 0.0, moves.need_u, params.proposal == "weight",
+           moves.hastings)

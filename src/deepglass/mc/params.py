@@ -14,7 +14,7 @@ from ..errors import ConfigError
 POTENTIALS = ("soft", "hinge", "count")
 ACCEPTANCES = ("greedy", "metropolis")
 SAMPLERS = ("local", "design-space")   # move sets: mc/engine.py (local), mc/design_space.py
-PROPOSALS = ("row", "weight")          # design-space weight proposals (weight: numpy backend only)
+PROPOSALS = ("row", "weight")          # design-space weight proposals
 
 
 @dataclass(frozen=True)
