@@ -166,3 +166,22 @@ def test_cli_bad_sampler_exits_2_with_one_line(tmp_path):
     assert done.returncode == 2 and "mc.sampler" in done.stderr and "design-space" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert not out.exists()
+
+
+NISHIMORI = {"seed": 3, "network": {"N": 10, "L": 2}, "data": {"scenario": "teacher-student", "alpha": 1.0, "M_test": 0},
+             "mc": {"sampler": "design-space", "delta": 0.5, "backend": "numba"},
+             "run": {"protocol": "planted", "t_max": 400, "n_samples": 6, "per_decade": 2},
+             "replicas": {"R": 4, "waiting_times": [100]}}
+
+
+def test_nishimori_check_tells_equilibrated_from_not(tmp_path):
+    from deepglass.experiments.summary import final_summary
+    long = final_summary(execute(plan_run(parse_config(NISHIMORI), tmp_path / "long")))["nishimori"]
+    assert long["equilibrated"] is True and long["Q"]["layers"] == [1, 2] and long["q"]["layers"] == [1]
+    assert max(long["Q"]["student_teacher"]) < 0.5           # the students did leave the teacher
+    # guests copied from the teacher and run 4 steps: students are closer to the teacher than to each other
+    short = {**NISHIMORI, "run": {**NISHIMORI["run"], "t_max": 4}, "replicas": {"R": 4, "waiting_times": [0]}}
+    check = final_summary(execute(plan_run(parse_config(short), tmp_path / "short")))["nishimori"]
+    assert check["equilibrated"] is False and min(check["Q"]["difference"]) > 0
+    local = {**NISHIMORI, "run": {**NISHIMORI["run"], "protocol": "learning", "t_max": 4}, "replicas": {"R": 0}}
+    assert final_summary(execute(plan_run(parse_config(local), tmp_path / "learn")))["nishimori"] is None

@@ -108,12 +108,13 @@ class DesignSpaceMoves:
         return self.idx[system_sample, w, i]
 
     def propose(self, w_old: np.ndarray, g: np.ndarray, slot, delta: float):
-        """New rows (B, c) of norm^2 c and log q(J'->J)/q(J->J') (None: symmetric)."""
+        """New rows (B, c) of norm^2 c, log q(J'->J)/q(J->J') (None: symmetric), the rescaling factor and, for
+        the single-weight move, (J'_ij - J_ij)/sqrt(c) before rescaling (its fields are updated incrementally)."""
         c = self.c
         if self.params.proposal == "row":
             w_raw = w_old + delta * g
             scale = np.sqrt(c / (w_raw * w_raw).sum(-1))
-            return w_raw * scale[:, None], None
+            return w_raw * scale[:, None], None, scale, None
         b = np.arange(w_old.shape[0])
         a, x = w_old[b, slot], g[b, slot]
         new = (a + delta * x) / np.sqrt(1.0 + delta * delta)
@@ -122,7 +123,7 @@ class DesignSpaceMoves:
         w_raw = w_old.copy()
         w_raw[b, slot] = new
         log_ratio = hastings_log_ratio(a, new, x, scale, c, delta) if self.hastings else None
-        return w_raw * scale[:, None], log_ratio
+        return w_raw * scale[:, None], log_ratio, scale, (new - a) * self.inv_sqrt_c
 
     def row_moves(self, st: BatchState, w: int, i: np.ndarray, g: np.ndarray, slot, u) -> None:
         """One proposal per system b: row i[b] of weight layer w (perceptron layer p = w + 1)."""
@@ -132,10 +133,13 @@ class DesignSpaceMoves:
         p = w + 1
         sup = self.support(st.system_sample, w, i)                             # (B, c)
         w_old = Wt[b[:, None], w, sup, i[:, None]]
-        w_new, log_ratio = self.propose(w_old, g, slot, self.delta[w])
-        S_in = np.take_along_axis(S[:, w], np.broadcast_to(sup[:, None, :], (B, M, sup.shape[-1])), axis=-1)
-        hn = (S_in * w_new[:, None, :]).sum(-1) * self.inv_sqrt_c              # (B, M) new own fields
+        w_new, log_ratio, scale, coef = self.propose(w_old, g, slot, self.delta[w])
         h_own, s_own = h[b, p, :, i], S[b, p, :, i]
+        if slot is None:   # row move: the M fields of the new row, O(M c)
+            S_in = np.take_along_axis(S[:, w], np.broadcast_to(sup[:, None, :], (B, M, sup.shape[-1])), axis=-1)
+            hn = (S_in * w_new[:, None, :]).sum(-1) * self.inv_sqrt_c          # (B, M)
+        else:              # one weight: the local move's incremental O(M) update
+            hn = (S[b, w, :, sup[b, slot]] * coef[:, None] + h_own) * scale[:, None]
         flip = ((hn >= 0.0) != (h_own >= 0.0)) if p < L else np.zeros((B, M), dtype=bool)
         s_new = np.where(flip, -s_own, s_own)
         dE = V(s_new * hn).sum(-1) - V(s_own * h_own).sum(-1)

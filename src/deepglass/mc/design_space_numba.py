@@ -138,6 +138,7 @@ def _system_sweep(S, h, Wt, b, dense, support, rows, gauss, slot, u, counts, sta
             i = rows[b, w, a]
             d = delta[w]
             log_ratio = 0.0
+            old, new, coef, sl, j_moved = 0.0, 0.0, 0.0, 0, 0
             if weight_move:   # one weight moved, the row rescaled (design_space.DesignSpaceMoves.propose)
                 sl = slot[b, w, a]
                 for k in range(c):
@@ -161,11 +162,17 @@ def _system_sweep(S, h, Wt, b, dense, support, rows, gauss, slot, u, counts, sta
                 wn[k] = wn[k] * scale
             rejected = False
             any_flip = False
+            if weight_move:
+                coef = (new - old) * inv_sqrt_c
+                j_moved = sup[sl]
             for m in range(M):
-                s_in = S[b, w, m]
-                for k in range(c):
-                    tmp[k] = s_in[sup[k]] * wn[k]
-                hm = _pairwise_sum(tmp, 0, c) * inv_sqrt_c
+                if weight_move:   # the local move's incremental O(1) update of each field
+                    hm = (S[b, w, m, j_moved] * coef + h[b, p, m, i]) * scale
+                else:             # the new row's field, O(c)
+                    s_in = S[b, w, m]
+                    for k in range(c):
+                        tmp[k] = s_in[sup[k]] * wn[k]
+                    hm = _pairwise_sum(tmp, 0, c) * inv_sqrt_c
                 hn[m] = hm
                 ho = h[b, p, m, i]
                 so = S[b, p, m, i]
