@@ -223,6 +223,28 @@ def info(
         for i, l in enumerate(final["layers"]):
             layers.add_row(str(l), *(_fmt(v[i]) for v in columns.values()))
         console.print(layers)
+    _print_nishimori(console, summary.get("nishimori"))
+
+
+def _print_nishimori(console, check) -> None:
+    """The equilibrium test of a planted run (experiments.summary.nishimori_check)."""
+    if check is None:
+        return
+    if check["equilibrated"] is None:
+        console.print(f"equilibration (Nishimori identity): cannot tell, {check['reason']}", highlight=False)
+        return
+    table = Table(title=f"Nishimori identity at t = {check['t']} (guests of t_w = {check['t_w']}): "
+                        + ("equilibrated" if check["equilibrated"] else "NOT EQUILIBRATED"))
+    for col in ("overlap", "layer", "student-teacher", "student-student", "difference", "error"):
+        table.add_column(col, justify="right")
+    for name in ("Q", "q"):
+        if name in check:
+            part = check[name]
+            for k, l in enumerate(part["layers"]):
+                table.add_row(name, str(l), *(f"{part[key][k]:.4f}" for key in
+                                             ("student_teacher", "student_student", "difference", "error")))
+    console.print(table)
+    console.print(check["reason"], highlight=False)
 
 
 @app.command()

@@ -92,6 +92,10 @@ class MCConfig(_Section):
         "auto", "engine backend: numpy (reference) | numba (same random numbers, same trajectory) | jax (own "
         "counter-based stream: same physics, statistically equal) | auto (jax with a GPU, else numba)",
         "one of auto, numpy, numba, jax")
+    sampler: Literal["local", "design-space"] = _field(
+        "local", "move set: local (neuron flips + single-weight moves: the learning dynamics) | design-space "
+        "(exact T = 0 sampler of the design space: row moves, hidden neurons slaved to the forward pass)",
+        "one of local, design-space")
     precision: Literal["float64", "float32"] = _field(
         "float64", "floating point of the engine state: float64 | float32 (jax backend only)",
         "one of float64, float32 (float32 needs backend = jax)")
@@ -100,6 +104,9 @@ class MCConfig(_Section):
     def _beta_for_metropolis(self):
         if self.acceptance == "metropolis" and self.beta is None:
             raise ConfigError("beta", None, "a finite real number > 0: metropolis acceptance needs an inverse temperature")
+        if self.sampler == "design-space" and self.backend == "jax":
+            raise ConfigError("mc.backend", self.backend, "auto, numpy or numba with sampler = design-space "
+                                                          "(it has no JAX kernels)")
         if self.precision == "float32" and self.backend != "jax":
             raise ConfigError("mc.precision", self.precision, f"float64 with backend = {self.backend} "
                                                               "(float32 needs backend = jax)")

@@ -61,7 +61,7 @@ def mc_params(config: RunConfig):
 
     beta = config.mc.beta if config.mc.acceptance == "metropolis" else None  # greedy ignores beta
     return MCParams(potential=config.mc.potential, acceptance=config.mc.acceptance, beta=beta,
-                    delta=config.mc.delta, exact_sphere=config.mc.exact_sphere)
+                    delta=config.mc.delta, exact_sphere=config.mc.exact_sphere, sampler=config.mc.sampler)
 
 
 def engine_waiting_times(config: RunConfig) -> tuple[int, ...]:

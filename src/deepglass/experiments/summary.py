@@ -89,7 +89,56 @@ def final_summary(run: xr.Dataset) -> dict:
         if name in last:  # one profile per waiting time
             final[key] = {f"t_w={int(tw)}": _layers_mean(last[name].sel(tw=tw), layers) for tw in last["tw"].values}
     summary["final"] = final
+    summary["nishimori"] = nishimori_check(run, config)
     return summary
+
+
+NISHIMORI_SIGMAS = 3.0   # |student-teacher - student-student| beyond this many standard errors: not in equilibrium
+
+
+def nishimori_check(run: xr.Dataset, config: dict) -> dict | None:
+    """The equilibrium test of planted runs (MODEL.md section 4): student-teacher overlaps (host) equal
+    student-student overlaps (guests of the last waiting time, all pairs) layer by layer.
+
+    Per sample d = teacher overlap - mean pair overlap; reported per layer: both means over samples, the mean
+    of d and its standard error over samples. ``equilibrated`` is True iff every layer's |d| <= 3 errors,
+    None when the run cannot tell (not planted, fewer than 2 guests or 2 samples, guests not created yet).
+    Q covers layers 1..L, q the hidden layers 1..L-1 (q_0 = q_L = 1 by construction)."""
+    if config["run"]["protocol"] != "planted":
+        return None
+    last = run.isel(time=-1)
+    L = int(config["network"]["L"])
+    reason = None
+    if "Q_replica" not in last or "teacher_Q" not in last:
+        reason = "needs replicas.R >= 2 guests"
+    elif last.sizes.get("sample", 1) < 2:
+        reason = "needs run.n_samples >= 2 (the error is taken over samples)"
+    else:
+        tws = [int(t) for t in last["tw"].values if int(t) <= int(last["time"])]
+        if not tws:
+            reason = "no guests yet at the last time"
+    if reason is not None:
+        return {"equilibrated": None, "reason": reason}
+    tw = tws[-1]
+    out: dict = {"t": int(last["time"]), "t_w": tw, "sigmas": NISHIMORI_SIGMAS}
+    ok = True
+    for name, teacher, layers in (("Q", "teacher_Q", range(1, L + 1)), ("q", "teacher_q", range(1, L))):
+        layers = list(layers)
+        if not layers:
+            continue
+        st = last[teacher].sel(layer=layers).values                                    # (sample, layer)
+        ss = last[f"{name}_replica"].sel(tw=tw, layer=layers).mean("pair").values      # (sample, layer)
+        d = st - ss
+        err = d.std(axis=0, ddof=1) / np.sqrt(d.shape[0])
+        diff = d.mean(axis=0)
+        ok = ok and bool(np.all(np.abs(diff) <= NISHIMORI_SIGMAS * err))
+        out[name] = {"layers": layers, "student_teacher": st.mean(0).tolist(), "student_student": ss.mean(0).tolist(),
+                     "difference": diff.tolist(), "error": err.tolist()}
+    out["equilibrated"] = ok
+    out["reason"] = ("student-teacher = student-student within 3 errors in every layer" if ok else
+                     "student-teacher != student-student beyond 3 errors: NOT equilibrated, its numbers are not "
+                     "equilibrium results")
+    return out
 
 
 def to_json(summary: dict) -> str:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .moves import MOVE_SETS, BatchState, draw_batch_system_first
 from .numpy_backend import NumpyBackend
 from .params import MCParams, potential_function
+from . import design_space  # noqa: F401  (registers the design-space move set)
 
 BACKENDS = {"numpy": NumpyBackend}
 try:  # optional compiled backend (pip install deepglass[fast])
@@ -64,6 +66,8 @@ class Engine:
 
     def __init__(self, N: int, L: int, c: int, M: int, kappa: float, params: MCParams,
                  idx: np.ndarray | None = None, backend: str = "numpy", precision: str = "float64"):
+        if params.sampler != "local" and backend == "auto":   # the design-space sampler has no JAX kernels
+            backend = "numba" if "numba" in BACKENDS else "numpy"
         backend = resolve_backend(backend)
         if backend == "jax" and "jax" not in BACKENDS:
             _jax_backend()
@@ -88,6 +92,10 @@ class Engine:
         self.weight_after = np.floor(np.arange(c) * N / c).astype(int)
         self.need_neuron_uniform = params.acceptance == "metropolis"
         self.need_weight_uniform = params.acceptance == "metropolis" or params.exact_sphere
+        # the move set: None = the local moves below; else a class of mc/moves.py's interface
+        self.moves = None if params.sampler == "local" else MOVE_SETS[params.sampler](self)
+        self.move_stats = None   # (B, L+1) diagnostics of the move set (moves.BatchState.stats)
+        self._move_draws = None
 
     # ----------------------------------------------------------------- random numbers
     def draw_shapes(self) -> dict:
@@ -154,6 +162,14 @@ class Engine:
     # ----------------------------------------------------------------- the MC step
     def step(self, S, h, Wt, rngs, system_sample, counts_neuron, counts_weight) -> None:
         """Advance every system of the flattened batch (B = len(rngs)) by one MC step, in place."""
+        if self.moves is not None:
+            shapes = self.moves.draw_shapes()
+            self._move_draws = draw_batch_system_first(rngs, shapes, self.moves.highs(), self._move_draws)
+            if self.move_stats is None or self.move_stats.shape[0] != len(rngs):
+                self.move_stats = np.zeros((len(rngs), self.L + 1))
+            self.moves.step(BatchState(S, h, Wt, system_sample, counts_neuron, counts_weight, self.move_stats),
+                            self._move_draws)
+            return
         be = self.backend
         if getattr(be, "draws_system_first", False):   # numba: (B, n_sub, ...) numbers in reused buffers
             r = self.draw_systems(rngs)
@@ -191,6 +207,8 @@ class Engine:
 
     def attempts_per_step(self) -> tuple[np.ndarray, np.ndarray]:
         """Attempted neuron / weight moves per layer per system in one MC step (layers 0..L)."""
+        if self.moves is not None:
+            return self.moves.attempts_per_step()
         neuron = np.zeros(self.L + 1)
         neuron[1:self.L] = self.N * self.M
         weight = np.zeros(self.L + 1)

@@ -13,6 +13,8 @@ from ..errors import ConfigError
 from ..model import POTENTIALS, potential_function  # noqa: F401  (a model-level formula; re-exported here)
 
 ACCEPTANCES = ("greedy", "metropolis")
+SAMPLERS = ("local", "design-space")   # move sets: mc/engine.py (local), mc/design_space.py
+PROPOSALS = ("row", "weight")          # design-space weight proposals
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,10 @@ class MCParams:
     exact_sphere: include the Hastings factor of the weight move (see docs/simulation.md) so that,
     with E fixed, rows are sampled from the exactly uniform measure on their sphere. Without it the
     move of MODEL.md is biased at order delta^2 (visible at small c and large delta).
+    sampler: "local" (neuron flips and single-weight moves, the learning dynamics) or "design-space"
+    (weight moves with the hidden neurons slaved to the forward pass, mc/design_space.py).
+    proposal: the design-space weight move, "row" (J_i -> sqrt(c)(J_i + delta x)/|J_i + delta x|,
+    symmetric) or "weight" (one weight as the local move, with its Hastings factor iff exact_sphere).
     """
 
     potential: str = "soft"
@@ -29,6 +35,8 @@ class MCParams:
     beta: float | None = None
     delta: float = 0.1
     exact_sphere: bool = True
+    sampler: str = "local"
+    proposal: str = "row"
 
     def __post_init__(self):
         if self.potential not in POTENTIALS:
@@ -46,6 +54,10 @@ class MCParams:
             raise ConfigError("delta", self.delta, "a real number with 0 < delta <= 10 (weight move size)")
         if not isinstance(self.exact_sphere, (bool, np.bool_)):
             raise ConfigError("exact_sphere", self.exact_sphere, "true or false")
+        if self.sampler not in SAMPLERS:
+            raise ConfigError("sampler", self.sampler, f"one of {', '.join(SAMPLERS)}")
+        if self.proposal not in PROPOSALS:
+            raise ConfigError("proposal", self.proposal, f"one of {', '.join(PROPOSALS)}")
 
 
 # --------------------------------------------------------------------------- acceptance rules

@@ -15,6 +15,7 @@ import xarray as xr
 from ..errors import ConfigError
 from ..model import NetworkSpec, TrainingSet, forward, random_spins, random_weights
 from .checkpoint import Checkpoint
+from .design_space import slave_hidden_neurons
 from .engine import Engine
 from .params import MCParams
 from .schedule import _is_int, check_waiting_times
@@ -140,6 +141,8 @@ class _Run:
                 S[s, 0, 1:L] = random_spins(g, (L - 1, M, spec.N))
         self.S = S
         self.Wt = weights_to_internal(J, None if self.idx is None else self.idx[:, None], spec.N)
+        if self.params.sampler == "design-space" and self.protocol == "learning":
+            slave_hidden_neurons(self.S, self.Wt, spec.c)   # hidden neurons = forward pass of the random weights
         self.h = fields_from_scratch(self.S, self.Wt, spec.c)
         self._add_guests()
         self._reset_counters()
@@ -147,8 +150,9 @@ class _Run:
     def restore(self, cp: Checkpoint):
         spec, L = self.spec, self.spec.L
         meta = self._checkpoint_meta()
-        if {k: cp.meta.get(k) for k in meta} != meta:
-            raise ConfigError("checkpoint", {k: cp.meta.get(k) for k in meta}, f"a checkpoint of a run with {meta}")
+        found = {k: cp.meta.get(k, "local" if k == "sampler" else None) for k in meta}  # older files: local
+        if found != meta:
+            raise ConfigError("checkpoint", found, f"a checkpoint of a run with {meta}")
         n_sys = 1 + self.R * sum(tw <= cp.t for tw in self.tws)
         if (cp.S.shape != (self.ns, n_sys, L + 1, self.M, spec.N) or cp.J.shape[-2:] != (spec.N, spec.c)
                 or not 0 <= cp.t < self.t_max):
@@ -191,7 +195,8 @@ class _Run:
         JAX backend draws from its own keys, so its checkpoint resumes only on JAX (same precision).
         """
         stream = f"jax-{self.engine.precision}" if self.engine.owns_random_stream else "pcg64"
-        return dict(protocol=self.protocol, n_replicas=self.R, waiting_times=tuple(self.tws), random_stream=stream)
+        return dict(protocol=self.protocol, n_replicas=self.R, waiting_times=tuple(self.tws), random_stream=stream,
+                    sampler=self.params.sampler)
 
     def checkpoint(self) -> Checkpoint:
         idx = None if self.idx is None else self.idx[:, None]
