@@ -115,11 +115,17 @@ def _draw_transitions(ds, figures):
     return [plot_transitions(ds, figures / "i_transitions.png")]
 
 
-def _better_fit(ds) -> str:
+def _fits_sentence(ds) -> str:
+    xi = float(ds.attrs["xi"])
     exp_rms, pow_rms = float(ds.attrs.get("fit_rms", np.nan)), float(ds.attrs.get("power_rms", np.nan))
     if not (np.isfinite(exp_rms) and np.isfinite(pow_rms)):
-        return "too few frozen layers to compare the two laws"
-    return ("the power law fits better" if pow_rms < exp_rms else "the exponential fits better") + " here"
+        return (f"the dashed lines are the exponential log alpha_g(l) = a + l/xi through the frozen layers left of "
+                f"the centre (xi = {xi:.3f}); too few of them to compare it with a power law.")
+    better = "the power law" if pow_rms < exp_rms else "the exponential"
+    return (f"over the left half the dashed lines are the fit log alpha_g(l) = a + l/xi (xi = {xi:.3f}, rms "
+            f"{exp_rms:.3f} in log alpha_g), the dotted ones the power law a + b log l (b = "
+            f"{float(ds.attrs['power_exponent']):.2f}, rms {pow_rms:.3f}): {better} fits better here "
+            f"(docs/theory.md 4.1).")
 
 
 def _describe_transitions(ds):
@@ -134,11 +140,8 @@ def _describe_transitions(ds):
                "liquid up to alpha_max": frozen_never}
     caption = (f"Random data, kappa = {ds.attrs['kappa']:g}, replica-symmetric chain of depth L = {L}. For each weight "
                f"layer l the load alpha_g(l) where it leaves the liquid (Q_l = q_l = 0, blue) and freezes (orange). "
-               f"Freezing starts at both boundaries (alpha_g(1) = pi^2/4 = 2.467 exactly) and moves inward; over the "
-               f"left half the dashed lines are the fit log alpha_g(l) = a + l/xi (xi = {ds.attrs['xi']:.3f}, rms "
-               f"{ds.attrs.get('fit_rms', np.nan):.3f} in log alpha_g), the dotted ones the power law a + b log l "
-               f"(b = {ds.attrs.get('power_exponent', np.nan):.2f}, rms {ds.attrs.get('power_rms', np.nan):.3f}): "
-               f"{_better_fit(ds)} (docs/theory.md 4.1). "
+               f"Freezing starts at both boundaries (alpha_g(1) = pi^2/4 = 2.467 exactly) and moves inward; "
+               f"{_fits_sentence(ds)} "
                f"Layers still liquid at alpha_max = {ds.attrs['alpha_max']:g}: {frozen_never or 'none'}.")
     return caption, numbers
 
