@@ -140,7 +140,7 @@ def find_transitions(problem_template: ChainProblem, alpha_max: float = 100.0, *
                     break
                 # a jump to another branch of larger free entropy (teacher-student: the crystal) while the
                 # old liquid is still stable: a discontinuous transition, located by bisection
-                alpha_star = _jump_location(problem_at, lo, a, dropped, x, xtol)
+                alpha_star = _jump_location(problem_at, lo, a, dropped, x_lo, xtol)
                 record(alpha_star, dropped)
                 jumps.append(float(alpha_star))
                 break
@@ -160,12 +160,13 @@ def find_transitions(problem_template: ChainProblem, alpha_max: float = 100.0, *
             new_mask = close_pinned(probe, problem_at(alpha_star), mask_lo & ~support)
             # the old branch may already have lost to another one (teacher-student: the crystal wins before
             # this continuous transition of the then metastable branch): then the jump is the transition
+            # (checked 1e-3 above the root: closer, the old branch converges too slowly to be found)
             still_liquid = new_mask & ~mask
             if still_liquid.any():
-                above = alpha_star * (1 + 1e-6)
+                above = min(alpha_star * (1 + 1e-3), a)
                 x_full, _, _, _ = solve_rs_vector(problem_at(above), x_star)
                 if np.all(x_full[still_liquid] > NEAR_LIQUID):
-                    alpha_jump = _jump_location(problem_at, lo, above, mask_lo & ~mask, x_full, xtol)
+                    alpha_jump = _jump_location(problem_at, lo, above, mask_lo & ~mask, x_lo, xtol)
                     record(alpha_jump, mask_lo & ~mask)
                     jumps.append(float(alpha_jump))
                     break
@@ -185,18 +186,19 @@ def find_transitions(problem_template: ChainProblem, alpha_max: float = 100.0, *
     return Transitions(a_w, a_n, alpha_max, exp_fit["xi"], exp_fit["intercept"], growth["layers"], growth, jumps)
 
 
-def _jump_location(problem_at, lo: float, hi: float, dropped: np.ndarray, x_hi: np.ndarray, xtol: float) -> float:
+def _jump_location(problem_at, lo: float, hi: float, dropped: np.ndarray, x_old: np.ndarray, xtol: float) -> float:
     """The load in (lo, hi] where the solution jumps, by bisection on 'the dropped variables are frozen
-    (> NEAR_LIQUID)' (to xtol relative). Teacher-student: the solver keeps the branch of largest free
-    entropy, so this is where the free entropies of the two branches cross; random data (the warm-started
-    branch is continued): where the old branch ends."""
+    (> NEAR_LIQUID)' (to xtol relative), each solve warm-started on the old branch (x_old) so that it stays
+    a candidate. Teacher-student: the solver keeps the branch of largest free entropy among the warm start,
+    the bottom and the top start, so this is where the free entropies of the two branches cross; random
+    data (the warm-started branch is continued): where the old branch ends."""
     while hi - lo > xtol * hi:
         mid = 0.5 * (lo + hi)
-        x, _, _, _ = solve_rs_vector(problem_at(mid), x_hi)
+        x, _, _, _ = solve_rs_vector(problem_at(mid), x_old)
         if np.all(x[dropped] > NEAR_LIQUID):
-            hi, x_hi = mid, x
+            hi = mid
         else:
-            lo = mid
+            lo, x_old = mid, x
     return hi
 
 
