@@ -70,11 +70,14 @@ def main():
     t_fast, tr = timed(lambda: find_transitions(p, alpha_max=2000.0, max_layer=5))
     a5 = tr.alpha_g_weights[4]
     # naive: bisection of the onset for layers 1..5 from brackets 0.5x..2x the true value (generous)
-    t_naive, naive = timed(lambda: [naive_alpha_g(p, l, 0.7 * tr.alpha_g_weights[l - 1],
-                                                  1.3 * tr.alpha_g_weights[l - 1]) for l in range(1, 6)])
-    err = max(abs(a - b) / b for a, b in zip(naive, tr.alpha_g_weights[:5]))
-    rows.append(("alpha_g(l), l<=5, L=12 (random)", t_fast, "< 10 s", t_naive,
-                 f"alpha_g(5) = {a5:.6f}; naive onset bisection to 1e-6 agrees to {err:.1e} (rel)"))
+    try:
+        t_naive, naive = timed(lambda: [naive_alpha_g(p, l, 0.7 * tr.alpha_g_weights[l - 1],
+                                                      1.3 * tr.alpha_g_weights[l - 1]) for l in range(1, 6)])
+        err = max(abs(a - b) / b for a, b in zip(naive, tr.alpha_g_weights[:5]))
+        note = f"naive onset bisection to 1e-6 agrees to {err:.1e} (rel)"
+    except ConvergenceError as exc:  # a full solve in the bisection failed: no baseline time
+        t_naive, note = np.nan, f"naive onset bisection failed: {exc}"[:160]
+    rows.append(("alpha_g(l), l<=5, L=12 (random)", t_fast, "< 10 s", t_naive, f"alpha_g(5) = {a5:.6f}; {note}"))
     # 3. RSB chains at L = 10, at loads where the chain replicon is negative (RSB present); the
     # reference column is the RS solve of the same problem (ratio = cost of breaking the symmetry).
     for alpha in (6.0, 30.0):

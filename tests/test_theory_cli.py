@@ -128,3 +128,39 @@ def test_unstable_rs_is_flagged_on_stderr():
     assert "unstable" in r.stderr and "krsb" in r.stderr
     r = _run("theory", "--depth", "3", "--alpha", "1")
     assert r.exit_code == 0 and json.loads(r.stdout)["replicon_chain"] > 0 and "unstable" not in r.stderr
+
+
+def test_capacity_gardner_kappa_0():
+    r = _run("capacity", "--depth", "1", "--alpha-max", "10")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["found"] is True and out["alpha_c"] == pytest.approx(2.0, abs=1e-6)
+    assert out["rs_stable"] is True  # Gardner's RS is stable up to alpha_c at kappa = 0
+
+
+def test_capacity_gardner_kappa_1_against_quadrature():
+    from scipy import integrate
+
+    moment = integrate.quad(lambda t: np.exp(-t * t / 2) / np.sqrt(2 * np.pi) * (t + 1.0) ** 2, -1.0, np.inf,
+                            epsabs=1e-14, epsrel=1e-13)[0]
+    r = _run("capacity", "--depth", "1", "--kappa", "1", "--alpha-max", "10")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["alpha_c"] == pytest.approx(1 / moment, rel=1e-6)
+
+
+def test_no_rs_capacity_is_a_result_not_an_error():
+    """L = 3 at kappa = 0: the RS chain has solutions at every load (Q -> 1 only asymptotically), but RS is
+    unstable there: exit 0, alpha_c null, replicon_chain < 0."""
+    r = _run("capacity", "--depth", "3", "--alpha-max", "200")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["alpha_c"] is None and out["found"] is False
+    assert out["alpha_reached"] == pytest.approx(200.0) and out["max_c"] < 0.99
+    assert out["replicon_chain"] < 0 and out["rs_stable"] is False
+
+
+@pytest.mark.parametrize("args,field", [(("--depth", "0"), "depth"), (("--depth", "2", "--alpha-max", "-1"), "alpha_max")])
+def test_capacity_bad_input_exits_2(args, field):
+    r = _run("capacity", *args)
+    assert r.exit_code == 2, r.output
+    assert field in r.output

@@ -61,3 +61,73 @@ def test_alpha_g_grows_inward_and_is_symmetric():
 def test_l1_is_never_liquid():
     tr = find_transitions(ChainProblem("random", 1, 1.0), alpha_max=5.0)
     assert tr.alpha_g_weights.tolist() == [0.0]
+
+
+def _synthetic(values_left, L):
+    """alpha_g over L weight layers, left-right symmetric, from the values of layers 1..len(values_left)."""
+    a = np.full(L, np.nan)
+    a[:len(values_left)] = values_left
+    return np.where(np.isnan(a), a[::-1], a)
+
+
+def test_growth_fits_recover_an_exact_exponential_and_reject_the_power_law():
+    from deepglass.theory.transitions import fit_growth_laws
+
+    layers = np.arange(1, 9)
+    fits = fit_growth_laws(_synthetic(np.exp(0.3 + layers / 1.7), 18))
+    assert fits["layers"] == list(range(1, 9))
+    assert fits["exponential"]["xi"] == pytest.approx(1.7, rel=1e-12)
+    assert fits["exponential"]["intercept"] == pytest.approx(0.3, abs=1e-12)
+    assert fits["exponential"]["rms"] < 1e-12 and fits["exponential"]["r2"] == pytest.approx(1.0, abs=1e-12)
+    assert fits["power"]["rms"] > 0.1 and fits["power"]["r2"] < 0.99
+
+
+def test_growth_fits_recover_an_exact_power_law_and_reject_the_exponential():
+    from deepglass.theory.transitions import fit_growth_laws
+
+    layers = np.arange(1, 9)
+    fits = fit_growth_laws(_synthetic(2.0 * layers ** 3.5, 18))
+    assert fits["power"]["exponent"] == pytest.approx(3.5, rel=1e-12)
+    assert fits["power"]["intercept"] == pytest.approx(np.log(2.0), abs=1e-12)
+    assert fits["power"]["rms"] < 1e-12
+    assert fits["exponential"]["rms"] > 0.2
+
+
+def test_transitions_dict_reports_both_laws_on_the_same_layers():
+    tr = find_transitions(ChainProblem("random", 10, 1.0), alpha_max=400.0)
+    d = tr.as_dict()
+    assert d["fit"]["layers"] == d["fit_power"]["layers"] == [1, 2, 3, 4]
+    logs = np.log(tr.alpha_g_weights[:4])
+    ll = np.arange(1, 5)
+    # independent least squares (numpy lstsq) for both laws
+    for key, x in (("fit", ll), ("fit_power", np.log(ll))):
+        coef, *_ = np.linalg.lstsq(np.stack([np.ones(4), x], 1), logs, rcond=None)
+        rms = np.sqrt(np.mean((logs - coef[0] - coef[1] * x) ** 2))
+        assert d[key]["a"] == pytest.approx(coef[0], rel=1e-10)
+        assert d[key]["rms"] == pytest.approx(rms, rel=1e-8)
+    assert d["xi"] == pytest.approx(1 / np.polyfit(ll, logs, 1)[0], rel=1e-10)
+    assert d["fit_power"]["b"] == pytest.approx(np.polyfit(np.log(ll), logs, 1)[0], rel=1e-10)
+    assert d["discontinuous_at"] == []  # random data freeze continuously
+
+
+def test_teacher_student_crystal_takes_over_by_a_jump():
+    """Teacher-student L = 10: the centre does not freeze continuously but jumps onto the crystal where its
+    free entropy overtakes the inward-freezing branch; just below, the liquid centre is still the solution."""
+    from deepglass.theory.rs import _attempt, bottom_start, chain_state, free_entropy, n_unknowns, top_start
+
+    L = 10
+    tr = find_transitions(ChainProblem("teacher-student", L, 1.0), alpha_max=400.0)
+    assert len(tr.jumps) == 1
+    a_jump = tr.jumps[0]
+    centre = tr.alpha_g_weights[L // 2 - 1]
+    assert centre == a_jump
+    entropies = {}
+    for label, alpha in (("below", a_jump * (1 - 1e-3)), ("above", a_jump * (1 + 1e-3))):
+        problem = ChainProblem("teacher-student", L, alpha)
+        for start in ("bottom", "top"):
+            x0 = bottom_start(L) if start == "bottom" else top_start(L)
+            found, _, _ = _attempt(problem, x0, np.zeros(n_unknowns(L), bool), 10, 1e-10, 5000)
+            entropies[label, start] = free_entropy(chain_state(found[0], problem), problem)
+    # the two branches cross at the jump: the inward branch wins below, the crystal above
+    assert entropies["below", "bottom"] > entropies["below", "top"]
+    assert entropies["above", "top"] > entropies["above", "bottom"]

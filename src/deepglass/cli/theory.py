@@ -195,3 +195,29 @@ def phase_diagram(
     with _solving():
         phase_diagram_figure(problem, alpha_max=alpha_max, ansatz=ansatz, steps=steps, out=out)
     emit(json.dumps({"written": str(out)}))
+
+
+@app.command()
+@input_errors_exit_2
+def capacity(
+    depth: int = typer.Option(..., "--depth", help="number of weight layers L >= 1"),
+    kappa: float = typer.Option(0.0, "--kappa", help="gap threshold"),
+    alpha_max: float = typer.Option(1000.0, "--alpha-max", help="largest load scanned (> 0.1)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="also write the JSON to this file"),
+) -> None:
+    """RS capacity of the chain (random data): the load where some gap overlap q Q q reaches 1, or none below
+    --alpha-max (a result, exit 0), with the RS stability (replicon_chain) at the last load solved."""
+    problem = _problem("random", depth, 1.0, kappa, 0.0)
+    from ..theory.transitions import capacity as rs_capacity
+
+    with _solving():
+        cap = rs_capacity(problem, alpha_max=alpha_max)
+    rep = cap["replicon_chain"]
+    result = {"scenario": "random", "L": depth, "kappa": kappa, "alpha_max": alpha_max, "ansatz": "rs",
+              "alpha_c": cap["alpha_c"], "found": cap["alpha_c"] is not None,
+              "max_c": _json_value(cap["max_c"]), "alpha_reached": _json_value(cap["alpha_reached"]),
+              "replicon_chain": _json_value(rep), "rs_stable": None if rep is None else bool(rep > 0)}
+    text = json.dumps(result, indent=2)
+    if out is not None:
+        _write_text_atomic(text + "\n", out)
+    emit(text)

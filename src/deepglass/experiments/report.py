@@ -77,7 +77,9 @@ def render_report(result) -> str:
               "<p>A deep feed-forward network of perceptrons is trained on M = alpha N input/output pairs; replica "
               "theory and Monte Carlo of learning describe the space of all its solutions layer by layer "
               "(MODEL.md section 1): the layers next to the input and output freeze first, the frozen thickness "
-              "grows like log(alpha), a deep network keeps a liquid centre, the landscape is hierarchical near the "
+              "grows with alpha (the original study: like log(alpha); the accurate RS tree theory: faster, closer "
+              "to a power law, docs/theory.md 4.1), a deep network keeps a liquid centre, the landscape is "
+              "hierarchical near the "
               "boundaries, and the dynamics is slow at the boundaries and fast in the centre.</p>"
               f"<ol>{toc}</ol>")
     body = "".join(panel_section(p) for p in result.panels)

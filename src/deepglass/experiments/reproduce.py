@@ -93,7 +93,11 @@ def _transitions(p: dict, ctx: Context) -> xr.Dataset:
         {"alpha_g": ("weight_layer", tr.alpha_g_weights), "alpha_g_neurons": ("neuron_layer", tr.alpha_g_neurons)},
         coords={"weight_layer": np.arange(1, L + 1), "neuron_layer": np.arange(L + 1)},
         attrs={"L": L, "kappa": float(p["kappa"]), "alpha_max": float(p["alpha_max"]), "xi": float(tr.xi),
-               "fit_intercept": float(tr.fit_intercept), "fit_layers": json.dumps(tr.fit_layers)})
+               "fit_intercept": float(tr.fit_intercept), "fit_layers": json.dumps(tr.fit_layers),
+               "fit_rms": float(tr.growth["exponential"]["rms"]),
+               "power_exponent": float(tr.growth["power"]["exponent"]),
+               "power_intercept": float(tr.growth["power"]["intercept"]),
+               "power_rms": float(tr.growth["power"]["rms"])})
 
 
 def _draw_transitions(ds, figures):
@@ -102,17 +106,33 @@ def _draw_transitions(ds, figures):
     return [plot_transitions(ds, figures / "i_transitions.png")]
 
 
+def _fits_sentence(ds) -> str:
+    xi = float(ds.attrs["xi"])
+    exp_rms, pow_rms = float(ds.attrs.get("fit_rms", np.nan)), float(ds.attrs.get("power_rms", np.nan))
+    if not (np.isfinite(exp_rms) and np.isfinite(pow_rms)):
+        return (f"the dashed lines are the exponential log alpha_g(l) = a + l/xi through the frozen layers left of "
+                f"the centre (xi = {xi:.3f}); too few of them to compare it with a power law.")
+    better = "the power law" if pow_rms < exp_rms else "the exponential"
+    return (f"over the left half the dashed lines are the fit log alpha_g(l) = a + l/xi (xi = {xi:.3f}, rms "
+            f"{exp_rms:.3f} in log alpha_g), the dotted ones the power law a + b log l (b = "
+            f"{float(ds.attrs['power_exponent']):.2f}, rms {pow_rms:.3f}): {better} fits better here "
+            f"(docs/theory.md 4.1).")
+
+
 def _describe_transitions(ds):
     a_g = ds["alpha_g"].values
     L = int(ds.attrs["L"])
     half = {f"alpha_g({l})": _num(a_g[l - 1]) for l in range(1, (L + 1) // 2 + 1)}
     frozen_never = [int(l) for l, a in zip(ds["weight_layer"].values, a_g) if not np.isfinite(a)]
     numbers = {**half, "xi": _num(ds.attrs["xi"]), "fit layers": json.loads(ds.attrs["fit_layers"]),
+               "exponential fit: rms of log alpha_g": _num(ds.attrs.get("fit_rms", np.nan)),
+               "power law: exponent b": _num(ds.attrs.get("power_exponent", np.nan)),
+               "power law: rms of log alpha_g": _num(ds.attrs.get("power_rms", np.nan)),
                "liquid up to alpha_max": frozen_never}
     caption = (f"Random data, kappa = {ds.attrs['kappa']:g}, replica-symmetric chain of depth L = {L}. For each weight "
                f"layer l the load alpha_g(l) where it leaves the liquid (Q_l = q_l = 0, blue) and freezes (orange). "
-               f"Freezing starts at both boundaries (alpha_g(1) = pi^2/4 = 2.467 exactly) and moves inward; the "
-               f"dashed lines are the fit log alpha_g(l) = a + l/xi over the left half (xi = {ds.attrs['xi']:.3f}). "
+               f"Freezing starts at both boundaries (alpha_g(1) = pi^2/4 = 2.467 exactly) and moves inward; "
+               f"{_fits_sentence(ds)} "
                f"Layers still liquid at alpha_max = {ds.attrs['alpha_max']:g}: {frozen_never or 'none'}.")
     return caption, numbers
 

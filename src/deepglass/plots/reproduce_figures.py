@@ -38,7 +38,8 @@ def _attr_list(ds: xr.Dataset, name: str) -> list:
 
 def plot_transitions(ds: xr.Dataset, path: str | Path) -> Path:
     """alpha (log) vs weight layer: frozen (glass) region above alpha_g(l), shaded from both boundaries,
-    the transition points and the fit log alpha_g(l) = a + l/xi drawn from each boundary."""
+    the transition points and the fits log alpha_g(l) = a + l/xi (dashed) and a + b log l (dotted) drawn from
+    each boundary."""
     a_g = ds["alpha_g"].values
     layers = ds["weight_layer"].values
     L = int(ds.attrs["L"])
@@ -59,6 +60,12 @@ def plot_transitions(ds: xr.Dataset, path: str | Path) -> Path:
         fit = np.exp(float(ds.attrs["fit_intercept"]) + ll / xi)
         ax.plot(ll, fit, "k--", lw=1, label=rf"fit $\alpha_g \propto e^{{l/\xi}}$, $\xi$ = {xi:.3f}")
         ax.plot(L + 1 - ll, fit, "k--", lw=1)
+    b = float(ds.attrs.get("power_exponent", np.nan))
+    if np.isfinite(b):
+        ll = np.linspace(1, (L + 1) / 2, 100)
+        fit = np.exp(float(ds.attrs["power_intercept"]) + b * np.log(ll))
+        ax.plot(ll, fit, "k:", lw=1.2, label=rf"fit $\alpha_g \propto l^b$, $b$ = {b:.2f}")
+        ax.plot(L + 1 - ll, fit, "k:", lw=1.2)
     if float(ds.attrs["kappa"]) == 0.0:
         ax.axhline(np.pi ** 2 / 4, color="grey", lw=0.6, ls=":", label=r"$\pi^2/4$ (exact $\alpha_g(1)$)")
     ax.set_yscale("log")

@@ -43,7 +43,7 @@ def _regions(ax, alpha_g: np.ndarray, a_lo: float, a_hi: float) -> None:
 
 def phase_diagram_figure(problem: ChainProblem, *, alpha_max: float, ansatz: str = "rs", steps: int = 1,
                          out: Path, n_profiles: int = 6) -> dict:
-    """Three panels: (a) liquid/frozen regions with alpha_g(l) and the fit exp(a + l/xi);
+    """Three panels: (a) liquid/frozen regions with alpha_g(l) and the fits exp(a + l/xi), e^a l^b;
     (b) profiles Q_l and q_l at several loads; (c) for RSB ansatzes, q(x, l) at one load."""
     L = problem.L
     tr = find_transitions(problem, alpha_max=alpha_max)
@@ -61,6 +61,12 @@ def phase_diagram_figure(problem: ChainProblem, *, alpha_max: float, ansatz: str
         fit = np.exp(tr.fit_intercept + ll / tr.xi)
         ax.plot(ll, fit, "k--", lw=1, label=rf"fit $e^{{a+l/\xi}}$, $\xi$={tr.xi:.2f}")
         ax.plot(L + 1 - ll, fit, "k--", lw=1)
+    b = tr.growth.get("power", {}).get("exponent", np.nan) if tr.growth else np.nan
+    if np.isfinite(b):
+        ll = np.linspace(1, (L + 1) / 2, 100)
+        fit = np.exp(tr.growth["power"]["intercept"] + b * np.log(ll))
+        ax.plot(ll, fit, "k:", lw=1.2, label=rf"fit $e^a l^b$, $b$={b:.2f}")
+        ax.plot(L + 1 - ll, fit, "k:", lw=1.2)
     ax.set_yscale("log")
     ax.set_ylim(a_lo, alpha_max)
     ax.set_xlim(0.5, L + 0.5)

@@ -11,10 +11,14 @@ import dataclasses
 import numpy as np
 from scipy import optimize
 
-from ..errors import ConfigError, ConvergenceError
+from ..errors import ConfigError, NoSolutionError
 from .blocks_rs import liquid_gap_conjugate
 from .problem import ChainProblem
-from .rs import close_pinned, liquid_operator, perron, solve_rs_vector, unpack
+from .rs import (chain_state, close_pinned, liquid_operator, perron, replicon_mode, replicon_operator, solve_rs_vector,
+                 unpack)
+
+
+NEAR_LIQUID = 1e-6  # dropped overlaps below this, where the liquid is stable, are slow-convergence leftovers
 
 
 def liquid_threshold(L: int, kappa: float) -> float:
@@ -37,7 +41,13 @@ def _liquid_radius(problem: ChainProblem, mask: np.ndarray, x0: np.ndarray):
 
 @dataclasses.dataclass
 class Transitions:
-    """alpha_g per weight layer (index 0 = layer 1) and per neuron layer (index 0 = layer 0), NaN if none."""
+    """alpha_g per weight layer (index 0 = layer 1) and per neuron layer (index 0 = layer 0), NaN if none.
+
+    xi, fit_intercept, fit_layers: the exponential law log alpha_g = a + l/xi (kept for older callers);
+    growth: both growth laws with their fit quality (fit_growth_laws).
+    jumps: loads of discontinuous transitions (a block leaves the liquid by a jump to a branch of larger free
+    entropy while the liquid is still linearly stable; teacher-student: the crystal), empty if none.
+    """
 
     alpha_g_weights: np.ndarray
     alpha_g_neurons: np.ndarray
@@ -45,20 +55,32 @@ class Transitions:
     xi: float
     fit_intercept: float
     fit_layers: list[int]
+    growth: dict = dataclasses.field(default_factory=dict)
+    jumps: list[float] = dataclasses.field(default_factory=list)
 
     def as_dict(self) -> dict:
         def listify(a):
             return [None if not np.isfinite(v) else float(v) for v in a]
 
+        growth = self.growth or fit_growth_laws(self.alpha_g_weights)
+        exp_fit, pow_fit = growth["exponential"], growth["power"]
         return {
             "alpha_g": listify(self.alpha_g_weights),
             "alpha_g_neurons": listify(self.alpha_g_neurons),
             "alpha_max": float(self.alpha_max),
-            "xi": None if not np.isfinite(self.xi) else float(self.xi),
+            "xi": _num(self.xi),
             "xi_local": local_lengths(self.alpha_g_weights),
-            "fit": {"law": "log alpha_g(l) = a + l/xi", "a": None if not np.isfinite(self.fit_intercept)
-                    else float(self.fit_intercept), "layers": self.fit_layers},
+            "fit": {"law": "log alpha_g(l) = a + l/xi", "a": _num(self.fit_intercept), "layers": self.fit_layers,
+                    "rms": _num(exp_fit["rms"]), "r2": _num(exp_fit["r2"])},
+            "discontinuous_at": [float(a) for a in self.jumps],
+            "fit_power": {"law": "log alpha_g(l) = a + b log l", "a": _num(pow_fit["intercept"]),
+                          "b": _num(pow_fit["exponent"]), "layers": growth["layers"],
+                          "rms": _num(pow_fit["rms"]), "r2": _num(pow_fit["r2"])},
         }
+
+
+def _num(v):
+    return None if v is None or not np.isfinite(v) else float(v)
 
 
 def find_transitions(problem_template: ChainProblem, alpha_max: float = 100.0, *, points_per_decade: int = 12,
@@ -77,7 +99,7 @@ def find_transitions(problem_template: ChainProblem, alpha_max: float = 100.0, *
     a_n = np.full(L + 1, np.nan)
     if L == 1:
         a_w[0] = 0.0
-        return Transitions(a_w, a_n, alpha_max, np.nan, np.nan, [])
+        return Transitions(a_w, a_n, alpha_max, np.nan, np.nan, [], fit_growth_laws(a_w))
     start = 0.9 * liquid_threshold(2, problem_template.kappa)
     if problem_template.field > 0:
         start = min(start, 0.05)
@@ -97,6 +119,7 @@ def find_transitions(problem_template: ChainProblem, alpha_max: float = 100.0, *
             elif np.isnan(a_n[i - L + 1]):
                 a_n[i - L + 1] = alpha
 
+    jumps: list[float] = []
     x_prev, mask_prev, _, _ = solve_rs_vector(problem_at(grid[0]))
     record(0.0, ~mask_prev)  # frozen from the start (field layers, L = 1 boundaries)
     a_w[np.isclose(a_w, 0.0)] = 0.0
@@ -107,9 +130,19 @@ def find_transitions(problem_template: ChainProblem, alpha_max: float = 100.0, *
         guard = 0
         while (mask_lo & ~mask).any() and guard < n:
             guard += 1
-            rho_hi, _, _, _ = _liquid_radius(problem_at(a), mask_lo, x_lo)
-            if rho_hi < 1.0:  # only closure dropped variables (should not happen): take the grid point
-                record(a, mask_lo & ~mask)
+            rho_hi, _, _, x_liquid = _liquid_radius(problem_at(a), mask_lo, x_lo)
+            if rho_hi < 1.0:  # the old liquid set is still stable at a: no continuous transition in (lo, a]
+                dropped = mask_lo & ~mask
+                if np.all(x[dropped] < NEAR_LIQUID):
+                    # a slowly contracting map (next to a transition) left overlaps ~1e-8 at residual 1e-10:
+                    # the stable liquid is the solution (seen: teacher-student L = 30, alpha = 12.8125)
+                    x, mask = x_liquid, mask_lo.copy()
+                    break
+                # a jump to another branch of larger free entropy (teacher-student: the crystal) while the
+                # old liquid is still stable: a discontinuous transition, located by bisection
+                alpha_star = _jump_location(problem_at, lo, a, dropped, x_lo, xtol)
+                record(alpha_star, dropped)
+                jumps.append(float(alpha_star))
                 break
 
             def f(alpha):
@@ -125,6 +158,18 @@ def find_transitions(problem_template: ChainProblem, alpha_max: float = 100.0, *
             probe = x_star.copy()
             probe[support] = 1e-3
             new_mask = close_pinned(probe, problem_at(alpha_star), mask_lo & ~support)
+            # the old branch may already have lost to another one (teacher-student: the crystal wins before
+            # this continuous transition of the then metastable branch): then the jump is the transition
+            # (checked 1e-3 above the root: closer, the old branch converges too slowly to be found)
+            still_liquid = new_mask & ~mask
+            if still_liquid.any():
+                above = min(alpha_star * (1 + 1e-3), a)
+                x_full, _, _, _ = solve_rs_vector(problem_at(above), x_star)
+                if np.all(x_full[still_liquid] > NEAR_LIQUID):
+                    alpha_jump = _jump_location(problem_at, lo, above, mask_lo & ~mask, x_lo, xtol)
+                    record(alpha_jump, mask_lo & ~mask)
+                    jumps.append(float(alpha_jump))
+                    break
             record(alpha_star, mask_lo & ~new_mask)
             mask_lo = new_mask
             lo = alpha_star
@@ -136,8 +181,25 @@ def find_transitions(problem_template: ChainProblem, alpha_max: float = 100.0, *
                 break
         if not mask_prev.any():
             break
-    xi, intercept, layers = fit_growth(a_w)
-    return Transitions(a_w, a_n, alpha_max, xi, intercept, layers)
+    growth = fit_growth_laws(a_w)
+    exp_fit = growth["exponential"]
+    return Transitions(a_w, a_n, alpha_max, exp_fit["xi"], exp_fit["intercept"], growth["layers"], growth, jumps)
+
+
+def _jump_location(problem_at, lo: float, hi: float, dropped: np.ndarray, x_old: np.ndarray, xtol: float) -> float:
+    """The load in (lo, hi] where the solution jumps, by bisection on 'the dropped variables are frozen
+    (> NEAR_LIQUID)' (to xtol relative), each solve warm-started on the old branch (x_old) so that it stays
+    a candidate. Teacher-student: the solver keeps the branch of largest free entropy among the warm start,
+    the bottom and the top start, so this is where the free entropies of the two branches cross; random
+    data (the warm-started branch is continued): where the old branch ends."""
+    while hi - lo > xtol * hi:
+        mid = 0.5 * (lo + hi)
+        x, _, _, _ = solve_rs_vector(problem_at(mid), x_old)
+        if np.all(x[dropped] > NEAR_LIQUID):
+            hi = mid
+        else:
+            lo, x_old = mid, x
+    return hi
 
 
 def local_lengths(alpha_g_weights: np.ndarray) -> list:
@@ -151,16 +213,54 @@ def local_lengths(alpha_g_weights: np.ndarray) -> list:
     return out
 
 
+def growth_layers(alpha_g_weights: np.ndarray) -> list[int]:
+    """The layers a growth law is fitted on: the left half, excluding the central layer(s) where the two
+    fronts meet (there the transition is accelerated, see docs/theory.md), and only layers that froze."""
+    a = np.asarray(alpha_g_weights, float)
+    half = (len(a) - 1) // 2  # layers strictly left of the centre
+    return [l for l in range(1, half + 1) if np.isfinite(a[l - 1]) and a[l - 1] > 0]
+
+
+def _line_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]:
+    """Least squares y = intercept + slope x; returns (slope, intercept, rms residual, R^2)."""
+    slope, intercept = np.polyfit(x, y, 1)
+    resid = y - (intercept + slope * x)
+    ss_tot = float(np.sum((y - y.mean()) ** 2))
+    r2 = 1.0 - float(np.sum(resid ** 2)) / ss_tot if ss_tot > 0 else np.nan
+    return float(slope), float(intercept), float(np.sqrt(np.mean(resid ** 2))), r2
+
+
+def fit_growth_laws(alpha_g_weights: np.ndarray, layers: list[int] | None = None) -> dict:
+    """Both candidate growth laws of alpha_g(l), fitted on the same layers by least squares in log alpha_g:
+
+    exponential  log alpha_g = a + l/xi     (frozen thickness ~ xi log alpha)
+    power law    log alpha_g = a + b log l  (frozen thickness ~ alpha^(1/b))
+
+    Each with its rms residual of log alpha_g and R^2. layers defaults to growth_layers(); NaN entries
+    where fewer than 3 layers are usable (two points fit any two-parameter law exactly).
+    """
+    a = np.asarray(alpha_g_weights, float)
+    layers = growth_layers(a) if layers is None else [int(l) for l in layers]
+    nan = {"rms": np.nan, "r2": np.nan, "intercept": np.nan}
+    out = {"layers": layers, "exponential": {"xi": np.nan, **nan}, "power": {"exponent": np.nan, **nan}}
+    if len(layers) < 3:
+        if len(layers) == 2:  # the exponential through two points (older callers relied on xi there)
+            slope, intercept, _, _ = _line_fit(np.array(layers, float), np.log(a[np.array(layers) - 1]))
+            out["exponential"].update(xi=1.0 / slope if slope > 0 else np.inf, intercept=intercept)
+        return out
+    ll = np.array(layers, float)
+    y = np.log(a[np.array(layers) - 1])
+    slope, intercept, rms, r2 = _line_fit(ll, y)
+    out["exponential"] = {"xi": 1.0 / slope if slope > 0 else np.inf, "intercept": intercept, "rms": rms, "r2": r2}
+    slope, intercept, rms, r2 = _line_fit(np.log(ll), y)
+    out["power"] = {"exponent": slope, "intercept": intercept, "rms": rms, "r2": r2}
+    return out
+
+
 def fit_growth(alpha_g_weights: np.ndarray) -> tuple[float, float, list[int]]:
-    """Fit log alpha_g(l) = a + l/xi over the left half, excluding the central layer(s) where the two
-    fronts meet (there the transition is accelerated, see docs/theory.md). NaN if < 2 usable layers."""
-    L = len(alpha_g_weights)
-    half = (L - 1) // 2  # layers strictly left of the centre
-    layers = [l for l in range(1, half + 1) if np.isfinite(alpha_g_weights[l - 1]) and alpha_g_weights[l - 1] > 0]
-    if len(layers) < 2:
-        return np.nan, np.nan, layers
-    slope, intercept = np.polyfit(layers, np.log([alpha_g_weights[l - 1] for l in layers]), 1)
-    return (1.0 / slope if slope > 0 else np.inf), float(intercept), layers
+    """The exponential law alone: (xi, intercept a, layers) of fit_growth_laws (NaN if < 2 usable layers)."""
+    growth = fit_growth_laws(alpha_g_weights)
+    return growth["exponential"]["xi"], growth["exponential"]["intercept"], growth["layers"]
 
 
 def _max_gap_overlap(problem: ChainProblem, x0):
@@ -169,31 +269,52 @@ def _max_gap_overlap(problem: ChainProblem, x0):
     return x, float(np.max(q[:-1] * Q * q[1:]))
 
 
+def _replicon_chain(problem: ChainProblem, x: np.ndarray) -> float:
+    """RS stability of the chain at x: 1 - spectral radius of the replicon map (> 0: RS stable)."""
+    rho, _ = replicon_mode(replicon_operator(chain_state(x, problem), problem), problem.L)
+    return float(1.0 - rho)
+
+
 def capacity(problem_template: ChainProblem, alpha_max: float = 1e3, *, points_per_decade: int = 12) -> dict:
     """RS capacity: the load where the largest gap overlap c_l = q_{l-1} Q_l q_l reaches 1, i.e. where the
-    volume of some layer shrinks to a point and the free entropy diverges to -inf (docs/theory.md sec. 7).
+    volume of some layer shrinks to a point and the free entropy diverges to -inf (docs/theory.md sec. 5).
 
-    Continues in alpha up to alpha_max until the solver stops (no solution with Q < 1) or 1 - max c < 1e-3;
-    then (1 - max c), which is linear in (alpha_c - alpha) near the capacity, is sampled at 6 loads just
-    below and extrapolated to 0 by a quadratic fit. Returns {"alpha_c": float | None (none found below
-    alpha_max), "max_c": largest c reached, "alpha_reached": last load solved}.
+    Continues in alpha up to alpha_max until the RS equations have no solution (NoSolutionError: a weight
+    overlap runs to 1) or 1 - max c < 1e-3; then (1 - max c), which is linear in (alpha_c - alpha) near the
+    capacity, is sampled at 6 loads just below and extrapolated to 0 by a quadratic fit, refining six times.
+    A solver that fails to converge (ConvergenceError other than NoSolutionError) is not taken for the
+    capacity: it propagates. Returns {"alpha_c": float | None (none found below alpha_max), "max_c": largest
+    c reached, "alpha_reached": the largest load solved (where max_c was reached), "replicon_chain": RS
+    stability (1 - rho) there}.
     """
+    if problem_template.nishimori:
+        raise ConfigError("scenario", problem_template.scenario,
+                          "random (teacher-student data have no capacity: the teacher is always a solution)")
+    if not np.isfinite(alpha_max) or alpha_max <= 0.1:
+        raise ConfigError("alpha_max", alpha_max, "a finite load > 0.1")
     n_pts = max(2, int(np.ceil(np.log10(alpha_max / 0.1) * points_per_decade)) + 1)
-    x, last = None, (np.nan, np.nan)
+    x, last, x_last = None, (np.nan, np.nan), None
     stopped = False
     for a in np.geomspace(0.1, alpha_max, n_pts):
         try:
             x, cmax = _max_gap_overlap(dataclasses.replace(problem_template, alpha=float(a)), x)
-        except ConvergenceError:
+        except NoSolutionError:
             stopped = True
             break
-        last = (float(a), cmax)
+        last, x_last = (float(a), cmax), x
         if 1 - cmax < 1e-3:
             stopped = True
             break
+
+    def finish(result):
+        a = result["alpha_reached"]
+        result["replicon_chain"] = (None if x_last is None else
+                                    _replicon_chain(dataclasses.replace(problem_template, alpha=a), x_last))
+        return result
+
     result = {"alpha_c": None, "max_c": last[1], "alpha_reached": last[0]}
     if not stopped:
-        return result
+        return finish(result)
     # refine: sample (1 - max c) on loads just below the current estimate, extrapolate, repeat closer.
     # Loads that turn out unsolvable are upper bounds on alpha_c; the estimate never exceeds them.
     estimate, upper = last[0], np.inf
@@ -203,11 +324,14 @@ def capacity(problem_template: ChainProblem, alpha_max: float = 1e3, *, points_p
         for frac in fracs:
             a = estimate * (1 - frac)
             try:
-                _, cmax = _max_gap_overlap(dataclasses.replace(problem_template, alpha=float(a)), None)
-            except ConvergenceError:
+                x, cmax = _max_gap_overlap(dataclasses.replace(problem_template, alpha=float(a)), None)
+            except NoSolutionError:
                 upper = min(upper, a)
                 continue
             pts.append((a, 1 - cmax))
+            if a > result["alpha_reached"]:
+                result.update(max_c=cmax, alpha_reached=float(a))
+                x_last = x
         if len(pts) < 3:
             estimate = min(estimate, upper) * (1 - 2 * fracs[0])
             continue
@@ -220,4 +344,4 @@ def capacity(problem_template: ChainProblem, alpha_max: float = 1e3, *, points_p
         estimate = float(min(real.min(), upper))
         result["alpha_c"] = estimate
         fracs = fracs / 4
-    return result
+    return finish(result)
