@@ -212,11 +212,13 @@ def capacity(
 
     with _solving():
         cap = rs_capacity(problem, alpha_max=alpha_max)
+    from ..experiments.summary import json_ready
+
     rep = cap["replicon_chain"]
-    result = {"scenario": "random", "L": depth, "kappa": kappa, "alpha_max": alpha_max, "ansatz": "rs",
-              "alpha_c": cap["alpha_c"], "found": cap["alpha_c"] is not None,
-              "max_c": _json_value(cap["max_c"]), "alpha_reached": _json_value(cap["alpha_reached"]),
-              "replicon_chain": _json_value(rep), "rs_stable": None if rep is None else bool(rep > 0)}
+    result = json_ready({"scenario": "random", "L": depth, "kappa": kappa, "alpha_max": alpha_max, "ansatz": "rs",
+                         "alpha_c": cap["alpha_c"], "found": cap["alpha_c"] is not None,
+                         "max_c": cap["max_c"], "alpha_reached": cap["alpha_reached"],
+                         "replicon_chain": rep, "rs_stable": None if rep is None else bool(rep > 0)})
     text = json.dumps(result, indent=2)
     if out is not None:
         _write_text_atomic(text + "\n", out)
