@@ -183,5 +183,9 @@ def test_nishimori_check_tells_equilibrated_from_not(tmp_path):
     short = {**NISHIMORI, "run": {**NISHIMORI["run"], "t_max": 4}, "replicas": {"R": 4, "waiting_times": [0]}}
     check = final_summary(execute(plan_run(parse_config(short), tmp_path / "short")))["nishimori"]
     assert check["equilibrated"] is False and min(check["Q"]["difference"]) > 0
+    frozen = {**NISHIMORI, "data": {**NISHIMORI["data"], "alpha": 3.0}, "mc": {**NISHIMORI["mc"], "delta": 10.0}, "run": {**NISHIMORI["run"], "t_max": 40},
+              "replicas": {"R": 4, "waiting_times": [10]}}
+    check = final_summary(execute(plan_run(parse_config(frozen), tmp_path / "frozen")))["nishimori"]
+    assert check["equilibrated"] is False and "frozen" in check["reason"]
     local = {**NISHIMORI, "run": {**NISHIMORI["run"], "protocol": "learning", "t_max": 4}, "replicas": {"R": 0}}
     assert final_summary(execute(plan_run(parse_config(local), tmp_path / "learn")))["nishimori"] is None
