@@ -98,8 +98,8 @@ CASES = [(NetworkSpec(N=8, L=3), DS, "planted"),
 @pytest.mark.parametrize("spec,params,protocol", CASES)
 def test_numpy_and_numba_agree_bit_for_bit(spec, params, protocol):
     data = make_training_set(spec, "teacher-student", 12, np.random.default_rng(1), (2,))
-    a, ma = run_to_end(spec, data, params, "numpy", protocol=protocol, t_max=30)
-    b, mb = run_to_end(spec, data, params, "numba", protocol=protocol, t_max=30)
+    a, ma = run_to_end(spec, data, params, "numpy", protocol=protocol, t_max=20)
+    b, mb = run_to_end(spec, data, params, "numba", protocol=protocol, t_max=20)
     for name in ("S", "h", "J", "rng_words"):
         np.testing.assert_array_equal(getattr(a.checkpoint, name), getattr(b.checkpoint, name))
     xr.testing.assert_identical(ma.drop_attrs(), mb.drop_attrs())
