@@ -128,6 +128,10 @@ def nishimori_check(run: xr.Dataset, config: dict) -> dict | None:
         out["reason"] = ("student-teacher = student-student within 3 errors in every layer" if ok else
                          "student-teacher != student-student beyond 3 errors: NOT equilibrated, its numbers are "
                          "not equilibrium results")
+    if config["mc"].get("sampler", "local") == "local" and float(config["network"]["kappa"]) >= 0:
+        out["reason"] += ("; local moves never move a hidden neuron here, so this is at best the equilibrium of "
+                          "the teacher's internal representations, not of the design space (mc.sampler = "
+                          "\"design-space\")")
     return out
 
 
