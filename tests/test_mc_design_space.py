@@ -98,8 +98,8 @@ CASES = [(NetworkSpec(N=8, L=3), DS, "planted"),
 @pytest.mark.parametrize("spec,params,protocol", CASES)
 def test_numpy_and_numba_agree_bit_for_bit(spec, params, protocol):
     data = make_training_set(spec, "teacher-student", 12, np.random.default_rng(1), (2,))
-    a, ma = run_to_end(spec, data, params, "numpy", protocol=protocol, t_max=30)
-    b, mb = run_to_end(spec, data, params, "numba", protocol=protocol, t_max=30)
+    a, ma = run_to_end(spec, data, params, "numpy", protocol=protocol, t_max=20)
+    b, mb = run_to_end(spec, data, params, "numba", protocol=protocol, t_max=20)
     for name in ("S", "h", "J", "rng_words"):
         np.testing.assert_array_equal(getattr(a.checkpoint, name), getattr(b.checkpoint, name))
     xr.testing.assert_identical(ma.drop_attrs(), mb.drop_attrs())
@@ -183,5 +183,9 @@ def test_nishimori_check_tells_equilibrated_from_not(tmp_path):
     short = {**NISHIMORI, "run": {**NISHIMORI["run"], "t_max": 4}, "replicas": {"R": 4, "waiting_times": [0]}}
     check = final_summary(execute(plan_run(parse_config(short), tmp_path / "short")))["nishimori"]
     assert check["equilibrated"] is False and min(check["Q"]["difference"]) > 0
+    frozen = {**NISHIMORI, "data": {**NISHIMORI["data"], "alpha": 3.0}, "mc": {**NISHIMORI["mc"], "delta": 10.0}, "run": {**NISHIMORI["run"], "t_max": 40},
+              "replicas": {"R": 4, "waiting_times": [10]}}
+    check = final_summary(execute(plan_run(parse_config(frozen), tmp_path / "frozen")))["nishimori"]
+    assert check["equilibrated"] is False and "frozen" in check["reason"]
     local = {**NISHIMORI, "run": {**NISHIMORI["run"], "protocol": "learning", "t_max": 4}, "replicas": {"R": 0}}
     assert final_summary(execute(plan_run(parse_config(local), tmp_path / "learn")))["nishimori"] is None

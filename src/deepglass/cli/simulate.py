@@ -194,7 +194,7 @@ def info(
     rows = [("status", summary["status"]), ("seed", str(summary["seed"])),
             ("network", f"N={net['N']} L={net['L']} c={net['c'] or net['N']} kappa={net['kappa']}"),
             ("data", f"{data['scenario']} alpha={data['alpha']} (M={summary['n_patterns']})"),
-            ("mc", f"{mc['acceptance']} {mc['potential']} delta={mc['delta']}"
+            ("mc", f"{mc.get('sampler', 'local')} {mc['acceptance']} {mc['potential']} delta={mc['delta']}"
                    + (f" beta={mc['beta']}" if mc["acceptance"] == "metropolis" else "")),
             ("protocol", f"{run['protocol']} t_max={run['t_max']} samples={run['n_samples']}"),
             ("replicas", f"R={cfg['replicas']['R']} t_w={cfg['replicas']['waiting_times']}")]
