@@ -15,7 +15,7 @@ import numpy as np
 
 from deepglass.mc import MCParams
 from deepglass.mc.engine import Engine
-from deepglass.mc.state import fields_from_scratch, weights_to_internal
+from deepglass.mc.layout import fields_from_scratch, weights_to_internal
 from deepglass.model import NetworkSpec, make_training_set
 
 CASES = [(100, 3, None, 2.0), (400, 3, None, 1.0), (1000, 3, 20, 2.0), (1000, 3, 80, 2.0)]

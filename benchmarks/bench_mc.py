@@ -25,7 +25,7 @@ import numpy as np
 
 from deepglass.mc import BACKENDS, MCParams
 from deepglass.mc.engine import Engine
-from deepglass.mc.state import fields_from_scratch, weights_to_internal
+from deepglass.mc.layout import fields_from_scratch, weights_to_internal
 from deepglass.model import NetworkSpec, make_training_set
 
 GRID_N, GRID_L, GRID_ALPHA = (20, 100, 400, 1000), (10, 20), (1, 4)

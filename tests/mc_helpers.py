@@ -4,7 +4,7 @@ import pytest
 
 from deepglass.experiments.runner import execute, plan_run
 from deepglass.experiments.store import read_run
-from deepglass.mc.state import fields_from_scratch, weights_to_internal
+from deepglass.mc.layout import fields_from_scratch, weights_to_internal
 from deepglass.model import make_training_set, random_spins, random_weights
 
 

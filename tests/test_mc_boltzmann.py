@@ -9,7 +9,7 @@ from deepglass.model import NetworkSpec, gap, random_spins, random_weights
 from deepglass.mc import MCParams
 from deepglass.mc.engine import Engine
 from deepglass.mc.params import potential_function
-from deepglass.mc.state import fields_from_scratch, weights_to_internal
+from deepglass.mc.layout import fields_from_scratch, weights_to_internal
 
 
 def test_neuron_moves_sample_the_boltzmann_law_exactly():

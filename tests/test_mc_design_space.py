@@ -11,7 +11,7 @@ from deepglass.experiments.config import parse_config
 from deepglass.experiments.runner import execute, plan_run
 from deepglass.mc import MCParams, measurement_times, simulate
 from deepglass.mc.engine import Engine
-from deepglass.mc.state import fields_from_scratch, weights_to_internal
+from deepglass.mc.layout import fields_from_scratch, weights_to_internal
 from deepglass.model import NetworkSpec, forward, make_training_set
 from deepglass.observables import all_gaps
 from mc_helpers import interrupt_at_k_save

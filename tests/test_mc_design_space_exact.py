@@ -8,7 +8,7 @@ from scipy import stats
 
 from deepglass.mc import MCParams
 from deepglass.mc.engine import Engine
-from deepglass.mc.state import fields_from_scratch, weights_from_internal, weights_to_internal
+from deepglass.mc.layout import fields_from_scratch, weights_from_internal, weights_to_internal
 from deepglass.model import NetworkSpec, forward, make_training_set, random_weights
 
 SPEC, M = NetworkSpec(N=3, L=2), 4          # 18 weights, 12 hidden bits; about 2% of random networks fit

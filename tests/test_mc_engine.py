@@ -5,7 +5,7 @@ import pytest
 from deepglass.model import NetworkSpec
 from deepglass.mc import BACKENDS, MCParams
 from deepglass.mc.engine import Engine
-from deepglass.mc.state import fields_from_scratch, weights_from_internal
+from deepglass.mc.layout import fields_from_scratch, weights_from_internal
 from deepglass.observables import all_gaps
 from mc_helpers import random_system
 

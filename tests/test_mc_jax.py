@@ -21,7 +21,7 @@ from deepglass.mc.engine import Engine  # noqa: E402
 from deepglass.mc.jax_kernels import below, counter_words, potential, accept, standard_normal, unit_interval  # noqa: E402
 from deepglass.mc.numpy_backend import NumpyBackend  # noqa: E402
 from deepglass.mc.params import accept as np_accept, potential_function  # noqa: E402
-from deepglass.mc.state import fields_from_scratch, weights_from_internal, weights_to_internal  # noqa: E402
+from deepglass.mc.layout import fields_from_scratch, weights_from_internal, weights_to_internal  # noqa: E402
 from deepglass.mc.streams import system_key  # noqa: E402
 from deepglass.model import NetworkSpec, random_spins, random_weights  # noqa: E402
 from mc_helpers import interrupt_at_k_save, random_system  # noqa: E402

@@ -9,7 +9,7 @@ import pytest
 
 from deepglass.mc import BACKENDS, MCParams
 from deepglass.mc.engine import Engine
-from deepglass.mc.state import fields_from_scratch, weights_from_internal
+from deepglass.mc.layout import fields_from_scratch, weights_from_internal
 from deepglass.model import NetworkSpec
 
 from mc_helpers import random_system  # noqa: E402

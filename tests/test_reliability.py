@@ -228,7 +228,7 @@ def test_memory_check_refuses_exactly_above_what_is_available():
 
 def test_memory_estimate_counts_the_engine_arrays():
     """The estimate covers at least S, h (float64, (L+1) M N) and the dense transposed weights (L N N) of
-    every system, the layout of mc/state.py, whatever the calibration factor."""
+    every system, the layout of mc/layout.py, whatever the calibration factor."""
     N, L, c, M, ns, guests = 30, 4, 10, 60, 3, 2
     systems = ns * (1 + guests)
     engine_state = systems * 8 * (2 * (L + 1) * M * N + L * N * N)

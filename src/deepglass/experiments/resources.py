@@ -2,7 +2,7 @@
 
 A config that cannot fit is refused with one line naming the field most responsible, the estimate and the
 memory this machine has available (``ConfigError``, exit status 2), instead of a numpy traceback after half
-a store is written. The estimate counts the arrays of the engine (``mc/state.py`` layout: S and h of every
+a store is written. The estimate counts the arrays of the engine (``mc/layout.py`` layout: S and h of every
 system are (L+1) x M x N float64, the transposed weights L x N x N float64 even when sparse), one MC step's
 random numbers, the checkpoint copies, the data with its teacher and the test set's forward passes. It is
 an estimate (calibrated on measured peaks, see TEMPORARIES_FACTOR), not a bound: it exists to stop sizes that

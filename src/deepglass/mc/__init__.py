@@ -1,6 +1,6 @@
 """Monte Carlo of learning (MODEL.md section 4): engine, protocols, measurements, checkpoints.
 
-Public API (notes/sim_contract.md): MCParams, simulate, Checkpoint, Event, measurement_times.
+Public API (docs/simulation.md): MCParams, simulate, Checkpoint, Event, measurement_times.
 """
 from .checkpoint import Checkpoint
 from .engine import BACKENDS, Engine, register_backend

@@ -9,7 +9,7 @@ import numpy as np
 import xarray as xr
 
 from .. import observables as obs
-from .state import weights_from_internal
+from .layout import weights_from_internal
 
 
 def measurement_slice(run) -> xr.Dataset:

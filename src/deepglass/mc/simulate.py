@@ -19,7 +19,7 @@ from .design_space import slave_hidden_neurons
 from .engine import Engine
 from .params import MCParams
 from .schedule import _is_int, check_waiting_times
-from .state import fields_from_scratch, normalise_internal_rows, weights_from_internal, weights_to_internal
+from .layout import fields_from_scratch, normalise_internal_rows, weights_from_internal, weights_to_internal
 from .streams import guest_rng, host_rng, rng_from_words, rng_to_words, system_key
 
 PROTOCOLS = ("learning", "planted")

@@ -1,4 +1,4 @@
-"""Engine state: neurons, weights and cached local fields of every system of the batch.
+"""Engine state layout converters: contract weights <-> the dense transposed internal layout, fields from scratch.
 
 Layout (internal, chosen for the vectorised sweeps; see docs/simulation.md):
   S  : (n_samples, n_sys, L+1, M, N) float64 in {-1, +1}; layer 0 = inputs, layer L = outputs (fixed)
