@@ -291,8 +291,12 @@ def demo(
         figures = plot_run(run, out)
     for path in figures:
         emit(f"figure: {path}")
-    final = final_summary(run)["final"]
+    summary = final_summary(run)
+    final = summary["final"]
     if final["generalization_error"] is not None:
         emit(f"generalization error at t = {final['time']}: {final['generalization_error']:.4f} "
              f"(mean over {final['n_samples']} samples)")
+    check = summary.get("nishimori")
+    if check and check.get("equilibrated") is not None:  # the equilibrium verdict belongs beside the numbers
+        emit(f"equilibrium (Nishimori identity per layer): {check['reason']}")
     emit(f"results: {out / 'run.nc'}  (python: deepglass.open_run({str(out)!r}); CLI: deepglass info {out})")
