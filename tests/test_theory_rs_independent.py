@@ -100,3 +100,23 @@ def test_iterations_count_every_map_evaluation(monkeypatch):
     ds = solve(ChainProblem("random", 6, 25.0))
     # every counted iteration is at least one map evaluation; residual checks and the final state add a few
     assert calls["n"] >= ds.attrs["iterations"] >= 0.5 * calls["n"]
+
+
+def test_just_above_a_transition_the_tiny_frozen_branch_is_found():
+    """7e-5 above alpha_g(5) = 796.29 of the L = 12 chain Q_5 is small but positive (and 0 just below); the
+    solver used to polish the lifted seeds back onto the (unstable) liquid root four times and give up."""
+    from deepglass.theory.rs import solve_rs_vector
+
+    x, pinned, res, _ = solve_rs_vector(ChainProblem("random", 12, 796.3465923874501))
+    assert res < 1e-10 and 0 < x[4] < 1e-3 and not pinned[4]
+    x, pinned, res, _ = solve_rs_vector(ChainProblem("random", 12, 796.2))
+    assert x[4] == 0.0 and pinned[4] and x[3] > 0.5
+
+
+def test_below_a_transition_leftovers_are_not_a_frozen_layer():
+    """Teacher-student L = 30 just below alpha_g(2) = 12.9156: the stable liquid, exactly (a slowly decaying
+    leftover Q_2 = 1.6e-8 at residual 1e-10 was once reported as a frozen layer)."""
+    from deepglass.theory.rs import solve_rs_vector
+
+    x, pinned, res, _ = solve_rs_vector(ChainProblem("teacher-student", 30, 12.812548597960758))
+    assert x[0] > 0.8 and x[1] == 0.0 and pinned[1]

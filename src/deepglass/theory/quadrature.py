@@ -1,4 +1,4 @@
-"""Gaussian expectations of the RS blocks, accurate to ~1e-12 over the whole physical range (docs/theory.md 2.4).
+"""Gaussian expectations of the RS blocks, accurate to ~1e-12 over the whole physical range (docs/theory.md 1.4).
 
 Two kinds of one-dimensional Gaussian integrals enter the replica-symmetric chain:
 
