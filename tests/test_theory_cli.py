@@ -164,3 +164,12 @@ def test_capacity_bad_input_exits_2(args, field):
     r = _run("capacity", *args)
     assert r.exit_code == 2, r.output
     assert field in r.output
+
+
+def test_rsb_near_a_frozen_gap_warns_that_its_grid_is_not_accurate():
+    """The RSB field grid does not resolve 1 - c < 0.05 (docs/theory.md R9): say so rather than pass silently."""
+    r = _run("theory", "--depth", "1", "--alpha", "1.9", "--ansatz", "krsb", "--steps", "1")
+    assert r.exit_code == 0, r.output
+    assert "not accurate" in r.stderr
+    r = _run("theory", "--depth", "1", "--alpha", "0.5", "--ansatz", "krsb", "--steps", "1")
+    assert r.exit_code == 0 and "not accurate" not in r.stderr
