@@ -4,8 +4,6 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-SQRT2PI = np.sqrt(2 * np.pi)
-
 
 def H(x):
     """Gaussian tail H(x) = int_x^inf Dt."""

@@ -385,11 +385,6 @@ def _anderson(x, problem, pinned, tol, max_iter=150, memory=6):
     return x, ok, iterations
 
 
-def _near_critical(x, pinned, L) -> bool:
-    free = x[~pinned]
-    return bool(np.any(free < 1e-3) or np.any(x[:L] > 0.99))
-
-
 def _iterate(x, problem, pinned, n_iter, tol, damping=1.0, min_iter=0):
     """Plain (damped) fixed-point iteration, the naive baseline; returns x, residual, iterations."""
     res = np.inf
