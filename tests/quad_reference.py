@@ -45,7 +45,11 @@ def mills_reference(u):
 
 
 def gap_reference(c, kappa, nishimori):
-    """(s_gap, chat, lam) by quad in u, with z = (kappa - sqrt(1-c) u)/sqrt(c) (kappa = z* at u = 0)."""
+    """(s_gap, chat, lam) by quad in u, with z = (kappa - sqrt(1-c) u)/sqrt(c) (kappa = z* at u = 0).
+    At c = 0 (a liquid layer) u = kappa for every z: the values are scipy's log_ndtr and Mills ratio there."""
+    if c == 0.0:
+        g, gp = mills_reference(kappa)
+        return float(special.log_ndtr(-kappa)), g ** 2, gp ** 2
     a, b = np.sqrt(1 - c), np.sqrt(c)
     jac = a / b
     u_centre = kappa / a  # u at z = 0

@@ -51,7 +51,7 @@ def test_neuron_block_known_values():
     assert 1 - spin_overlap(np.array([100.0]), True)[0] < 1e-20
 
 
-C_GRID = [1e-6, 0.1, 0.5, 0.9, 0.99, 1 - 1e-4, 1 - 1e-6, 1 - 1e-8, 1 - 1e-10]
+C_GRID = [0.0, 1e-6, 0.1, 0.5, 0.9, 0.99, 1 - 1e-4, 1 - 1e-6, 1 - 1e-8, 1 - 1e-10]
 
 
 @pytest.mark.parametrize("kappa", [-10.0, -2.0, 0.0, 1.0, 4.0, 10.0])

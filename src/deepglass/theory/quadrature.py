@@ -77,6 +77,10 @@ def tail_terms(u):
 # ---------------------------------------------------------------- gap block
 @njit(cache=True)
 def _gap_one(c, kappa, nishimori, t, w):
+    if c == 0.0:
+        # a liquid layer: u = kappa for every z (and the Nishimori weight is 1), so the block is exact
+        log_h, g, gp = tail_terms(kappa)
+        return log_h, g * g, gp * gp
     sc = math.sqrt(c)
     om = 1.0 - c
     rom = math.sqrt(om)
