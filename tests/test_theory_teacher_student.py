@@ -66,3 +66,20 @@ def test_field_pulls_central_layers_and_lowers_transitions():
     assert a2[0] > a2[1] > a2[2]
     rnd = field_response(ChainProblem("random", 6, 5.0), [0.0, 0.5])
     assert float(rnd.q.sel(layer=3)[1]) > 0 and float(rnd.q.sel(layer=3)[0]) == 0
+
+
+def test_cold_solve_of_a_deep_chain_finds_the_inward_branch():
+    """L = 40, alpha = 680: eight layers freeze from each end and the centre stays liquid. Reaching that branch
+    from the bottom start takes one seeding round per freezing front step (more than the 4 rounds the solver
+    once allowed, which then fell back on the crystal); the crystal, every layer frozen, is a fixed point of
+    much lower free entropy, so the Bayes-optimal answer is the inward branch."""
+    from deepglass.theory import rs
+
+    problem = ChainProblem("teacher-student", 40, 680.0)
+    ds = solve(problem)
+    Q = ds.Q.values[1:]
+    assert np.all(Q[:8] > 0.5) and np.all(Q[-8:] > 0.5) and np.all(Q[8:-8] == 0.0)
+    crystal, _, _ = rs._attempt(problem, rs.top_start(40), np.zeros(rs.n_unknowns(40), bool), 10, 1e-10, 5000)[0]
+    assert np.all(crystal[:40] > 0.99)
+    s_crystal = rs.free_entropy(rs.chain_state(crystal, problem), problem)
+    assert ds.attrs["free_entropy"] > s_crystal + 5.0

@@ -536,7 +536,8 @@ def _attempt(problem, start, forced, pre_steps, tol, max_iter):
     pinned = close_pinned(x, problem, forced | (x < 1e-300)) | forced
     iterations, res = 0, np.inf
     seeded = None
-    for _seed_round in range(4):
+    # each round that finds an unstable liquid lifts part of it, so at most one round per unknown
+    for _seed_round in range(n_unknowns(problem.L)):
         polished = False
         if seeded is None:
             x, res, it = _iterate(x, problem, pinned, pre_steps, 1e-14, min_iter=pre_steps)
