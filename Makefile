@@ -16,7 +16,7 @@ demo: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/deepglass demo --out demo_out
 
 test: $(STAMP)
-	MPLBACKEND=Agg $(BIN)/python -m pytest -q -m "not slow" tests
+	MPLBACKEND=Agg $(BIN)/python -m pytest -q -n auto -m "not slow" tests
 
 test-slow: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q -m slow tests
