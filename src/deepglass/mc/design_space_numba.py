@@ -25,14 +25,16 @@ from .numba_backend import _POT, _V, _accept
 
 @numba.njit(cache=True)
 def _inside(S, h, b, kappa):
-    """Whether every gap of system b is >= kappa."""
+    """Whether every gap of system b is >= kappa (a branch-free count along the contiguous axis: it vectorises)."""
     L1, M, N = S.shape[1], S.shape[2], S.shape[3]
+    n_bad = 0
     for q in range(1, L1):
         for m in range(M):
+            s_row = S[b, q, m]
+            h_row = h[b, q, m]
             for k in range(N):
-                if S[b, q, m, k] * h[b, q, m, k] < kappa:
-                    return False
-    return True
+                n_bad += s_row[k] * h_row[k] < kappa
+    return n_bad == 0
 
 
 @numba.njit(cache=True)
@@ -113,6 +115,27 @@ def _cascade_apply(S, h, Wt, b, p, m, i, inv_sqrt_c, row, prev, prev_s, stats):
         n_prev = n_cur
 
 
+@numba.njit(inline="always")
+def _new_field(S, h, b, w, p, m, i, weight_move, jm, coef, scale, hn):
+    """Row i's proposed field on pattern m: the single-weight move's O(1) update (recomputed whenever needed,
+    the same formula, so the same number), or the row move's stored field."""
+    if weight_move:
+        return (S[b, w, m, jm[i]] * coef[i] + h[b, p, m, i]) * scale[i]
+    return hn[m, i]
+
+
+@numba.njit(inline="always")
+def _new_fields(S, h, b, w, p, m, weight_move, jm, coef, scale, hn, hrow):
+    """Every row's proposed field on pattern m, (N,) (_new_field along the contiguous axis)."""
+    if not weight_move:
+        return hn[m]
+    s_in = S[b, w, m]
+    h_own = h[b, p, m]
+    for i in range(h_own.shape[0]):
+        hrow[i] = (s_in[jm[i]] * coef[i] + h_own[i]) * scale[i]
+    return hrow
+
+
 @numba.njit(cache=True)
 def _row_norms(Wt, b, w, dense, support, n2):
     """n2[i] = sum_k Wt[b, w, sup_i[k], i]^2 summed in order k (design_space.row_norms): contiguous for dense."""
@@ -138,8 +161,9 @@ def _system_sweep(S, h, Wt, b, dense, support, gauss, slot, u, counts, stats, de
     (design_space.DesignSpaceMoves.layer_moves)."""
     L, M, N = S.shape[1] - 1, S.shape[2], S.shape[3]
     cf = float(c)
-    hn = np.empty((M, N))
+    hn = np.empty((1 if weight_move else M, N))   # row moves: the new fields; single weights recompute theirs
     wn = np.empty((1 if weight_move else c, N))
+    hrow = np.empty(N)
     n2 = np.empty(N)
     scale = np.empty(N)
     coef = np.empty(N)
@@ -178,11 +202,6 @@ def _system_sweep(S, h, Wt, b, dense, support, gauss, slot, u, counts, stats, de
                 if hastings and c > 1:
                     rev = s_norm * old * sc - sc * new
                     log_ratio[i] = 0.5 * (c + 1) * math.log(sc * sc) - (rev * rev - (d * x) ** 2) / (2 * d * d)
-            for m in range(M):
-                s_in = S[b, w, m]
-                h_own = h[b, p, m]
-                for i in range(N):
-                    hn[m, i] = (s_in[jm[i]] * coef[i] + h_own[i]) * scale[i]
         else:
             for i in range(N):
                 n2[i] = 0.0
@@ -218,18 +237,26 @@ def _system_sweep(S, h, Wt, b, dense, support, gauss, slot, u, counts, stats, de
             e_old[i] = 0.0
             n_flip[i] = 0
             bad[i] = False
+        hidden = p < L
         for m in range(M):
+            hm_row = _new_fields(S, h, b, w, p, m, weight_move, jm, coef, scale, hn, hrow)
             h_own = h[b, p, m]
             s_own = S[b, p, m]
-            for i in range(N):
-                hm, ho, so = hn[m, i], h_own[i], s_own[i]
-                fl = p < L and (hm >= 0.0) != (ho >= 0.0)
-                sn = -so if fl else so
-                vn = _V(sn * hm, kappa, pot)
-                e_new[i] += vn
-                e_old[i] += _V(so * ho, kappa, pot)
-                n_flip[i] += fl
-                bad[i] = bad[i] or (inside and vn > 0.0)
+            if inside:   # every old term is 0: a row is rejected iff a new gap < kappa, else its own dE is 0
+                for i in range(N):
+                    hm, ho, so = hm_row[i], h_own[i], s_own[i]
+                    fl = hidden and ((hm >= 0.0) != (ho >= 0.0))
+                    n_flip[i] += fl
+                    r = -so * hm if fl else so * hm
+                    bad[i] |= _V(r, kappa, pot) > 0.0
+            else:
+                for i in range(N):
+                    hm, ho, so = hm_row[i], h_own[i], s_own[i]
+                    fl = hidden and ((hm >= 0.0) != (ho >= 0.0))
+                    sn = -so if fl else so
+                    e_new[i] += _V(sn * hm, kappa, pot)
+                    e_old[i] += _V(so * ho, kappa, pot)
+                    n_flip[i] += fl
         stats[b, 0] += M * N
         # --- phase B: decisions in row order; only a row whose own neurons flip touches shared state
         for i in range(N):
@@ -240,7 +267,7 @@ def _system_sweep(S, h, Wt, b, dense, support, gauss, slot, u, counts, stats, de
             if n_flip[i] > 0:
                 rejected = False
                 for m in range(M):
-                    if p < L and (hn[m, i] >= 0.0) != (h[b, p, m, i] >= 0.0):
+                    if (_new_field(S, h, b, w, p, m, i, weight_move, jm, coef, scale, hn) >= 0.0) != (h[b, p, m, i] >= 0.0):
                         dd, violated = _cascade_dE(S, h, Wt, b, p, m, i, inv_sqrt_c, kappa, pot, inside, row, prev,
                                                    prev_s, cur, cur_s, stats)
                         if violated:
@@ -256,15 +283,16 @@ def _system_sweep(S, h, Wt, b, dense, support, gauss, slot, u, counts, stats, de
             counts[b, p] += 1
             if n_flip[i] > 0:
                 for m in range(M):
-                    if (hn[m, i] >= 0.0) != (h[b, p, m, i] >= 0.0):
+                    if (_new_field(S, h, b, w, p, m, i, weight_move, jm, coef, scale, hn) >= 0.0) != (h[b, p, m, i] >= 0.0):
                         _cascade_apply(S, h, Wt, b, p, m, i, inv_sqrt_c, row, prev, prev_s, stats)
                         stats[b, p] += 1
         # --- phase C: the accepted rows' fields and weights (nothing above read them)
         for m in range(M):
+            hm_row = _new_fields(S, h, b, w, p, m, weight_move, jm, coef, scale, hn, hrow)
             h_own = h[b, p, m]
             for i in range(N):
                 if acc[i]:
-                    h_own[i] = hn[m, i]
+                    h_own[i] = hm_row[i]
         if weight_move:
             if dense:   # contiguous in i
                 for j in range(N):
@@ -285,6 +313,9 @@ def _system_sweep(S, h, Wt, b, dense, support, gauss, slot, u, counts, stats, de
                         Wt[b, w, k if dense else support[w, i, k], i] = wn[k, i]
 
 
+PARALLEL_MIN_WORK = 200_000   # own gap updates per system and step below which systems run serially
+
+
 @numba.njit(cache=True)
 def _sweep_serial(S, h, Wt, sample, dense, support, *args):
     for b in range(S.shape[0]):
@@ -299,8 +330,9 @@ def _sweep_parallel(S, h, Wt, sample, dense, support, *args):
 
 def row_sweep(moves, st, r, parallel=None) -> None:
     """All L N row moves of one MC step of every system (moves: a DesignSpaceMoves, st: a BatchState)."""
-    if parallel is None:
-        parallel = st.S.shape[0] > 1 and numba.get_num_threads() > 1
+    if parallel is None:   # waking the worker threads costs ~0.1-1 ms: worth it only for steps that cost more
+        work = moves.L * moves.N * moves.M
+        parallel = st.S.shape[0] > 1 and numba.get_num_threads() > 1 and work >= PARALLEL_MIN_WORK
     dense = moves.idx is None
     support = np.zeros((1, 1, 1, 1), dtype=np.int64) if dense else moves.idx
     sample = np.zeros(st.S.shape[0], dtype=np.int64) if dense else np.asarray(st.system_sample, dtype=np.int64)
