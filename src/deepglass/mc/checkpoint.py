@@ -26,10 +26,12 @@ class Checkpoint:
     counts_neuron: np.ndarray | None = None   # (sample * system, layer 0..L) accepted moves since the last
     counts_weight: np.ndarray | None = None   # measurement, and the number of MC steps they cover
     steps_since: int = 0
+    move_size: np.ndarray | None = None       # (sample, system, wlayer) design-space move sizes (tuned)
 
     def to_dataset(self) -> xr.Dataset:
+        extra = {} if self.move_size is None else {"move_size": (("sample", "system", "wlayer"), self.move_size)}
         return xr.Dataset(
-            {
+            {**extra,
                 "S": (("sample", "system", "layer", "pattern", "neuron"), self.S.astype(np.int8)),
                 "h": (("sample", "system", "wlayer", "pattern", "neuron"), self.h),
                 "J": (("sample", "system", "wlayer", "neuron", "slot"), self.J),
@@ -54,7 +56,8 @@ class Checkpoint:
             return cls(int(ds.attrs["t"]), ds["S"].values.astype(np.int8), ds["h"].values.astype(np.float64),
                        ds["J"].values.astype(np.float64), ds["rng_state"].values.astype(np.uint64), meta,
                        ds["counts_neuron"].values.astype(np.float64), ds["counts_weight"].values.astype(np.float64),
-                       int(ds.attrs["steps_since"]))
+                       int(ds.attrs["steps_since"]),
+                       ds["move_size"].values.astype(np.float64) if "move_size" in ds else None)
         except KeyError as exc:
             raise RunDirectoryError(f"not a deepglass MC checkpoint (missing {exc})") from None
 

@@ -52,7 +52,6 @@ class DesignSpaceMoves:
         self.hastings = self.params.proposal == "weight" and self.params.exact_sphere
         self.need_u = self.metropolis or self.hastings
         self.inv_sqrt_c = 1.0 / np.sqrt(self.c)
-        self.delta = np.full(self.L, float(self.params.delta))   # move size per layer
         self._buffers = None
         if self.backend_name == "numba":
             from . import design_space_numba
@@ -102,6 +101,12 @@ class DesignSpaceMoves:
                     self.flip_backend.neuron_substep(st.S, st.h, st.Wt, layers, np.ascontiguousarray(r[f"choice{p}"][:, s]),
                                                      u, st.counts_neuron)
 
+    def move_sizes(self, st: BatchState) -> np.ndarray:
+        """(B, L) move size of every system and weight layer: the state's (tuned, mc/tuning.py), else delta."""
+        if st.move_size is not None:
+            return np.ascontiguousarray(st.move_size, dtype=np.float64)
+        return np.full((st.S.shape[0], self.L), float(self.params.delta))
+
     def supports(self, system_sample: np.ndarray, w: int) -> np.ndarray:
         """(B, N, c) input neurons of every perceptron of layer w + 1 of every system."""
         if self.idx is None:
@@ -122,12 +127,12 @@ class DesignSpaceMoves:
         B, L, N, M, c = S.shape[0], self.L, self.N, self.M, self.c
         b3 = np.arange(B)[:, None, None]
         p = w + 1
-        d = self.delta[w]
+        d = self.move_sizes(st)[:, w, None]                                   # (B, 1)
         sup = self.supports(st.system_sample, w)                               # (B, N, c)
         rows = Wt[b3, w, sup, np.arange(N)[None, :, None]]                     # (B, N, c) the old rows
         log_ratio = None
         if slot is None:
-            raw = rows + d * g
+            raw = rows + d[..., None] * g
             n2 = np.zeros((B, N))
             for k in range(c):
                 n2 = n2 + raw[..., k] * raw[..., k]

@@ -183,7 +183,7 @@ def _system_sweep(S, h, Wt, b, dense, support, gauss, slot, u, counts, stats, de
     inside = greedy and _inside(S, h, b, kappa)   # then every cost term is 0 and any new violation rejects
     for w in range(L):
         p = w + 1
-        d = delta[w]
+        d = delta[b, w]
         # --- phase A: the N proposals and their own fields, vectorised along the contiguous neuron axis.
         # Valid: rows of one layer share no own-layer gap, and the fields of layer p depend only on layer
         # p - 1 and on row i itself, which no other row move of this layer changes (cascades go upwards).
@@ -341,6 +341,6 @@ def row_sweep(moves, st, r, parallel=None) -> None:
     params = moves.params
     kernel = _sweep_parallel if parallel else _sweep_serial
     kernel(st.S, st.h, st.Wt, sample, dense, support, r["gauss"], slot, u, st.counts_weight, st.stats,
-           moves.delta, moves.inv_sqrt_c, moves.kappa, _POT[params.potential], params.acceptance == "greedy",
+           moves.move_sizes(st), moves.inv_sqrt_c, moves.kappa, _POT[params.potential], params.acceptance == "greedy",
            float(params.beta) if params.beta is not None else 0.0, moves.need_u, params.proposal == "weight",
            moves.hastings, moves.c)

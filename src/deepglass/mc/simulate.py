@@ -20,6 +20,7 @@ from .engine import Engine
 from .params import MCParams
 from .schedule import _is_int, check_waiting_times
 from .layout import fields_from_scratch, normalise_internal_rows, weights_from_internal, weights_to_internal
+from .tuning import robbins_monro_step
 from .streams import guest_rng, host_rng, rng_from_words, rng_to_words, system_key
 
 PROTOCOLS = ("learning", "planted")
@@ -144,8 +145,15 @@ class _Run:
         if self.params.sampler == "design-space" and self.protocol == "learning":
             slave_hidden_neurons(self.S, self.Wt, spec.c)   # hidden neurons = forward pass of the random weights
         self.h = fields_from_scratch(self.S, self.Wt, spec.c)
+        self.move_size = self._initial_move_size(1)
         self._add_guests()
         self._reset_counters()
+
+    def _initial_move_size(self, n_sys: int):
+        """(ns, n_sys, L) per-system design-space move sizes, all delta; None for the local moves."""
+        if self.params.sampler == "local":
+            return None
+        return np.full((self.ns, n_sys, self.spec.L), float(self.params.delta))
 
     def restore(self, cp: Checkpoint):
         spec, L = self.spec, self.spec.L
@@ -163,6 +171,9 @@ class _Run:
         self.h[:, :, 1:] = cp.h
         self.Wt = weights_to_internal(cp.J, None if self.idx is None else self.idx[:, None], spec.N)
         self.rngs = [[rng_from_words(cp.rng_words[s, k]) for k in range(n_sys)] for s in range(self.ns)]
+        self.move_size = self._initial_move_size(n_sys)
+        if self.move_size is not None and cp.move_size is not None:
+            self.move_size = cp.move_size.astype(np.float64).copy()
         self.keys = [[system_key(self.seed, s)] + [system_key(self.seed, s, k, r)
                                                     for k, tw in enumerate(self.tws) if tw <= self.t
                                                     for r in range(self.R)] for s in range(self.ns)]
@@ -178,6 +189,8 @@ class _Run:
         k = self.tws.index(self.t)
         rep = lambda x: np.concatenate([x, np.repeat(x[:, :1], self.R, axis=1)], axis=1)
         self.S, self.h, self.Wt = rep(self.S), rep(self.h), rep(self.Wt)
+        if self.move_size is not None:   # guests start with their host's (possibly tuned) sizes
+            self.move_size = rep(self.move_size)
         for s in range(self.ns):
             self.rngs[s] += [guest_rng(self.seed, s, k, r) for r in range(self.R)]
             self.keys[s] += [system_key(self.seed, s, k, r) for r in range(self.R)]
@@ -203,7 +216,8 @@ class _Run:
         words = np.stack([np.stack([rng_to_words(g) for g in row]) for row in self.rngs])
         return Checkpoint(self.t, self.S.astype(np.int8), self.h[:, :, 1:].copy(),
                           weights_from_internal(self.Wt, idx), words, self._checkpoint_meta(),
-                          self.count_neuron.copy(), self.count_weight.copy(), self.steps_since)
+                          self.count_neuron.copy(), self.count_weight.copy(), self.steps_since,
+                          None if self.move_size is None else self.move_size.copy())
 
     # ----------------------------------------------------------------- dynamics
     def _chunk(self) -> int:
@@ -224,10 +238,16 @@ class _Run:
             rngs = [g for row in self.rngs for g in row]
             keys = np.asarray([k for row in self.keys for k in row], dtype=np.uint32).reshape(B, 2)
             n = self._chunk()
+            tuning = self.t < self.params.tune_steps
+            before = self.count_weight[:, 1:].copy() if tuning else None
             self.engine.advance(flat(self.S), flat(self.h), flat(self.Wt), rngs, keys,
                                 np.repeat(np.arange(self.ns), n_sys), self.count_neuron, self.count_weight,
-                                self.t, n)
+                                self.t, n, None if self.move_size is None else flat(self.move_size))
             self.t += n
+            if tuning:   # n == 1 here (the design-space sampler steps one at a time)
+                accepted = (self.count_weight[:, 1:] - before) / self.engine.attempts_per_step()[1][1:]
+                self.move_size = robbins_monro_step(self.move_size, accepted.reshape(self.move_size.shape),
+                                                    self.params.target_acceptance, self.t)
             self.steps_since += n
             if self.t % self.recompute_every == 0:
                 normalise_internal_rows(self.Wt, spec.c)
