@@ -8,6 +8,8 @@ pydantic's own ``ValidationError`` instead.
 """
 from __future__ import annotations
 
+import math
+
 import secrets
 import tomllib
 from pathlib import Path
@@ -104,6 +106,9 @@ class MCConfig(_Section):
                              ge=0)
     target_acceptance: float = _field(0.3, "acceptance the tuned move sizes aim at",
                                       "a real number with 0 < target_acceptance < 1", gt=0, lt=1)
+    pt_betas: list[float] = _field([], "parallel tempering: inverse temperatures of each ladder's hot members "
+                                   "(output-layer cost, strictly decreasing; the beta = inf member is the run; [] = "
+                                   "none)", "a strictly decreasing list of finite inverse temperatures > 0")
     precision: Literal["float64", "float32"] = _field(
         "float64", "floating point of the engine state: float64 | float32 (jax backend only)",
         "one of float64, float32 (float32 needs backend = jax)")
@@ -115,6 +120,12 @@ class MCConfig(_Section):
         if self.sampler == "design-space" and self.backend == "jax":
             raise ConfigError("mc.backend", self.backend, "auto, numpy or numba with sampler = design-space "
                                                           "(it has no JAX kernels)")
+        b = self.pt_betas
+        if any(not math.isfinite(x) or x <= 0 for x in b) or any(x <= y for x, y in zip(b, b[1:])):
+            raise ConfigError("mc.pt_betas", b, "a strictly decreasing list of finite inverse temperatures > 0")
+        if b and (self.sampler != "design-space" or self.acceptance != "greedy"):
+            raise ConfigError("mc.pt_betas", b, "[] unless sampler = design-space with greedy acceptance (the "
+                                                "ladder's beta = infinity member)")
         if self.tune_steps > 0 and self.sampler != "design-space":
             raise ConfigError("mc.tune_steps", self.tune_steps, "0 with sampler = local (tuning is for design-space "
                                                                 "moves)")

@@ -52,6 +52,9 @@ class DesignSpaceMoves:
         self.hastings = self.params.proposal == "weight" and self.params.exact_sphere
         self.need_u = self.metropolis or self.hastings
         self.inv_sqrt_c = 1.0 / np.sqrt(self.c)
+        # parallel tempering's hot members (mc/tempering.py): Metropolis on the output-layer cost only, every
+        # hidden gap a hard constraint (rejected below kappa), so hidden layers stay slaved and satisfied
+        self.hard_hidden = False
         self._buffers = None
         if self.backend_name == "numba":
             from . import design_space_numba
@@ -106,6 +109,12 @@ class DesignSpaceMoves:
         if st.move_size is not None:
             return np.ascontiguousarray(st.move_size, dtype=np.float64)
         return np.full((st.S.shape[0], self.L), float(self.params.delta))
+
+    def betas(self, st: BatchState) -> np.ndarray:
+        """(B,) inverse temperature of every system: the state's (tempering ladders), else MCParams.beta."""
+        if st.beta is not None:
+            return np.ascontiguousarray(st.beta, dtype=np.float64)
+        return np.full(st.S.shape[0], float(self.params.beta) if self.params.beta is not None else 0.0)
 
     def supports(self, system_sample: np.ndarray, w: int) -> np.ndarray:
         """(B, N, c) input neurons of every perceptron of layer w + 1 of every system."""
@@ -166,16 +175,18 @@ class DesignSpaceMoves:
             e_new = e_new + v_new[:, m]
             e_old = e_old + v_old[:, m]
         dE_own = e_new - e_old
+        hidden_bad = (v_new > 0.0).any(1) if (self.hard_hidden and p < L) else np.zeros((B, N), dtype=bool)
         st.stats[:, 0] += M * N
         acc = np.zeros((B, N), dtype=bool)
         for i in range(N):
             dE = dE_own[:, i].copy()
             F_own = flip[:, :, i]
             cascade = bool(F_own.any())
+            bad = hidden_bad[:, i].copy()
             if cascade:
-                h_try, S_try, n_flips = self.cascade(st, p, i, F_own, dE)
-            ok = accept(self.params, dE, None if u is None else u[:, i],
-                        None if log_ratio is None else log_ratio[:, i])
+                h_try, S_try, n_flips = self.cascade(st, p, i, F_own, dE, bad)
+            ok = self.accept(st, dE, None if u is None else u[:, i], None if log_ratio is None else log_ratio[:, i])
+            ok &= ~bad
             a = np.flatnonzero(ok)
             acc[a, i] = True
             st.counts_weight[a, p] += 1
@@ -194,9 +205,20 @@ class DesignSpaceMoves:
         ba, ia = np.nonzero(acc)
         Wt[ba[:, None], w, sup[ba, ia], ia[:, None]] = new_w[ba, ia]
 
-    def cascade(self, st: BatchState, p: int, i: int, flip: np.ndarray, dE: np.ndarray):
+    def accept(self, st: BatchState, dE, u, log_ratio):
+        """params.accept with each system's own inverse temperature (tempering ladders)."""
+        if self.params.acceptance == "greedy" or st.beta is None:
+            return accept(self.params, dE, u, log_ratio)
+        log_a = -self.betas(st) * dE
+        if log_ratio is not None:
+            log_a = log_a + log_ratio
+        with np.errstate(divide="ignore"):
+            return np.log(u) < log_a
+
+    def cascade(self, st: BatchState, p: int, i: int, flip: np.ndarray, dE: np.ndarray, bad: np.ndarray):
         """The upper layers after flipping neuron i of layer p on the patterns flip (B, M), nothing written:
-        (h_try, S_try) of layers p+1..L, the neurons flipped per layer, and dE (B,) increased in place."""
+        (h_try, S_try) of layers p+1..L, the neurons flipped per layer; dE (B,) increased in place, bad (B,)
+        set where a hidden gap falls below kappa with hard_hidden."""
         S, h, Wt, V = st.S, st.h, st.Wt, self.V
         B, L, N, M = S.shape[0], self.L, self.N, self.M
         h_try, S_try = h[:, p + 1:].copy(), S[:, p + 1:].copy()
@@ -215,8 +237,11 @@ class DesignSpaceMoves:
                 F = ((h_try[:, k] >= 0.0) != (h[:, q] >= 0.0)) & A[..., None]
                 S_try[:, k] = np.where(F, -S[:, q], S[:, q])
                 n_flips[:, q] = F.sum((1, 2))
-            diff = V(S_try[:, k] * h_try[:, k]) - V(S[:, q] * h[:, q])
+            v_try = V(S_try[:, k] * h_try[:, k])
+            diff = v_try - V(S[:, q] * h[:, q])
             dE += np.where(A[..., None], diff, 0.0).sum((1, 2))
+            if self.hard_hidden and q < L:
+                bad |= (A[..., None] & (v_try > 0.0)).any((1, 2))
             st.stats[:, 0] += N * A.sum(-1)
             if q == L or not F.any():
                 break

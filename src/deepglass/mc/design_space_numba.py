@@ -38,10 +38,12 @@ def _inside(S, h, b, kappa):
 
 
 @numba.njit(cache=True)
-def _cascade_dE(S, h, Wt, b, p, m, i, inv_sqrt_c, kappa, pot, stop_on_violation, row, prev, prev_s, cur, cur_s, stats):
+def _cascade_dE(S, h, Wt, b, p, m, i, inv_sqrt_c, kappa, pot, stop_on_violation, hard_hidden, row, prev, prev_s, cur,
+                cur_s, stats):
     """Cost change of the cascade started by flipping neuron i of layer p on pattern m (nothing written).
 
-    Returns (dE, violated): violated means a new gap < kappa was met with stop_on_violation (dE partial)."""
+    Returns (dE, violated): violated means a new gap < kappa was met with stop_on_violation, or in a hidden
+    layer with hard_hidden (dE partial)."""
     L = S.shape[1] - 1
     N = S.shape[3]
     n_prev = 1
@@ -69,7 +71,7 @@ def _cascade_dE(S, h, Wt, b, p, m, i, inv_sqrt_c, kappa, pot, stop_on_violation,
                 cur_s[n_cur] = so
                 n_cur += 1
             vn = _V(sn * hn, kappa, pot)
-            if stop_on_violation and vn > 0.0:
+            if (stop_on_violation or (hard_hidden and q < L)) and vn > 0.0:
                 return dE, True
             dE += vn - _V(so * ho, kappa, pot)
         if n_cur == 0:
@@ -156,7 +158,7 @@ def _row_norms(Wt, b, w, dense, support, n2):
 
 @numba.njit(cache=True)
 def _system_sweep(S, h, Wt, b, dense, support, gauss, slot, u, counts, stats, delta, inv_sqrt_c, kappa, pot,
-                  greedy, beta, need_u, weight_move, hastings, c):
+                  greedy, betas, need_u, weight_move, hastings, c, hard_hidden):
     """One MC step of system b: for each weight layer w, one proposal per row i = 0..N-1
     (design_space.DesignSpaceMoves.layer_moves)."""
     L, M, N = S.shape[1] - 1, S.shape[2], S.shape[3]
@@ -181,6 +183,7 @@ def _system_sweep(S, h, Wt, b, dense, support, gauss, slot, u, counts, stats, de
     prev_s = np.empty(N)
     cur_s = np.empty(N)
     inside = greedy and _inside(S, h, b, kappa)   # then every cost term is 0 and any new violation rejects
+    beta = betas[b]
     for w in range(L):
         p = w + 1
         d = delta[b, w]
@@ -242,7 +245,7 @@ def _system_sweep(S, h, Wt, b, dense, support, gauss, slot, u, counts, stats, de
             hm_row = _new_fields(S, h, b, w, p, m, weight_move, jm, coef, scale, hn, hrow)
             h_own = h[b, p, m]
             s_own = S[b, p, m]
-            if inside:   # every old term is 0: a row is rejected iff a new gap < kappa, else its own dE is 0
+            if inside or (hard_hidden and hidden):   # every old term is 0: rejected iff a new gap < kappa, else 0
                 for i in range(N):
                     hm, ho, so = hm_row[i], h_own[i], s_own[i]
                     fl = hidden and ((hm >= 0.0) != (ho >= 0.0))
@@ -268,7 +271,7 @@ def _system_sweep(S, h, Wt, b, dense, support, gauss, slot, u, counts, stats, de
                 rejected = False
                 for m in range(M):
                     if (_new_field(S, h, b, w, p, m, i, weight_move, jm, coef, scale, hn) >= 0.0) != (h[b, p, m, i] >= 0.0):
-                        dd, violated = _cascade_dE(S, h, Wt, b, p, m, i, inv_sqrt_c, kappa, pot, inside, row, prev,
+                        dd, violated = _cascade_dE(S, h, Wt, b, p, m, i, inv_sqrt_c, kappa, pot, inside, hard_hidden, row, prev,
                                                    prev_s, cur, cur_s, stats)
                         if violated:
                             rejected = True
@@ -342,5 +345,4 @@ def row_sweep(moves, st, r, parallel=None) -> None:
     kernel = _sweep_parallel if parallel else _sweep_serial
     kernel(st.S, st.h, st.Wt, sample, dense, support, r["gauss"], slot, u, st.counts_weight, st.stats,
            moves.move_sizes(st), moves.inv_sqrt_c, moves.kappa, _POT[params.potential], params.acceptance == "greedy",
-           float(params.beta) if params.beta is not None else 0.0, moves.need_u, params.proposal == "weight",
-           moves.hastings, moves.c)
+           moves.betas(st), moves.need_u, params.proposal == "weight", moves.hastings, moves.c, moves.hard_hidden)

@@ -31,6 +31,8 @@ class BatchState:
             column l (hidden) neurons flipped by accepted cascades); not part of the checkpointed state
     move_size : (B, L) or None, the weight-move size of every system and weight layer (tuned during the
             burn-in, mc/tuning.py; checkpointed); None = MCParams.delta everywhere
+    beta : (B,) or None, the inverse temperature of every system (tempering ladders, mc/tempering.py);
+           None = MCParams.beta
     """
 
     S: np.ndarray
@@ -41,6 +43,7 @@ class BatchState:
     counts_weight: np.ndarray
     stats: np.ndarray | None = None
     move_size: np.ndarray | None = None
+    beta: np.ndarray | None = None
 
 
 def draw_system(rng: np.random.Generator, shapes: dict, highs: dict, out: dict) -> None:
