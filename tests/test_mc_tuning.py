@@ -39,6 +39,7 @@ def test_sizes_adapt_in_the_burn_in_then_freeze_and_are_recorded(whole):
     assert final_summary(run)["final"]["move_size"] == pytest.approx(list(after[:, -1].mean(0)))
 
 
+@pytest.mark.slow
 def test_tuned_run_resumes_bit_identical_and_numpy_equals_numba(whole, tmp_path):
     cfg = parse_config(TUNED)
     saves, partial = interrupt_at_k_save(cfg, tmp_path / "cut")   # cut at t = 11, 22: inside the tuning
