@@ -32,17 +32,23 @@ def planted(N, L, c, M, seed=0):
     return spec, data.idx, S, fields_from_scratch(S, Wt, spec.c), Wt
 
 
+REPEATS = 3   # the shortest of 3 timings: on a shared machine the others include other jobs' time
+
+
 def timed_steps(engine, state, steps):
     S, h, Wt = state
     rngs = [np.random.default_rng([7, b]) for b in range(B)]
     counts = np.zeros((B, engine.L + 1)), np.zeros((B, engine.L + 1))
     engine.step(S, h, Wt, rngs, np.arange(B), *counts)       # warm-up (load compiled kernels)
-    counts[1][:] = 0
-    engine.move_stats = None
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        engine.step(S, h, Wt, rngs, np.arange(B), *counts)
-    return time.perf_counter() - t0, counts
+    best = np.inf
+    for _ in range(REPEATS):
+        counts[1][:] = 0
+        engine.move_stats = None
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            engine.step(S, h, Wt, rngs, np.arange(B), *counts)
+        best = min(best, time.perf_counter() - t0)
+    return best, counts
 
 
 def case(N, L, c, alpha, steps):
@@ -56,7 +62,7 @@ def case(N, L, c, alpha, steps):
     for name, params in PROPOSALS.items():
         ds = Engine(N, L, c, M, 0.0, params, idx, "numba")
         dt_d, (_, cw) = timed_steps(ds, (S.copy(), h.copy(), Wt.copy()), steps)
-        st = ds.move_stats
+        st = ds.move_stats                                    # (the last timing's counters)
         moves_d = B * L * N * steps
         acc = cw[:, 1:].sum(0) / (B * N * steps)
         flips = st[:, 1:L].sum() / max(cw.sum(), 1)
@@ -71,7 +77,7 @@ def main(quick=False):
           "ratio | acceptance l=1..L | flips per accepted move |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for N, L, c, alpha in (CASES[:2] if quick else CASES):
-        case(N, L, c, alpha, steps=3 if N <= 200 else 1)
+        case(N, L, c, alpha, steps=10 if N <= 200 else 2)
 
 
 if __name__ == "__main__":

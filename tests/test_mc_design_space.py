@@ -168,10 +168,12 @@ def test_cli_bad_sampler_exits_2_with_one_line(tmp_path):
     assert not out.exists()
 
 
-NISHIMORI = {"seed": 3, "network": {"N": 10, "L": 2}, "data": {"scenario": "teacher-student", "alpha": 1.0, "M_test": 0},
-             "mc": {"sampler": "design-space", "delta": 0.5, "backend": "numba"},
-             "run": {"protocol": "planted", "t_max": 400, "n_samples": 6, "per_decade": 2},
-             "replicas": {"R": 4, "waiting_times": [100]}}
+NISHIMORI = {"seed": 3, "network": {"N": 8, "L": 2}, "data": {"scenario": "teacher-student", "alpha": 1.0, "M_test": 0},
+             "mc": {"sampler": "design-space", "delta": 0.5, "backend": "numba", "tune_steps": 100},
+             "run": {"protocol": "planted", "t_max": 2500, "n_samples": 8, "per_decade": 2},
+             "replicas": {"R": 4, "waiting_times": [800]}}
+UNTUNED = {**NISHIMORI["mc"], "tune_steps": 0}
+# (tau of Q_l here is ~150-270 MC steps (docs/simulation.md): 1700 steps after t_w; seeds 3..8 pass 5 of 6 at 3 sigma)
 
 
 def test_nishimori_check_tells_equilibrated_from_not(tmp_path):
@@ -180,12 +182,13 @@ def test_nishimori_check_tells_equilibrated_from_not(tmp_path):
     assert long["equilibrated"] is True and long["Q"]["layers"] == [1, 2] and long["q"]["layers"] == [1]
     assert max(long["Q"]["student_teacher"]) < 0.5           # the students did leave the teacher
     # guests copied from the teacher and run 4 steps: students are closer to the teacher than to each other
-    short = {**NISHIMORI, "run": {**NISHIMORI["run"], "t_max": 4}, "replicas": {"R": 4, "waiting_times": [0]}}
+    short = {**NISHIMORI, "mc": UNTUNED, "run": {**NISHIMORI["run"], "t_max": 4}, "replicas": {"R": 4, "waiting_times": [0]}}
     check = final_summary(execute(plan_run(parse_config(short), tmp_path / "short")))["nishimori"]
     assert check["equilibrated"] is False and min(check["Q"]["difference"]) > 0
-    frozen = {**NISHIMORI, "data": {**NISHIMORI["data"], "alpha": 3.0}, "mc": {**NISHIMORI["mc"], "delta": 10.0}, "run": {**NISHIMORI["run"], "t_max": 40},
+    frozen = {**NISHIMORI, "data": {**NISHIMORI["data"], "alpha": 3.0}, "mc": {**UNTUNED, "delta": 10.0}, "run": {**NISHIMORI["run"], "t_max": 40},
               "replicas": {"R": 4, "waiting_times": [10]}}
     check = final_summary(execute(plan_run(parse_config(frozen), tmp_path / "frozen")))["nishimori"]
     assert check["equilibrated"] is False and "frozen" in check["reason"]
-    local = {**NISHIMORI, "run": {**NISHIMORI["run"], "protocol": "learning", "t_max": 4}, "replicas": {"R": 0}}
+    local = {**NISHIMORI, "mc": UNTUNED, "run": {**NISHIMORI["run"], "protocol": "learning", "t_max": 4},
+             "replicas": {"R": 0}}
     assert final_summary(execute(plan_run(parse_config(local), tmp_path / "learn")))["nishimori"] is None

@@ -122,3 +122,42 @@ def ultrametric_fraction(triangles: np.ndarray, tol: float | np.ndarray) -> np.n
     """
     low, _ = triangle_spacings(triangles)
     return np.mean(low <= tol, axis=-2)
+
+
+# --------------------------------------------------------------------------- autocorrelation (mixing)
+AUTOCORR_WINDOW_C = 5.0    # Sokal's automatic window: the smallest W with W >= C tau(W)
+AUTOCORR_MIN_LENGTH = 50   # a series shorter than this many tau gives an unreliable tau (emcee's rule)
+
+
+def autocorrelation_function(x: np.ndarray) -> np.ndarray:
+    """Normalised autocorrelation rho(t), t = 0..n-1, of series x (..., n) (FFT, mean removed), averaged over
+    the leading axes (independent chains of the same process): rho(0) = 1. A constant series gives NaN."""
+    x = np.asarray(x, dtype=np.float64)
+    n = x.shape[-1]
+    y = x - x.mean(axis=-1, keepdims=True)
+    size = 1 << int(np.ceil(np.log2(2 * n)))                   # zero-padded: a linear, not circular, correlation
+    f = np.fft.rfft(y, n=size, axis=-1)
+    acov = np.fft.irfft(f * np.conj(f), n=size, axis=-1)[..., :n]
+    acov = acov.reshape(-1, n).mean(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return acov / acov[0]
+
+
+def integrated_autocorrelation_time(x: np.ndarray, window_c: float = AUTOCORR_WINDOW_C) -> dict:
+    """tau_int = 1 + 2 sum_{t=1}^{W} rho(t) of series x (..., n) in units of the series' spacing, with Sokal's
+    automatic window W (the smallest W >= window_c tau(W)), rho averaged over the leading axes (chains), as
+    emcee's integrated_time. Returns {"tau", "window", "n", "reliable"}: reliable iff n >= 50 tau and a
+    window was found; tau is NaN for a constant series (a frozen chain has no finite tau to report)."""
+    x = np.asarray(x, dtype=np.float64)
+    n = x.shape[-1]
+    if n < 2:
+        return {"tau": float("nan"), "window": 0, "n": int(n), "reliable": False}
+    rho = autocorrelation_function(x)
+    if not np.isfinite(rho[0]):
+        return {"tau": float("nan"), "window": 0, "n": int(n), "reliable": False}
+    taus = 2.0 * np.cumsum(rho) - 1.0                            # tau(W) for W = 0..n-1
+    found = np.arange(n) >= window_c * taus
+    window = int(np.argmax(found)) if np.any(found) else n - 1
+    tau = float(taus[window])
+    return {"tau": tau, "window": window, "n": int(n),
+            "reliable": bool(np.any(found)) and n >= AUTOCORR_MIN_LENGTH * tau}

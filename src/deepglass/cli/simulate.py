@@ -204,6 +204,9 @@ def info(
                  ("solved samples", f"{final['solved_fraction']:.0%}")]
         if final["generalization_error"] is not None:
             rows.append(("generalization error", f"{final['generalization_error']:.4f}"))
+        if final.get("move_size"):
+            rows.append(("move size per layer", " / ".join(f"{d:.3g}" for d in final["move_size"])
+                         + (f" (tuned in steps 1..{mc['tune_steps']})" if mc.get("tune_steps") else "")))
     for key, value in rows:
         head.add_row(key, value)
     console.print(head)
@@ -224,6 +227,17 @@ def info(
             layers.add_row(str(l), *(_fmt(v[i]) for v in columns.values()))
         console.print(layers)
     _print_nishimori(console, summary.get("nishimori"))
+    _print_autocorrelation(console, summary.get("autocorrelation"))
+
+
+def _print_autocorrelation(console, tau) -> None:
+    """Integrated autocorrelation times per layer (experiments.mixing.autocorrelation_times)."""
+    if tau is None:
+        return
+    parts = [f"{name}_{l} {'-' if v is None else f'{v:.3g}'}{'' if ok else ' (unreliable)'}" for name in ("Q", "q")
+             for l, v, ok in zip(tau[name]["layers"], tau[name]["tau"], tau[name]["reliable"])]
+    console.print(f"autocorrelation times (MC steps, {tau['n_points']} points every {tau['every']} after t = "
+                  f"{tau['from_t']}; unreliable: series < 50 tau): " + ", ".join(parts), highlight=False)
 
 
 def _print_nishimori(console, check) -> None:

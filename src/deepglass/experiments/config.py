@@ -8,6 +8,8 @@ pydantic's own ``ValidationError`` instead.
 """
 from __future__ import annotations
 
+import math
+
 import secrets
 import tomllib
 from pathlib import Path
@@ -96,6 +98,17 @@ class MCConfig(_Section):
         "local", "move set: local (neuron flips + single-weight moves: the learning dynamics) | design-space "
         "(exact T = 0 sampler of the design space: row moves, hidden neurons slaved to the forward pass)",
         "one of local, design-space")
+    proposal: Literal["row", "weight"] = _field(
+        "row", "design-space weight move: row (whole row, symmetric) | weight (one weight + its Hastings factor)",
+        "one of row, weight")
+    tune_steps: int = _field(0, "design-space burn-in MC steps during which delta adapts per layer toward "
+                             "target_acceptance, then freezes (0 = delta throughout)", "an integer >= 0 (MC steps)",
+                             ge=0)
+    target_acceptance: float = _field(0.3, "acceptance the tuned move sizes aim at",
+                                      "a real number with 0 < target_acceptance < 1", gt=0, lt=1)
+    pt_betas: list[float] = _field([], "parallel tempering: inverse temperatures of each ladder's hot members "
+                                   "(output-layer cost, strictly decreasing; the beta = inf member is the run; [] = "
+                                   "none)", "a strictly decreasing list of finite inverse temperatures > 0")
     precision: Literal["float64", "float32"] = _field(
         "float64", "floating point of the engine state: float64 | float32 (jax backend only)",
         "one of float64, float32 (float32 needs backend = jax)")
@@ -107,6 +120,15 @@ class MCConfig(_Section):
         if self.sampler == "design-space" and self.backend == "jax":
             raise ConfigError("mc.backend", self.backend, "auto, numpy or numba with sampler = design-space "
                                                           "(it has no JAX kernels)")
+        b = self.pt_betas
+        if any(not math.isfinite(x) or x <= 0 for x in b) or any(x <= y for x, y in zip(b, b[1:])):
+            raise ConfigError("mc.pt_betas", b, "a strictly decreasing list of finite inverse temperatures > 0")
+        if b and (self.sampler != "design-space" or self.acceptance != "greedy"):
+            raise ConfigError("mc.pt_betas", b, "[] unless sampler = design-space with greedy acceptance (the "
+                                                "ladder's beta = infinity member)")
+        if self.tune_steps > 0 and self.sampler != "design-space":
+            raise ConfigError("mc.tune_steps", self.tune_steps, "0 with sampler = local (tuning is for design-space "
+                                                                "moves)")
         if self.precision == "float32" and self.backend != "jax":
             raise ConfigError("mc.precision", self.precision, f"float64 with backend = {self.backend} "
                                                               "(float32 needs backend = jax)")
@@ -125,6 +147,8 @@ class RunSection(_Section):
                                     "true or false")
     n_samples: int = _field(4, "independent samples of the data (and of the teacher), run together",
                             "an integer >= 1 (samples of the disorder)", ge=1)
+    trace_every: int = _field(0, "also measure every K MC steps (an evenly spaced series for autocorrelation "
+                              "times; 0 = log-spaced measurements only)", "an integer >= 0 (MC steps)", ge=0)
     checkpoint_every: int = _field(0, "also save the full engine state every K MC steps (0 = at measurement "
                                    "times only, at most once a second)", "an integer >= 0 (MC steps)", ge=0)
 
@@ -177,6 +201,9 @@ class RunConfig(_Section):
                               f"distinct integers 0 <= t_w < t_max = {self.run.t_max}")
         if self.replicas.R > 0 and not self.replicas.waiting_times:
             raise ConfigError("replicas.waiting_times", [], "at least one waiting time when replicas.R >= 1")
+        if self.mc.tune_steps >= self.run.t_max:
+            raise ConfigError("mc.tune_steps", self.mc.tune_steps, f"an integer 0 <= tune_steps < t_max = "
+                                                                   f"{self.run.t_max} (the chain is exact after it)")
         return self
 
     # ------------------------------------------------------------------ derived quantities

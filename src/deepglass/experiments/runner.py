@@ -61,7 +61,9 @@ def mc_params(config: RunConfig):
 
     beta = config.mc.beta if config.mc.acceptance == "metropolis" else None  # greedy ignores beta
     return MCParams(potential=config.mc.potential, acceptance=config.mc.acceptance, beta=beta,
-                    delta=config.mc.delta, exact_sphere=config.mc.exact_sphere, sampler=config.mc.sampler)
+                    delta=config.mc.delta, exact_sphere=config.mc.exact_sphere, sampler=config.mc.sampler,
+                    proposal=config.mc.proposal, tune_steps=config.mc.tune_steps,
+                    target_acceptance=config.mc.target_acceptance, pt_betas=tuple(config.mc.pt_betas))
 
 
 def engine_waiting_times(config: RunConfig) -> tuple[int, ...]:
@@ -72,7 +74,11 @@ def engine_waiting_times(config: RunConfig) -> tuple[int, ...]:
 def measurement_schedule(config: RunConfig) -> np.ndarray:
     from ..mc import measurement_times
 
-    return measurement_times(config.run.t_max, config.run.per_decade, engine_waiting_times(config))
+    times = measurement_times(config.run.t_max, config.run.per_decade, engine_waiting_times(config))
+    k = config.run.trace_every
+    if k > 0:   # the evenly spaced series of the autocorrelation times (experiments/mixing.py)
+        times = np.union1d(times, np.arange(k, config.run.t_max + 1, k)).astype(np.int64)
+    return times
 
 
 # ---------------------------------------------------------------------- what is in the directory

@@ -81,6 +81,8 @@ def final_summary(run: xr.Dataset) -> dict:
         final["generalization_overlap"] = _layers_mean(last["test_overlap"], layers)
         output = final["generalization_overlap"][-1]
         final["generalization_error"] = None if output is None else float(generalization_error_from_output_overlap(output))
+    if "move_size" in last:   # design-space move sizes (tuned per layer during the burn-in, then frozen)
+        final["move_size"] = _layers_mean(last["move_size"], layers)
     if "teacher_q" in last:
         final["teacher_overlap_q"] = _layers_mean(last["teacher_q"], layers)
     if "teacher_Q" in last:
@@ -90,6 +92,8 @@ def final_summary(run: xr.Dataset) -> dict:
             final[key] = {f"t_w={int(tw)}": _layers_mean(last[name].sel(tw=tw), layers) for tw in last["tw"].values}
     summary["final"] = final
     summary["nishimori"] = nishimori_check(run, config)
+    from .mixing import autocorrelation_times
+    summary["autocorrelation"] = autocorrelation_times(run, config)
     return summary
 
 

@@ -26,10 +26,21 @@ class Checkpoint:
     counts_neuron: np.ndarray | None = None   # (sample * system, layer 0..L) accepted moves since the last
     counts_weight: np.ndarray | None = None   # measurement, and the number of MC steps they cover
     steps_since: int = 0
+    move_size: np.ndarray | None = None       # (sample, system, wlayer) design-space move sizes (tuned)
+    tempering: dict | None = None             # the hot members of the ladders (mc/tempering.py): S, h, J,
+                                              # rng_words (sample, system, member, ...), swaps (flat_system, pair, 2)
 
     def to_dataset(self) -> xr.Dataset:
+        extra = {} if self.move_size is None else {"move_size": (("sample", "system", "wlayer"), self.move_size)}
+        if self.tempering is not None:
+            tp, m = self.tempering, ("sample", "system", "member")
+            extra.update({"pt_S": ((*m, "layer", "pattern", "neuron"), tp["S"].astype(np.int8)),
+                          "pt_h": ((*m, "wlayer", "pattern", "neuron"), tp["h"]),
+                          "pt_J": ((*m, "wlayer", "neuron", "slot"), tp["J"]),
+                          "pt_rng_state": ((*m, "word"), tp["rng_words"].astype(np.uint64)),
+                          "pt_swaps": (("flat_system", "pair", "outcome"), tp["swaps"])})
         return xr.Dataset(
-            {
+            {**extra,
                 "S": (("sample", "system", "layer", "pattern", "neuron"), self.S.astype(np.int8)),
                 "h": (("sample", "system", "wlayer", "pattern", "neuron"), self.h),
                 "J": (("sample", "system", "wlayer", "neuron", "slot"), self.J),
@@ -54,7 +65,11 @@ class Checkpoint:
             return cls(int(ds.attrs["t"]), ds["S"].values.astype(np.int8), ds["h"].values.astype(np.float64),
                        ds["J"].values.astype(np.float64), ds["rng_state"].values.astype(np.uint64), meta,
                        ds["counts_neuron"].values.astype(np.float64), ds["counts_weight"].values.astype(np.float64),
-                       int(ds.attrs["steps_since"]))
+                       int(ds.attrs["steps_since"]),
+                       ds["move_size"].values.astype(np.float64) if "move_size" in ds else None,
+                       {"S": ds["pt_S"].values.astype(np.int8), "h": ds["pt_h"].values.astype(np.float64),
+                        "J": ds["pt_J"].values.astype(np.float64), "rng_words": ds["pt_rng_state"].values.astype(np.uint64),
+                        "swaps": ds["pt_swaps"].values.astype(np.float64)} if "pt_S" in ds else None)
         except KeyError as exc:
             raise RunDirectoryError(f"not a deepglass MC checkpoint (missing {exc})") from None
 

@@ -20,9 +20,10 @@ J_i -> sqrt(c)(J_i + delta x)/|J_i + delta x| (x ~ N(0, 1_c), a density that dep
 no Hastings factor is needed; the single-weight proposal carries the local move's Hastings factor (exact_sphere).
 For kappa < 0 the neurons are not slaved: each MC step adds the local neuron flips (engine backend).
 
-MC step: for each layer l = 1..L in turn, N row moves of uniformly random rows (L N rows: every weight
-is moved once per step on average, as in the local step), then, for kappa < 0, N neuron sub-steps per
-parity of hidden layers as in the local step.
+MC step: for each layer l = 1..L in turn, one proposal for every row i = 0..N-1 (a systematic scan: each
+row move leaves the measure invariant, so their composition does; every weight is moved once per step on
+average, as in the local step), then, for kappa < 0, N neuron sub-steps per parity of hidden layers as in
+the local step. The N proposals of a layer are evaluated together (layer_moves explains why that is exact).
 """
 from __future__ import annotations
 
@@ -51,7 +52,9 @@ class DesignSpaceMoves:
         self.hastings = self.params.proposal == "weight" and self.params.exact_sphere
         self.need_u = self.metropolis or self.hastings
         self.inv_sqrt_c = 1.0 / np.sqrt(self.c)
-        self.delta = np.full(self.L, float(self.params.delta))   # move size per layer
+        # parallel tempering's hot members (mc/tempering.py): Metropolis on the output-layer cost only, every
+        # hidden gap a hard constraint (rejected below kappa), so hidden layers stay slaved and satisfied
+        self.hard_hidden = False
         self._buffers = None
         if self.backend_name == "numba":
             from . import design_space_numba
@@ -60,9 +63,10 @@ class DesignSpaceMoves:
     # ----------------------------------------------------------------- random numbers
     def draw_shapes(self) -> dict:
         N, L, c, M = self.N, self.L, self.c, self.M
-        shapes = {"row": ((L, N), np.int64), "gauss": ((L, N, c), np.float64)}
+        shapes = {}
         if self.params.proposal == "weight":
             shapes["slot"] = ((L, N), np.int64)
+        shapes["gauss"] = ((L, N, 1 if self.params.proposal == "weight" else c), np.float64)
         if self.need_u:
             shapes["u"] = ((L, N), np.float64)
         if self.flips:
@@ -91,9 +95,8 @@ class DesignSpaceMoves:
             self._kernels.row_sweep(self, st, r)
         else:
             for w in range(self.L):
-                for a in range(self.N):
-                    self.row_moves(st, w, r["row"][:, w, a], r["gauss"][:, w, a],
-                                   r["slot"][:, w, a] if "slot" in r else None, r["u"][:, w, a] if self.need_u else None)
+                self.layer_moves(st, w, r["gauss"][:, w], r["slot"][:, w] if "slot" in r else None,
+                                 r["u"][:, w] if self.need_u else None)
         if self.flips:
             for s in range(self.N):
                 for p, layers in enumerate(self.parities):
@@ -101,85 +104,148 @@ class DesignSpaceMoves:
                     self.flip_backend.neuron_substep(st.S, st.h, st.Wt, layers, np.ascontiguousarray(r[f"choice{p}"][:, s]),
                                                      u, st.counts_neuron)
 
-    def support(self, system_sample: np.ndarray, w: int, i: np.ndarray) -> np.ndarray:
-        """(B, c) input neurons of perceptron (w+1, i[b]) of every system."""
+    def move_sizes(self, st: BatchState) -> np.ndarray:
+        """(B, L) move size of every system and weight layer: the state's (tuned, mc/tuning.py), else delta."""
+        if st.move_size is not None:
+            return np.ascontiguousarray(st.move_size, dtype=np.float64)
+        return np.full((st.S.shape[0], self.L), float(self.params.delta))
+
+    def betas(self, st: BatchState) -> np.ndarray:
+        """(B,) inverse temperature of every system: the state's (tempering ladders), else MCParams.beta."""
+        if st.beta is not None:
+            return np.ascontiguousarray(st.beta, dtype=np.float64)
+        return np.full(st.S.shape[0], float(self.params.beta) if self.params.beta is not None else 0.0)
+
+    def supports(self, system_sample: np.ndarray, w: int) -> np.ndarray:
+        """(B, N, c) input neurons of every perceptron of layer w + 1 of every system."""
         if self.idx is None:
-            return np.broadcast_to(np.arange(self.N), (i.shape[0], self.N))
-        return self.idx[system_sample, w, i]
+            return np.broadcast_to(np.arange(self.N), (system_sample.shape[0], self.N, self.N))
+        return self.idx[system_sample, w]
 
-    def propose(self, w_old: np.ndarray, g: np.ndarray, slot, delta: float):
-        """New rows (B, c) of norm^2 c, log q(J'->J)/q(J->J') (None: symmetric), the rescaling factor and, for
-        the single-weight move, (J'_ij - J_ij)/sqrt(c) before rescaling (its fields are updated incrementally)."""
-        c = self.c
-        if self.params.proposal == "row":
-            w_raw = w_old + delta * g
-            scale = np.sqrt(c / (w_raw * w_raw).sum(-1))
-            return w_raw * scale[:, None], None, scale, None
-        b = np.arange(w_old.shape[0])
-        a, x = w_old[b, slot], g[b, slot]
-        new = (a + delta * x) / np.sqrt(1.0 + delta * delta)
-        rest2 = (w_old * w_old).sum(-1) - a * a
-        scale = np.sqrt(c / (rest2 + new * new))
-        w_raw = w_old.copy()
-        w_raw[b, slot] = new
-        log_ratio = hastings_log_ratio(a, new, x, scale, c, delta) if self.hastings else None
-        return w_raw * scale[:, None], log_ratio, scale, (new - a) * self.inv_sqrt_c
+    def layer_moves(self, st: BatchState, w: int, g: np.ndarray, slot, u) -> None:
+        """One proposal per row i = 0..N-1 of weight layer w (perceptron layer p = w + 1) of every system.
 
-    def row_moves(self, st: BatchState, w: int, i: np.ndarray, g: np.ndarray, slot, u) -> None:
-        """One proposal per system b: row i[b] of weight layer w (perceptron layer p = w + 1)."""
+        Phase A (all rows at once): rows of one layer share no gap of their own layer, and the new fields of
+        row i depend only on layer p - 1 (which no move of this layer changes: cascades go upwards) and on
+        row i itself, so the N proposals and their own costs are independent. Phase B: decisions in row order,
+        where a row whose own neurons flip runs its cascade on the current upper layers. Phase C: the accepted
+        rows' fields and weights (nothing in phase B reads them). The same as N moves one after the other.
+        Sums run in a fixed sequential order (row norms over the row's support, new fields over the row's
+        inputs, own costs over patterns): the numba kernel sums in the same order."""
+        S, h, Wt, V = st.S, st.h, st.Wt, self.V
+        B, L, N, M, c = S.shape[0], self.L, self.N, self.M, self.c
+        b3 = np.arange(B)[:, None, None]
+        p = w + 1
+        d = self.move_sizes(st)[:, w, None]                                   # (B, 1)
+        sup = self.supports(st.system_sample, w)                               # (B, N, c)
+        rows = Wt[b3, w, sup, np.arange(N)[None, :, None]]                     # (B, N, c) the old rows
+        log_ratio = None
+        if slot is None:
+            raw = rows + d[..., None] * g
+            n2 = np.zeros((B, N))
+            for k in range(c):
+                n2 = n2 + raw[..., k] * raw[..., k]
+            scale = np.sqrt(c / n2)
+            new_rows = raw * scale[..., None]
+            hn = np.zeros((B, M, N))
+            for k in range(c):                                                  # S_in[m, sup[i, k]] w[i, k]
+                hn = hn + np.take_along_axis(S[:, w], np.broadcast_to(sup[:, None, :, k], (B, M, N)), -1) \
+                    * new_rows[:, None, :, k]
+            hn = hn * self.inv_sqrt_c
+        else:
+            n2 = np.zeros((B, N))
+            for k in range(c):
+                n2 = n2 + rows[..., k] * rows[..., k]
+            j = np.take_along_axis(sup, slot[..., None], -1)[..., 0]           # (B, N) the moved weight's input
+            old, x = np.take_along_axis(rows, slot[..., None], -1)[..., 0], g[..., 0]
+            s_norm = np.sqrt(1.0 + d * d)
+            new = (old + d * x) / s_norm
+            scale = np.sqrt(c / ((n2 - old * old) + new * new))
+            coef = (new - old) * self.inv_sqrt_c
+            if self.hastings:
+                log_ratio = hastings_log_ratio(old, new, x, scale, c, d)
+            S_j = np.take_along_axis(S[:, w], np.broadcast_to(j[:, None, :], (B, M, N)), -1)
+            hn = (S_j * coef[:, None, :] + h[:, p]) * scale[:, None, :]
+        h_own, s_own = h[:, p], S[:, p]
+        flip = ((hn >= 0.0) != (h_own >= 0.0)) if p < L else np.zeros((B, M, N), dtype=bool)
+        s_new = np.where(flip, -s_own, s_own)
+        v_new, v_old = V(s_new * hn), V(s_own * h_own)
+        e_new, e_old = np.zeros((B, N)), np.zeros((B, N))
+        for m in range(M):
+            e_new = e_new + v_new[:, m]
+            e_old = e_old + v_old[:, m]
+        dE_own = e_new - e_old
+        hidden_bad = (v_new > 0.0).any(1) if (self.hard_hidden and p < L) else np.zeros((B, N), dtype=bool)
+        st.stats[:, 0] += M * N
+        acc = np.zeros((B, N), dtype=bool)
+        for i in range(N):
+            dE = dE_own[:, i].copy()
+            F_own = flip[:, :, i]
+            cascade = bool(F_own.any())
+            bad = hidden_bad[:, i].copy()
+            if cascade:
+                h_try, S_try, n_flips = self.cascade(st, p, i, F_own, dE, bad)
+            ok = self.accept(st, dE, None if u is None else u[:, i], None if log_ratio is None else log_ratio[:, i])
+            ok &= ~bad
+            a = np.flatnonzero(ok)
+            acc[a, i] = True
+            st.counts_weight[a, p] += 1
+            if cascade and a.size:
+                S[a, p, :, i] = s_new[a, :, i]
+                h[a, p + 1:] = h_try[a]
+                S[a, p + 1:] = S_try[a]
+                st.stats[a, 1:L] += n_flips[a, 1:L]
+        # phase C
+        h[:, p] = np.where(acc[:, None, :], hn, h_own)
+        if slot is None:
+            new_w = new_rows
+        else:
+            new_w = rows * scale[..., None]
+            np.put_along_axis(new_w, slot[..., None], (new * scale)[..., None], -1)
+        ba, ia = np.nonzero(acc)
+        Wt[ba[:, None], w, sup[ba, ia], ia[:, None]] = new_w[ba, ia]
+
+    def accept(self, st: BatchState, dE, u, log_ratio):
+        """params.accept with each system's own inverse temperature (tempering ladders)."""
+        if self.params.acceptance == "greedy" or st.beta is None:
+            return accept(self.params, dE, u, log_ratio)
+        log_a = -self.betas(st) * dE
+        if log_ratio is not None:
+            log_a = log_a + log_ratio
+        with np.errstate(divide="ignore"):
+            return np.log(u) < log_a
+
+    def cascade(self, st: BatchState, p: int, i: int, flip: np.ndarray, dE: np.ndarray, bad: np.ndarray):
+        """The upper layers after flipping neuron i of layer p on the patterns flip (B, M), nothing written:
+        (h_try, S_try) of layers p+1..L, the neurons flipped per layer; dE (B,) increased in place, bad (B,)
+        set where a hidden gap falls below kappa with hard_hidden."""
         S, h, Wt, V = st.S, st.h, st.Wt, self.V
         B, L, N, M = S.shape[0], self.L, self.N, self.M
-        b = np.arange(B)
-        p = w + 1
-        sup = self.support(st.system_sample, w, i)                             # (B, c)
-        w_old = Wt[b[:, None], w, sup, i[:, None]]
-        w_new, log_ratio, scale, coef = self.propose(w_old, g, slot, self.delta[w])
-        h_own, s_own = h[b, p, :, i], S[b, p, :, i]
-        if slot is None:   # row move: the M fields of the new row, O(M c)
-            S_in = np.take_along_axis(S[:, w], np.broadcast_to(sup[:, None, :], (B, M, sup.shape[-1])), axis=-1)
-            hn = (S_in * w_new[:, None, :]).sum(-1) * self.inv_sqrt_c          # (B, M)
-        else:              # one weight: the local move's incremental O(M) update
-            hn = (S[b, w, :, sup[b, slot]] * coef[:, None] + h_own) * scale[:, None]
-        flip = ((hn >= 0.0) != (h_own >= 0.0)) if p < L else np.zeros((B, M), dtype=bool)
-        s_new = np.where(flip, -s_own, s_own)
-        dE = V(s_new * hn).sum(-1) - V(s_own * h_own).sum(-1)
-        st.stats[:, 0] += M
-        cascade = p < L and bool(flip.any())
+        h_try, S_try = h[:, p + 1:].copy(), S[:, p + 1:].copy()
         n_flips = np.zeros((B, L + 1))
         n_flips[:, p] = flip.sum(-1)
-        if cascade:
-            h_try, S_try = h[:, p + 1:].copy(), S[:, p + 1:].copy()
-            F = np.zeros((B, M, N), dtype=bool)
-            F[b, :, i] = flip
-            for q in range(p + 1, L + 1):
-                k = q - p - 1
-                for j in np.flatnonzero(F.any(axis=(0, 1))):   # increasing j, as the numba cascade
-                    bb, mm = np.nonzero(F[:, :, j])
-                    f = (-2.0 * self.inv_sqrt_c) * S[bb, q - 1, mm, j]           # old sign of the flipping neuron
-                    h_try[bb, k, mm] += Wt[bb, q - 1, j, :] * f[:, None]
-                A = F.any(-1)                                                   # (B, M) patterns that changed
-                if q < L:
-                    F = ((h_try[:, k] >= 0.0) != (h[:, q] >= 0.0)) & A[..., None]
-                    S_try[:, k] = np.where(F, -S[:, q], S[:, q])
-                    n_flips[:, q] = F.sum((1, 2))
-                diff = V(S_try[:, k] * h_try[:, k]) - V(S[:, q] * h[:, q])
-                dE += np.where(A[..., None], diff, 0.0).sum((1, 2))
-                st.stats[:, 0] += N * A.sum(-1)
-                if q == L or not F.any():
-                    break
-        ok = accept(self.params, dE, u, log_ratio)
-        acc = np.flatnonzero(ok)
-        if acc.size == 0:
-            return
-        ia = i[acc]
-        h[acc, p, :, ia] = hn[acc]
-        S[acc, p, :, ia] = s_new[acc]
-        if cascade:
-            h[acc, p + 1:] = h_try[acc]
-            S[acc, p + 1:] = S_try[acc]
-        Wt[acc[:, None], w, sup[acc], ia[:, None]] = w_new[acc]
-        st.counts_weight[acc, p] += 1
-        st.stats[acc, 1:L] += n_flips[acc, 1:L]
+        F = np.zeros((B, M, N), dtype=bool)
+        F[:, :, i] = flip
+        for q in range(p + 1, L + 1):
+            k = q - p - 1
+            for j in np.flatnonzero(F.any(axis=(0, 1))):   # increasing j, as the numba cascade
+                bb, mm = np.nonzero(F[:, :, j])
+                f = (-2.0 * self.inv_sqrt_c) * S[bb, q - 1, mm, j]           # old sign of the flipping neuron
+                h_try[bb, k, mm] += Wt[bb, q - 1, j, :] * f[:, None]
+            A = F.any(-1)                                                   # (B, M) patterns that changed
+            if q < L:
+                F = ((h_try[:, k] >= 0.0) != (h[:, q] >= 0.0)) & A[..., None]
+                S_try[:, k] = np.where(F, -S[:, q], S[:, q])
+                n_flips[:, q] = F.sum((1, 2))
+            v_try = V(S_try[:, k] * h_try[:, k])
+            diff = v_try - V(S[:, q] * h[:, q])
+            dE += np.where(A[..., None], diff, 0.0).sum((1, 2))
+            if self.hard_hidden and q < L:
+                bad |= (A[..., None] & (v_try > 0.0)).any((1, 2))
+            st.stats[:, 0] += N * A.sum(-1)
+            if q == L or not F.any():
+                break
+        return h_try, S_try, n_flips
 
 
 def hastings_log_ratio(a, new, x, scale, c: int, delta: float):

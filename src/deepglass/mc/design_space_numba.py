@@ -1,16 +1,17 @@
-"""numba kernels of the design-space sampler: the row moves of design_space.py, compiled.
+"""numba kernels of the design-space sampler: the layer sweeps of design_space.py, compiled.
 
-Same random numbers, same floating-point formulas as the numpy reference (design_space.py): the new row,
-its norm and its M fields are summed in numpy's pairwise order, the cascade adds the flipping neurons'
+Same random numbers, same floating-point formulas as the numpy reference (design_space.py): row norms,
+new rows and their fields are summed in the same sequential order, the cascade adds the flipping neurons'
 weight columns in increasing neuron order, so the states are equal bit for bit. The cascade's cost terms
 are summed in another order than numpy's, which can only matter when a decision is within rounding of a
 tie (inside the design space every term is exactly 0: no tie is possible there).
 
-Per system (systems in parallel, numba.prange) and per move: the own row's M fields (O(M c)); then, pattern
-by pattern, the cascade through the upper layers is evaluated without writing anything, stopping at the
-first violated gap when the system is inside the design space and the rule is greedy (the move is then
-rejected whatever follows); an accepted move re-runs the cascade of its flipped patterns in place (the same
-operations, so the same numbers), which needs no undo buffer.
+Per system (systems in parallel, numba.prange) and per layer: the N proposals and their M N own fields
+along the contiguous neuron axis (phase A), then the decisions row by row (phase B: a row whose own
+neurons flip evaluates its cascade through the upper layers without writing anything, stopping at the
+first violated gap when the system is inside the design space and the rule is greedy; an accepted one
+re-runs it in place, the same operations, so no undo buffer), then the accepted rows' fields and weights
+written along the contiguous axis (phase C).
 """
 from __future__ import annotations
 
@@ -19,26 +20,30 @@ import math
 import numba
 import numpy as np
 
-from .numba_backend import _POT, _V, _accept, _pairwise_sum
+from .numba_backend import _POT, _V, _accept
 
 
 @numba.njit(cache=True)
 def _inside(S, h, b, kappa):
-    """Whether every gap of system b is >= kappa."""
+    """Whether every gap of system b is >= kappa (a branch-free count along the contiguous axis: it vectorises)."""
     L1, M, N = S.shape[1], S.shape[2], S.shape[3]
+    n_bad = 0
     for q in range(1, L1):
         for m in range(M):
+            s_row = S[b, q, m]
+            h_row = h[b, q, m]
             for k in range(N):
-                if S[b, q, m, k] * h[b, q, m, k] < kappa:
-                    return False
-    return True
+                n_bad += s_row[k] * h_row[k] < kappa
+    return n_bad == 0
 
 
 @numba.njit(cache=True)
-def _cascade_dE(S, h, Wt, b, p, m, i, inv_sqrt_c, kappa, pot, stop_on_violation, row, prev, prev_s, cur, cur_s, stats):
+def _cascade_dE(S, h, Wt, b, p, m, i, inv_sqrt_c, kappa, pot, stop_on_violation, hard_hidden, row, prev, prev_s, cur,
+                cur_s, stats):
     """Cost change of the cascade started by flipping neuron i of layer p on pattern m (nothing written).
 
-    Returns (dE, violated): violated means a new gap < kappa was met with stop_on_violation (dE partial)."""
+    Returns (dE, violated): violated means a new gap < kappa was met with stop_on_violation, or in a hidden
+    layer with hard_hidden (dE partial)."""
     L = S.shape[1] - 1
     N = S.shape[3]
     n_prev = 1
@@ -66,7 +71,7 @@ def _cascade_dE(S, h, Wt, b, p, m, i, inv_sqrt_c, kappa, pot, stop_on_violation,
                 cur_s[n_cur] = so
                 n_cur += 1
             vn = _V(sn * hn, kappa, pot)
-            if stop_on_violation and vn > 0.0:
+            if (stop_on_violation or (hard_hidden and q < L)) and vn > 0.0:
                 return dE, True
             dE += vn - _V(so * ho, kappa, pot)
         if n_cur == 0:
@@ -112,105 +117,206 @@ def _cascade_apply(S, h, Wt, b, p, m, i, inv_sqrt_c, row, prev, prev_s, stats):
         n_prev = n_cur
 
 
+@numba.njit(inline="always")
+def _new_field(S, h, b, w, p, m, i, weight_move, jm, coef, scale, hn):
+    """Row i's proposed field on pattern m: the single-weight move's O(1) update (recomputed whenever needed,
+    the same formula, so the same number), or the row move's stored field."""
+    if weight_move:
+        return (S[b, w, m, jm[i]] * coef[i] + h[b, p, m, i]) * scale[i]
+    return hn[m, i]
+
+
+@numba.njit(inline="always")
+def _new_fields(S, h, b, w, p, m, weight_move, jm, coef, scale, hn, hrow):
+    """Every row's proposed field on pattern m, (N,) (_new_field along the contiguous axis)."""
+    if not weight_move:
+        return hn[m]
+    s_in = S[b, w, m]
+    h_own = h[b, p, m]
+    for i in range(h_own.shape[0]):
+        hrow[i] = (s_in[jm[i]] * coef[i] + h_own[i]) * scale[i]
+    return hrow
+
+
 @numba.njit(cache=True)
-def _system_sweep(S, h, Wt, b, dense, support, rows, gauss, slot, u, counts, stats, delta, inv_sqrt_c, kappa, pot,
-                  greedy, beta, need_u, weight_move, hastings):
-    """L N row moves of system b: for each weight layer w, N rows rows[w, a] (design_space.DesignSpaceMoves.step)."""
+def _row_norms(Wt, b, w, dense, support, n2):
+    """n2[i] = sum_k Wt[b, w, sup_i[k], i]^2 summed in order k (design_space.row_norms): contiguous for dense."""
+    N = Wt.shape[3]
+    for i in range(N):
+        n2[i] = 0.0
+    if dense:
+        for j in range(Wt.shape[2]):
+            line = Wt[b, w, j]
+            for i in range(N):
+                n2[i] += line[i] * line[i]
+    else:
+        for i in range(N):
+            for k in range(support.shape[2]):
+                x = Wt[b, w, support[w, i, k], i]
+                n2[i] += x * x
+
+
+@numba.njit(cache=True)
+def _system_sweep(S, h, Wt, b, dense, support, gauss, slot, u, counts, stats, delta, inv_sqrt_c, kappa, pot,
+                  greedy, betas, need_u, weight_move, hastings, c, hard_hidden):
+    """One MC step of system b: for each weight layer w, one proposal per row i = 0..N-1
+    (design_space.DesignSpaceMoves.layer_moves)."""
     L, M, N = S.shape[1] - 1, S.shape[2], S.shape[3]
-    c = gauss.shape[-1]
     cf = float(c)
-    wn = np.empty(c)
-    tmp = np.empty(c)
-    sup = np.empty(c, dtype=np.int64)
-    hn = np.empty(M)
-    e_new = np.empty(M)
-    e_old = np.empty(M)
-    flip = np.empty(M, dtype=np.bool_)
+    hn = np.empty((1 if weight_move else M, N))   # row moves: the new fields; single weights recompute theirs
+    wn = np.empty((1 if weight_move else c, N))
+    hrow = np.empty(N)
+    n2 = np.empty(N)
+    scale = np.empty(N)
+    coef = np.empty(N)
+    newv = np.empty(N)
+    log_ratio = np.zeros(N)
+    jm = np.empty(N, dtype=np.int64)
+    e_new = np.empty(N)
+    e_old = np.empty(N)
+    n_flip = np.empty(N, dtype=np.int64)
+    bad = np.empty(N, dtype=np.bool_)
+    acc = np.empty(N, dtype=np.bool_)
     row = np.empty(N)
     prev = np.empty(N, dtype=np.int64)
     cur = np.empty(N, dtype=np.int64)
     prev_s = np.empty(N)
     cur_s = np.empty(N)
     inside = greedy and _inside(S, h, b, kappa)   # then every cost term is 0 and any new violation rejects
+    beta = betas[b]
     for w in range(L):
         p = w + 1
-        for a in range(N):
-            i = rows[b, w, a]
-            d = delta[w]
-            log_ratio = 0.0
-            old, new, coef, sl, j_moved = 0.0, 0.0, 0.0, 0, 0
-            if weight_move:   # one weight moved, the row rescaled (design_space.DesignSpaceMoves.propose)
-                sl = slot[b, w, a]
-                for k in range(c):
-                    sup[k] = k if dense else support[w, i, k]
-                    wn[k] = Wt[b, w, sup[k], i]
-                    tmp[k] = wn[k] * wn[k]
-                old, x = wn[sl], gauss[b, w, a, sl]
-                new = (old + d * x) / math.sqrt(1.0 + d * d)
-                scale = math.sqrt(cf / ((_pairwise_sum(tmp, 0, c) - old * old) + new * new))
-                wn[sl] = new
+        d = delta[b, w]
+        # --- phase A: the N proposals and their own fields, vectorised along the contiguous neuron axis.
+        # Valid: rows of one layer share no own-layer gap, and the fields of layer p depend only on layer
+        # p - 1 and on row i itself, which no other row move of this layer changes (cascades go upwards).
+        if weight_move:
+            _row_norms(Wt, b, w, dense, support, n2)
+            s_norm = math.sqrt(1.0 + d * d)
+            for i in range(N):
+                j = slot[b, w, i] if dense else support[w, i, slot[b, w, i]]
+                jm[i] = j
+                old, x = Wt[b, w, j, i], gauss[b, w, i, 0]
+                new = (old + d * x) / s_norm
+                sc = math.sqrt(cf / ((n2[i] - old * old) + new * new))
+                scale[i] = sc
+                newv[i] = new
+                coef[i] = (new - old) * inv_sqrt_c
                 if hastings and c > 1:
-                    rev = math.sqrt(1.0 + d * d) * old * scale - scale * new
-                    log_ratio = 0.5 * (c + 1) * math.log(scale * scale) - (rev * rev - (d * x) ** 2) / (2 * d * d)
-            else:
-                for k in range(c):
-                    sup[k] = k if dense else support[w, i, k]
-                    wn[k] = Wt[b, w, sup[k], i] + d * gauss[b, w, a, k]
-                    tmp[k] = wn[k] * wn[k]
-                scale = math.sqrt(cf / _pairwise_sum(tmp, 0, c))
+                    rev = s_norm * old * sc - sc * new
+                    log_ratio[i] = 0.5 * (c + 1) * math.log(sc * sc) - (rev * rev - (d * x) ** 2) / (2 * d * d)
+        else:
+            for i in range(N):
+                n2[i] = 0.0
             for k in range(c):
-                wn[k] = wn[k] * scale
-            rejected = False
-            any_flip = False
-            if weight_move:
-                coef = (new - old) * inv_sqrt_c
-                j_moved = sup[sl]
+                for i in range(N):
+                    j = k if dense else support[w, i, k]
+                    x = Wt[b, w, j, i] + d * gauss[b, w, i, k]
+                    wn[k, i] = x
+                    n2[i] += x * x
+            for i in range(N):
+                scale[i] = math.sqrt(cf / n2[i])
+            for k in range(c):
+                for i in range(N):
+                    wn[k, i] = wn[k, i] * scale[i]
             for m in range(M):
-                if weight_move:   # the local move's incremental O(1) update of each field
-                    hm = (S[b, w, m, j_moved] * coef + h[b, p, m, i]) * scale
-                else:             # the new row's field, O(c)
-                    s_in = S[b, w, m]
-                    for k in range(c):
-                        tmp[k] = s_in[sup[k]] * wn[k]
-                    hm = _pairwise_sum(tmp, 0, c) * inv_sqrt_c
-                hn[m] = hm
-                ho = h[b, p, m, i]
-                so = S[b, p, m, i]
-                fl = p < L and (hm >= 0.0) != (ho >= 0.0)
-                flip[m] = fl
-                any_flip = any_flip or fl
-                sn = -so if fl else so
-                e_new[m] = _V(sn * hm, kappa, pot)
-                e_old[m] = _V(so * ho, kappa, pot)
-                if inside and e_new[m] > 0.0:
-                    rejected = True
-                    break
-            stats[b, 0] += M
-            if rejected:
+                s_in = S[b, w, m]
+                hm = hn[m]
+                for i in range(N):
+                    hm[i] = 0.0
+                for k in range(c):
+                    if dense:
+                        sk = s_in[k]
+                        wk = wn[k]
+                        for i in range(N):
+                            hm[i] += sk * wk[i]
+                    else:
+                        for i in range(N):
+                            hm[i] += s_in[support[w, i, k]] * wn[k, i]
+                for i in range(N):
+                    hm[i] = hm[i] * inv_sqrt_c
+        for i in range(N):
+            e_new[i] = 0.0
+            e_old[i] = 0.0
+            n_flip[i] = 0
+            bad[i] = False
+        hidden = p < L
+        for m in range(M):
+            hm_row = _new_fields(S, h, b, w, p, m, weight_move, jm, coef, scale, hn, hrow)
+            h_own = h[b, p, m]
+            s_own = S[b, p, m]
+            if inside or (hard_hidden and hidden):   # every old term is 0: rejected iff a new gap < kappa, else 0
+                for i in range(N):
+                    hm, ho, so = hm_row[i], h_own[i], s_own[i]
+                    fl = hidden and ((hm >= 0.0) != (ho >= 0.0))
+                    n_flip[i] += fl
+                    r = -so * hm if fl else so * hm
+                    bad[i] |= _V(r, kappa, pot) > 0.0
+            else:
+                for i in range(N):
+                    hm, ho, so = hm_row[i], h_own[i], s_own[i]
+                    fl = hidden and ((hm >= 0.0) != (ho >= 0.0))
+                    sn = -so if fl else so
+                    e_new[i] += _V(sn * hm, kappa, pot)
+                    e_old[i] += _V(so * ho, kappa, pot)
+                    n_flip[i] += fl
+        stats[b, 0] += M * N
+        # --- phase B: decisions in row order; only a row whose own neurons flip touches shared state
+        for i in range(N):
+            acc[i] = False
+            if bad[i]:
                 continue
-            dE = _pairwise_sum(e_new, 0, M) - _pairwise_sum(e_old, 0, M)
-            if any_flip:
+            dE = e_new[i] - e_old[i]
+            if n_flip[i] > 0:
+                rejected = False
                 for m in range(M):
-                    if flip[m]:
-                        d, violated = _cascade_dE(S, h, Wt, b, p, m, i, inv_sqrt_c, kappa, pot, inside, row, prev,
-                                                  prev_s, cur, cur_s, stats)
+                    if (_new_field(S, h, b, w, p, m, i, weight_move, jm, coef, scale, hn) >= 0.0) != (h[b, p, m, i] >= 0.0):
+                        dd, violated = _cascade_dE(S, h, Wt, b, p, m, i, inv_sqrt_c, kappa, pot, inside, hard_hidden, row, prev,
+                                                   prev_s, cur, cur_s, stats)
                         if violated:
                             rejected = True
                             break
-                        dE += d
-            if rejected:
+                        dE += dd
+                if rejected:
+                    continue
+            uu = u[b, w, i] if need_u else 0.5
+            if not _accept(dE, uu, log_ratio[i], greedy, hastings, beta):
                 continue
-            uu = u[b, w, a] if need_u else 0.5
-            if not _accept(dE, uu, log_ratio, greedy, hastings, beta):
-                continue
-            for k in range(c):
-                Wt[b, w, sup[k], i] = wn[k]
-            for m in range(M):
-                h[b, p, m, i] = hn[m]
-                if flip[m]:
-                    _cascade_apply(S, h, Wt, b, p, m, i, inv_sqrt_c, row, prev, prev_s, stats)
-                    stats[b, p] += 1
+            acc[i] = True
             counts[b, p] += 1
+            if n_flip[i] > 0:
+                for m in range(M):
+                    if (_new_field(S, h, b, w, p, m, i, weight_move, jm, coef, scale, hn) >= 0.0) != (h[b, p, m, i] >= 0.0):
+                        _cascade_apply(S, h, Wt, b, p, m, i, inv_sqrt_c, row, prev, prev_s, stats)
+                        stats[b, p] += 1
+        # --- phase C: the accepted rows' fields and weights (nothing above read them)
+        for m in range(M):
+            hm_row = _new_fields(S, h, b, w, p, m, weight_move, jm, coef, scale, hn, hrow)
+            h_own = h[b, p, m]
+            for i in range(N):
+                if acc[i]:
+                    h_own[i] = hm_row[i]
+        if weight_move:
+            if dense:   # contiguous in i
+                for j in range(N):
+                    line = Wt[b, w, j]
+                    for i in range(N):
+                        if acc[i]:
+                            line[i] = line[i] * scale[i]
+            for i in range(N):
+                if acc[i]:
+                    if not dense:
+                        for k in range(c):
+                            Wt[b, w, support[w, i, k], i] = Wt[b, w, support[w, i, k], i] * scale[i]
+                    Wt[b, w, jm[i], i] = newv[i] * scale[i]
+        else:
+            for k in range(c):
+                for i in range(N):
+                    if acc[i]:
+                        Wt[b, w, k if dense else support[w, i, k], i] = wn[k, i]
+
+
+PARALLEL_MIN_WORK = 200_000   # own gap updates per system and step below which systems run serially
 
 
 @numba.njit(cache=True)
@@ -227,8 +333,9 @@ def _sweep_parallel(S, h, Wt, sample, dense, support, *args):
 
 def row_sweep(moves, st, r, parallel=None) -> None:
     """All L N row moves of one MC step of every system (moves: a DesignSpaceMoves, st: a BatchState)."""
-    if parallel is None:
-        parallel = st.S.shape[0] > 1 and numba.get_num_threads() > 1
+    if parallel is None:   # waking the worker threads costs ~0.1-1 ms: worth it only for steps that cost more
+        work = moves.L * moves.N * moves.M
+        parallel = st.S.shape[0] > 1 and numba.get_num_threads() > 1 and work >= PARALLEL_MIN_WORK
     dense = moves.idx is None
     support = np.zeros((1, 1, 1, 1), dtype=np.int64) if dense else moves.idx
     sample = np.zeros(st.S.shape[0], dtype=np.int64) if dense else np.asarray(st.system_sample, dtype=np.int64)
@@ -236,7 +343,6 @@ def row_sweep(moves, st, r, parallel=None) -> None:
     slot = r["slot"] if "slot" in r else np.zeros((1, 1, 1), dtype=np.int64)
     params = moves.params
     kernel = _sweep_parallel if parallel else _sweep_serial
-    kernel(st.S, st.h, st.Wt, sample, dense, support, r["row"], r["gauss"], slot, u, st.counts_weight, st.stats,
-           moves.delta, moves.inv_sqrt_c, moves.kappa, _POT[params.potential], params.acceptance == "greedy",
-           float(params.beta) if params.beta is not None else 0.0, moves.need_u, params.proposal == "weight",
-           moves.hastings)
+    kernel(st.S, st.h, st.Wt, sample, dense, support, r["gauss"], slot, u, st.counts_weight, st.stats,
+           moves.move_sizes(st), moves.inv_sqrt_c, moves.kappa, _POT[params.potential], params.acceptance == "greedy",
+           moves.betas(st), moves.need_u, params.proposal == "weight", moves.hastings, moves.c, moves.hard_hidden)

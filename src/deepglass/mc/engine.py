@@ -160,15 +160,18 @@ class Engine:
         return np.take_along_axis(idx, slot[..., None], axis=-1)[..., 0]
 
     # ----------------------------------------------------------------- the MC step
-    def step(self, S, h, Wt, rngs, system_sample, counts_neuron, counts_weight) -> None:
-        """Advance every system of the flattened batch (B = len(rngs)) by one MC step, in place."""
+    def step(self, S, h, Wt, rngs, system_sample, counts_neuron, counts_weight, move_size=None, beta=None) -> None:
+        """Advance every system of the flattened batch (B = len(rngs)) by one MC step, in place.
+
+        move_size: (B, L) per-system weight-move sizes, beta: (B,) per-system inverse temperatures (move sets
+        only; None = MCParams.delta, MCParams.beta)."""
         if self.moves is not None:
             shapes = self.moves.draw_shapes()
             self._move_draws = draw_batch_system_first(rngs, shapes, self.moves.highs(), self._move_draws)
             if self.move_stats is None or self.move_stats.shape[0] != len(rngs):
                 self.move_stats = np.zeros((len(rngs), self.L + 1))
-            self.moves.step(BatchState(S, h, Wt, system_sample, counts_neuron, counts_weight, self.move_stats),
-                            self._move_draws)
+            self.moves.step(BatchState(S, h, Wt, system_sample, counts_neuron, counts_weight, self.move_stats,
+                                       move_size, beta), self._move_draws)
             return
         be = self.backend
         if getattr(be, "draws_system_first", False):   # numba: (B, n_sub, ...) numbers in reused buffers
@@ -192,7 +195,7 @@ class Engine:
                 w += 1
 
     def advance(self, S, h, Wt, rngs, keys, system_sample, counts_neuron, counts_weight, t0: int,
-                n_steps: int) -> None:
+                n_steps: int, move_size=None, beta=None) -> None:
         """MC steps t0+1 .. t0+n_steps of every system, in place.
 
         Backends that own their random stream (JAX) draw step t's numbers from keys[b] (uint32 (B, 2), one
@@ -203,7 +206,7 @@ class Engine:
             self.backend.advance(self, S, h, Wt, keys, system_sample, counts_neuron, counts_weight, t0, n_steps)
             return
         for _ in range(n_steps):
-            self.step(S, h, Wt, rngs, system_sample, counts_neuron, counts_weight)
+            self.step(S, h, Wt, rngs, system_sample, counts_neuron, counts_weight, move_size, beta)
 
     def attempts_per_step(self) -> tuple[np.ndarray, np.ndarray]:
         """Attempted neuron / weight moves per layer per system in one MC step (layers 0..L)."""

@@ -40,6 +40,13 @@ def measurement_slice(run) -> xr.Dataset:
         "acceptance_neuron": (("sample", "time", "layer"), acc_n[:, None]),
         "acceptance_weight": (("sample", "time", "layer"), acc_w[:, None]),
     }
+    if getattr(run, "hot_engine", None) is not None:   # tempering: exchange acceptance of each pair (k, k+1)
+        coords["pair_k"] = np.arange(run.pt_betas.size)
+        sw = run.pt_swaps[host_rows]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            data["swap_acceptance"] = (("sample", "time", "pair_k"), (sw[..., 0] / sw[..., 1])[:, None])
+    if getattr(run, "move_size", None) is not None:   # design-space move sizes (tuned during the burn-in)
+        data["move_size"] = (("sample", "time", "layer"), pad(run.move_size[:, 0], np.nan)[:, None])
     if run.teacher is not None:
         data["teacher_q"] = (("sample", "time", "layer"),
                              obs.neuron_overlap(layers[:, 0], run.teacher_layers)[:, None])

@@ -29,6 +29,10 @@ class BatchState:
     counts_neuron, counts_weight : (B, L+1) accepted neuron / weight moves per layer since the last reset
     stats : (B, L+1) or None, diagnostics a move set may fill (design space: column 0 gaps evaluated,
             column l (hidden) neurons flipped by accepted cascades); not part of the checkpointed state
+    move_size : (B, L) or None, the weight-move size of every system and weight layer (tuned during the
+            burn-in, mc/tuning.py; checkpointed); None = MCParams.delta everywhere
+    beta : (B,) or None, the inverse temperature of every system (tempering ladders, mc/tempering.py);
+           None = MCParams.beta
     """
 
     S: np.ndarray
@@ -38,6 +42,8 @@ class BatchState:
     counts_neuron: np.ndarray
     counts_weight: np.ndarray
     stats: np.ndarray | None = None
+    move_size: np.ndarray | None = None
+    beta: np.ndarray | None = None
 
 
 def draw_system(rng: np.random.Generator, shapes: dict, highs: dict, out: dict) -> None:

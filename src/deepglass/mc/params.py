@@ -28,6 +28,10 @@ class MCParams:
     (weight moves with the hidden neurons slaved to the forward pass, mc/design_space.py).
     proposal: the design-space weight move, "row" (J_i -> sqrt(c)(J_i + delta x)/|J_i + delta x|,
     symmetric) or "weight" (one weight as the local move, with its Hastings factor iff exact_sphere).
+    tune_steps, target_acceptance: during MC steps 1..tune_steps the design-space move size of each system
+    and weight layer adapts toward target_acceptance (mc/tuning.py), then it is frozen; 0 = delta throughout.
+    pt_betas: the finite inverse temperatures (strictly decreasing) of the hot members of each system's
+    parallel-tempering ladder over the output-layer cost (mc/tempering.py); () = no tempering.
     """
 
     potential: str = "soft"
@@ -37,6 +41,9 @@ class MCParams:
     exact_sphere: bool = True
     sampler: str = "local"
     proposal: str = "row"
+    tune_steps: int = 0
+    target_acceptance: float = 0.3
+    pt_betas: tuple = ()
 
     def __post_init__(self):
         if self.potential not in POTENTIALS:
@@ -58,6 +65,21 @@ class MCParams:
             raise ConfigError("sampler", self.sampler, f"one of {', '.join(SAMPLERS)}")
         if self.proposal not in PROPOSALS:
             raise ConfigError("proposal", self.proposal, f"one of {', '.join(PROPOSALS)}")
+        if isinstance(self.tune_steps, bool) or not isinstance(self.tune_steps, (int, np.integer)) or self.tune_steps < 0:
+            raise ConfigError("tune_steps", self.tune_steps, "an integer >= 0 (burn-in MC steps that tune delta)")
+        if self.tune_steps > 0 and self.sampler != "design-space":
+            raise ConfigError("tune_steps", self.tune_steps, "0 with sampler = local (tuning is for design-space moves)")
+        betas = self.pt_betas
+        if (not isinstance(betas, tuple) or any(isinstance(b, bool) or not isinstance(b, (int, float, np.number))
+                                                or not np.isfinite(b) or b <= 0 for b in betas)
+                or any(a <= b for a, b in zip(betas, betas[1:]))):
+            raise ConfigError("pt_betas", betas, "a strictly decreasing list of finite inverse temperatures > 0")
+        if betas and (self.sampler != "design-space" or self.acceptance != "greedy"):
+            raise ConfigError("pt_betas", list(betas), "[] unless sampler = design-space with greedy acceptance "
+                              "(the ladder's beta = infinity member)")
+        if (isinstance(self.target_acceptance, bool) or not isinstance(self.target_acceptance, (int, float, np.number))
+                or not 0 < self.target_acceptance < 1):
+            raise ConfigError("target_acceptance", self.target_acceptance, "a real number with 0 < target < 1")
 
 
 # --------------------------------------------------------------------------- acceptance rules

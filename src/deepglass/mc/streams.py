@@ -25,6 +25,12 @@ def guest_rng(seed: np.random.SeedSequence, sample: int, tw_index: int, replica:
     return np.random.Generator(np.random.PCG64(child(seed, 1, sample, tw_index, replica)))
 
 
+def member_rng(seed: np.random.SeedSequence, sample: int, system: int, member: int) -> np.random.Generator:
+    """Hot member k (1..K) of the tempering ladder of system position `system` (0 = host) of sample s:
+    child(seed, 3, s, system, k)."""
+    return np.random.Generator(np.random.PCG64(child(seed, 3, sample, system, member)))
+
+
 def system_key(seed: np.random.SeedSequence, sample: int, tw_index: int | None = None,
                replica: int | None = None) -> np.ndarray:
     """Key of a counter-based stream (JAX backend): 2 uint32 words from child(seed, 2, ...).
