@@ -355,6 +355,85 @@ def _sweep_dynamics(store: Path, rules: DecayRules) -> xr.Dataset:
     return ds
 
 
+# ---------------------------------------------------------------------- plain views
+
+def point_labels(ds: xr.Dataset) -> list[str]:
+    """'N=16 alpha=2.0 seed=1' per sweep point (swept keys by their coordinate names), or the run's one label."""
+    if "point" not in ds.dims:
+        return [f"N={ds.attrs['N']} L={ds.attrs['L']} alpha={ds.attrs['alpha']:g} ({ds.attrs['dynamics']})"]
+    names = [c for c in ds["point"].coords if c not in ("point", "point_hash", "N_point", "L_point", "alpha_point",
+                                                        "dynamics")]
+    return [" ".join(f"{c}={ds[c].values[i]}" for c in names) for i in range(ds.sizes["point"])]
+
+
+def format_time(value: float, bound: float, flag: int, err: float = float("nan")) -> str:
+    """'12.3 +- 1.1', '> 300' (lower bound), '< 1' (upper bound), '-' (not defined)."""
+    if flag == LOWER:
+        return f"> {bound:.3g}"
+    if flag == UPPER:
+        return f"< {bound:.3g}"
+    if flag != MEASURED or not np.isfinite(value):
+        return "-"
+    return f"{value:.3g}" + (f" +- {err:.2g}" if np.isfinite(err) else "")
+
+
+def _time_entry(sel: xr.Dataset, name: str) -> dict:
+    flag = int(sel[f"{name}_flag"])
+    return {"value": float(sel[name]) if flag == MEASURED else None,
+            "error": float(sel[f"{name}_err"]) if flag == MEASURED and np.isfinite(sel[f"{name}_err"]) else None,
+            "bound": float(sel[f"{name}_bound"]) if flag in (LOWER, UPPER) else None, "kind": FLAG_NAMES[flag]}
+
+
+def _one_summary(ds: xr.Dataset) -> dict:
+    out: dict = {"relaxation": []}
+    for tw in ds["tw"].values:
+        for kind in OVERLAPS:
+            for layer in ds["layer"].values:
+                sel = ds.sel(tw=tw, kind=kind, layer=layer)
+                if int(sel["tau_flag"]) < 0:
+                    continue
+                entry = {"tw": int(tw), "kind": kind, "layer": int(layer), "plateau": float(sel["plateau"]),
+                         "plateau_err": float(sel["plateau_err"]), "plateau_reached": bool(sel["plateau_reached"]),
+                         "n_samples": int(sel["n_samples"])}
+                entry |= {name: _time_entry(sel, name) for name in TIMES}
+                out["relaxation"].append(entry)
+    flag = int(ds["t_solution_median_flag"])
+    out["learning"] = {"fraction_solved": float(ds["fraction_solved"]), "t_max": float(ds["t_max"]),
+                       "t_solution_median": {"value": float(ds["t_solution_median"]) if flag == MEASURED else None,
+                                             "bound": float(ds["t_solution_median"]) if flag == LOWER else None,
+                                             "kind": FLAG_NAMES[flag]},
+                       "t_solution": [float(v) for v in ds["t_solution"].values],
+                       "violations_final": float(ds["violations_mean"].dropna("time")[-1])}
+    asym = ds[["asymmetry_plateau_diff", "asymmetry_plateau_diff_err", "asymmetry_log_tau_ratio"]]
+    out["asymmetry"] = [{"tw": int(tw), "kind": str(kind), "layer": int(d), "mirror": int(
+        (ds.attrs["L"] - d) if kind == "neurons" else (ds.attrs["L"] + 1 - d)),
+        "plateau_diff": float(asym["asymmetry_plateau_diff"].sel(tw=tw, kind=kind, distance=d)),
+        "plateau_diff_err": float(asym["asymmetry_plateau_diff_err"].sel(tw=tw, kind=kind, distance=d)),
+        "log_tau_ratio": float(asym["asymmetry_log_tau_ratio"].sel(tw=tw, kind=kind, distance=d))}
+        for tw in ds["tw"].values for kind in asym["kind"].values for d in asym["distance"].values
+        if np.isfinite(asym["asymmetry_plateau_diff"].sel(tw=tw, kind=kind, distance=d))]
+    return out
+
+
+def dynamics_summary(ds: xr.Dataset) -> dict:
+    """The JSON view of open_dynamics: rules, and per run (or sweep point) relaxation, learning, asymmetry."""
+    from .summary import json_ready
+
+    labels = point_labels(ds)
+    head = {"rules": json.loads(ds.attrs["rules"]), "flags": FLAG_NAMES}
+    if "point" not in ds.dims:
+        keys = ("N", "L", "alpha", "scenario", "protocol", "dynamics", "status")
+        return json_ready(head | {"run": {k: ds.attrs[k] for k in keys} | {"label": labels[0]} | _one_summary(ds)})
+    points = []
+    for i, label in enumerate(labels):
+        one = ds.isel(point=i)
+        one.attrs = dict(ds.attrs, L=int(one["L_point"]))
+        points.append({"label": label, "point_hash": str(one["point_hash"].values), "N": int(one["N_point"]),
+                       "L": int(one["L_point"]), "alpha": float(one["alpha_point"]),
+                       "dynamics": str(one["dynamics"].values)} | _one_summary(one))
+    return json_ready(head | {"store": ds.attrs["store"], "n_skipped": ds.attrs["n_skipped"], "points": points})
+
+
 __all__ = ["DecayRules", "FLAG_NAMES", "LOWER", "MEASURED", "UPPER", "crossing_time", "decay_estimates",
-           "integrated_time", "isotonic_decreasing", "learning_time", "mirror_asymmetry", "open_dynamics",
+           "dynamics_summary", "format_time", "integrated_time", "point_labels", "isotonic_decreasing", "learning_time", "mirror_asymmetry", "open_dynamics",
            "overlap_curves", "relaxation", "run_dynamics", "sample_estimates"]
