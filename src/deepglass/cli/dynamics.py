@@ -16,11 +16,10 @@ NETCDF_FILE = "dynamics.nc"
 
 
 def _tables(ds) -> str:
-    import numpy as np
     from rich.console import Console
     from rich.table import Table
 
-    from ..experiments.dynamics import FLAG_NAMES, TIMES, format_time, point_labels
+    from ..experiments.dynamics import TIMES, format_time, point_labels
 
     console = Console(record=True, width=160, file=io.StringIO())
     points = [None] if "point" not in ds.dims else list(range(ds.sizes["point"]))
@@ -67,12 +66,14 @@ def _tables(ds) -> str:
 @app.command()
 @input_errors_exit_2
 def dynamics(
-    path: Path = typer.Argument(..., help="a run directory (run.nc) or a sweep store with replica overlaps"),
+    paths: list[Path] = typer.Argument(..., help="a run directory (run.nc) or a sweep store with replica overlaps; "
+                                       "several: shown side by side"),
     out: Optional[Path] = typer.Option(None, "--out", help="folder for the figures (and dynamics.nc with "
                                        "--format netcdf); created if missing"),
     fmt: str = typer.Option("table", "--format", help="table | json (stdout) | netcdf (DIR/dynamics.nc, needs --out)"),
 ) -> None:
-    """Relaxation times tau_l per layer and waiting time (neurons, weights), plateaus, learning time."""
+    """Relaxation times tau_l per layer and waiting time (neurons, weights), plateaus, learning time, of a run, a
+    sweep or several of them side by side (docs/experiments.md "Dynamics")."""
     from ..experiments.dynamics import dynamics_summary, open_dynamics
 
     if fmt not in FORMATS:
@@ -81,7 +82,7 @@ def dynamics(
         raise ConfigError("--out", None, "a folder for dynamics.nc with --format netcdf")
     if out is not None:
         check_output_dir(out)
-    ds = open_dynamics(path)
+    ds = open_dynamics(list(paths))
     if out is not None:
         from ..experiments.store import write_dataset
         from ..plots.dynamics import draw_dynamics

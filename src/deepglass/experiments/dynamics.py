@@ -39,6 +39,8 @@ MEASURED, LOWER, UPPER = 0, 1, 2
 FLAG_NAMES = {MEASURED: "measured", LOWER: "lower bound", UPPER: "upper bound"}
 OVERLAPS = {"neurons": "q_replica", "weights": "Q_replica"}
 TIMES = ("tau", "tau_int", "tau_decorrelation")
+FLAGS = ("plateau_reached", "tau_flag", "tau_int_flag", "tau_decorrelation_flag", "t_solution_median_flag")
+FILL = {name: -1 for name in FLAGS} | {"n_samples": 0}  # where points differ in layers or waiting times
 ONE_OVER_E = math.exp(-1.0)
 
 
@@ -312,9 +314,18 @@ def dynamics_label(cfg: dict) -> str:
 
 # ---------------------------------------------------------------------- a run directory or a sweep store
 
-def open_dynamics(path: str | os.PathLike, rules: DecayRules = DecayRules()) -> xr.Dataset:
+def open_dynamics(path, rules: DecayRules = DecayRules()) -> xr.Dataset:
     """run_dynamics of a run (directory or .nc) or of every finished point of a sweep store (dimension
-    ``point`` with the swept keys as coordinates). Anything else: RunDirectoryError, one clear line."""
+    ``point`` with the swept keys as coordinates). Several paths (a list): side by side, one ``point`` per run
+    (and per sweep point), labelled by ``source``. Anything else: RunDirectoryError, one clear line."""
+    if isinstance(path, (list, tuple)):
+        if len(path) == 1:
+            return open_dynamics(path[0], rules)
+        parts = [_as_points(open_dynamics(p, rules), Path(p)) for p in path]
+        ds = xr.concat(parts, dim="point", join="outer", fill_value=FILL, combine_attrs="drop_conflicts")
+        ds.attrs.update({"store": ", ".join(str(p) for p in path), "n_skipped": sum(int(p.attrs.get("n_skipped", 0))
+                                                                                   for p in parts)})
+        return ds
     from .store import read_run
     from .sweep_store import MANIFEST
 
@@ -326,6 +337,24 @@ def open_dynamics(path: str | os.PathLike, rules: DecayRules = DecayRules()) -> 
     run = read_run(path, with_checkpoint=False).measurements
     check_replica_run(run, str(path))
     return run_dynamics(run, rules)
+
+
+STANDARD_COORDS = ("point_hash", "N_point", "L_point", "alpha_point", "dynamics")
+
+
+def _point_coords(ds: xr.Dataset, hash_: str) -> dict:
+    return {"point_hash": hash_, "N_point": ds.attrs["N"], "L_point": ds.attrs["L"], "alpha_point": ds.attrs["alpha"],
+            "dynamics": ds.attrs["dynamics"]}
+
+
+def _as_points(ds: xr.Dataset, source: Path) -> xr.Dataset:
+    """One input of a side-by-side view as points labelled by ``source`` (sweep-specific coordinates dropped)."""
+    if "point" not in ds.dims:
+        ds = ds.drop_vars("sample").expand_dims("point").assign_coords(
+            {k: ("point", [v]) for k, v in _point_coords(ds, source.name).items()})
+    extra = [c for c in ds["point"].coords if c not in (*STANDARD_COORDS, "point")]
+    ds = ds.drop_vars(extra)
+    return ds.assign_coords(source=("point", [source.name] * ds.sizes["point"]))
 
 
 def _sweep_dynamics(store: Path, rules: DecayRules) -> xr.Dataset:
@@ -343,13 +372,12 @@ def _sweep_dynamics(store: Path, rules: DecayRules) -> xr.Dataset:
         check_replica_run(run, f"sweep point {entry['dir']}")
         part = run_dynamics(run, rules)
         coords = {names[k]: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in entry["overrides"].items()}
-        coords.update(seed=entry["seed"], point_hash=entry["hash"][:16], N_point=part.attrs["N"],
-                      L_point=part.attrs["L"], alpha_point=part.attrs["alpha"], dynamics=part.attrs["dynamics"])
+        coords.update(seed=entry["seed"], **_point_coords(part, entry["hash"][:16]))
         part = part.drop_vars("sample").expand_dims("point")
         parts.append(part.assign_coords({k: ("point", [v]) for k, v in coords.items()}))
     if not parts:
         raise RunDirectoryError(f"{store} holds no finished sweep point yet ({skipped} unfinished): run the sweep first")
-    ds = xr.concat(parts, dim="point", join="outer", fill_value={"tau_flag": -1}, combine_attrs="drop_conflicts")
+    ds = xr.concat(parts, dim="point", join="outer", fill_value=FILL, combine_attrs="drop_conflicts")
     ds.attrs.update({"store": str(store), "swept_keys": json.dumps(manifest["keys"]), "n_skipped": skipped,
                      "rules": json.dumps(asdict(rules)), "flags": json.dumps(FLAG_NAMES)})
     return ds
@@ -361,9 +389,14 @@ def point_labels(ds: xr.Dataset) -> list[str]:
     """'N=16 alpha=2.0 seed=1' per sweep point (swept keys by their coordinate names), or the run's one label."""
     if "point" not in ds.dims:
         return [f"N={ds.attrs['N']} L={ds.attrs['L']} alpha={ds.attrs['alpha']:g} ({ds.attrs['dynamics']})"]
-    names = [c for c in ds["point"].coords if c not in ("point", "point_hash", "N_point", "L_point", "alpha_point",
-                                                        "dynamics")]
-    return [" ".join(f"{c}={ds[c].values[i]}" for c in names) for i in range(ds.sizes["point"])]
+    names = [c for c in ds["point"].coords if c not in ("point", *STANDARD_COORDS)]
+    labels = []
+    for i in range(ds.sizes["point"]):
+        extra = " ".join(f"{c}={ds[c].values[i]}" for c in names if c != "source")
+        size = "" if extra else f"N={int(ds['N_point'][i])} L={int(ds['L_point'][i])} alpha={float(ds['alpha_point'][i]):g} "
+        head = f"{ds['source'].values[i]}: " if "source" in names else ""
+        labels.append(f"{head}{extra}{' ' if extra else ''}{size}({ds['dynamics'].values[i]})")
+    return labels
 
 
 def format_time(value: float, bound: float, flag: int, err: float = float("nan")) -> str:

@@ -169,7 +169,7 @@ def draw_dynamics(ds: xr.Dataset, out: str | Path) -> list[Path]:
         for i, label in enumerate(labels):
             curve = sel["curve"].isel(point=i)
             if curve.notnull().any():
-                stem = f"{ds['point_hash'].values[i]}_tw{int(tw)}"
+                stem = f"{i:02d}_{ds['point_hash'].values[i]}_tw{int(tw)}"
                 written.append(plot_decay_curves(curve, out / f"decay_curves_{stem}.png", f"{label}, t_w = {int(tw)}"))
                 written.append(plot_overlap_heatmaps(curve, out / f"overlap_heatmaps_{stem}.png",
                                                      f"{label}, t_w = {int(tw)}"))
