@@ -74,7 +74,7 @@ def dynamics(
 ) -> None:
     """Relaxation times tau_l per layer and waiting time (neurons, weights), plateaus, learning time, of a run, a
     sweep or several of them side by side (docs/experiments.md "Dynamics")."""
-    from ..experiments.dynamics import dynamics_summary, open_dynamics
+    from ..experiments.dynamics import dynamics_summary, open_dynamics, point_labels
 
     if fmt not in FORMATS:
         raise ConfigError("--format", fmt, f"one of {', '.join(FORMATS)}")
@@ -88,7 +88,7 @@ def dynamics(
         from ..plots.dynamics import draw_dynamics
 
         out.mkdir(parents=True, exist_ok=True)
-        figures = draw_dynamics(ds, out)
+        figures = draw_dynamics(ds, out, point_labels(ds))
         if fmt == "netcdf":
             write_dataset(ds, out / NETCDF_FILE)
             emit(f"wrote {out / NETCDF_FILE}")

@@ -143,12 +143,10 @@ def plot_violations(ds: xr.Dataset, path: str | Path, series: str | None, labels
     return save_figure(fig, path)
 
 
-def draw_dynamics(ds: xr.Dataset, out: str | Path) -> list[Path]:
-    """Every dynamics figure that applies (open_dynamics of a run or a sweep) into ``out``; returns the paths."""
-    from ..experiments.dynamics import point_labels
-
+def draw_dynamics(ds: xr.Dataset, out: str | Path, labels: list[str]) -> list[Path]:
+    """Every dynamics figure that applies (experiments.dynamics.open_dynamics of a run, a sweep or several) into
+    ``out``, with one label per point (experiments.dynamics.point_labels); returns the paths."""
     out = Path(out)
-    labels = point_labels(ds)
     written = []
     if "point" not in ds.dims:
         written.append(plot_tau_vs_layer(ds, out / "tau_vs_layer.png", "tw",
