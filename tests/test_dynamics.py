@@ -146,3 +146,11 @@ def test_relaxation_of_a_run_maps_layers_and_kinds():
     np.testing.assert_allclose(Q["plateau"].sel(layer=[1, 2, 3, 4]), plat_Q, atol=5e-3)
     assert float(rel["curve"].sel(tw=100, kind="weights", layer=1, lag=1)) == pytest.approx(
         stretched(1.0, 4.0, 1.0, 0.5))
+
+
+def test_a_run_too_short_to_measure_is_refused_in_one_line():
+    from deepglass.errors import RunDirectoryError
+
+    run = _fake_run([5.0], [4.0, 3.0], [0.0, 0.0]).isel(time=[0, 1])
+    with pytest.raises(RunDirectoryError, match="measured lags"):
+        relaxation(run)

@@ -228,12 +228,18 @@ def relaxation(run: xr.Dataset, rules: DecayRules = DecayRules()) -> xr.Dataset:
             C = overlap_curves(run, kind, tw)
             curves.append(C.mean("sample").reindex(layer=np.arange(L + 1)).expand_dims(tw=[tw], kind=[kind]))
             for layer in C["layer"].values:
+                measured = np.isfinite(C.sel(layer=layer).values).any(axis=0).sum()
+                if measured < rules.min_tail_points:  # guests not made yet (a running run), or too short a run
+                    continue
                 est = sample_estimates(C["lag"].values, C.sel(layer=layer).values, rules)
                 for n in names:
                     values[n][i, j, layer] = est[n]
                 for n in flags:
                     codes[n][i, j, layer] = int(est[n])
                 n_samples[i, j, layer] = est["n_samples"]
+    if (codes["tau_flag"] < 0).all():
+        raise RunDirectoryError(f"no waiting time of the run has >= {rules.min_tail_points} measured lags t - t_w "
+                                "yet: let the run go on (or measure more often, run.per_decade)")
     dims = ("tw", "kind", "layer")
     ds = xr.Dataset({**{n: (dims, v) for n, v in values.items()}, **{n: (dims, v) for n, v in codes.items()},
                      "n_samples": (dims, n_samples)},
