@@ -154,3 +154,16 @@ def test_a_run_too_short_to_measure_is_refused_in_one_line():
     run = _fake_run([5.0], [4.0, 3.0], [0.0, 0.0]).isel(time=[0, 1])
     with pytest.raises(RunDirectoryError, match="measured lags"):
         relaxation(run)
+
+
+def test_mirror_asymmetry_pairs_layers_at_equal_distance_from_input_and_output():
+    from deepglass.experiments.dynamics import mirror_asymmetry
+
+    # neurons 1..3 mirror as 1 <-> 3; weights 1..4 as 1 <-> 4, 2 <-> 3
+    rel = relaxation(_fake_run([5.0, 50.0, 20.0], [4.0, 25.0, 12.5, 8.0], [0.5, 0.0, 0.0, 0.3], tw=0))
+    asym = mirror_asymmetry(rel).sel(tw=0)
+    assert asym["distance"].values.tolist() == [1, 2]
+    assert float(asym["log_tau_ratio"].sel(kind="neurons", distance=1)) == pytest.approx(math.log(5 / 20), abs=0.03)
+    assert np.isnan(asym["plateau_diff"].sel(kind="neurons", distance=2))  # layer 2 is its own mirror
+    assert float(asym["plateau_diff"].sel(kind="weights", distance=1)) == pytest.approx(0.2, abs=5e-3)
+    assert float(asym["log_tau_ratio"].sel(kind="weights", distance=2)) == pytest.approx(math.log(2), abs=0.03)

@@ -281,18 +281,21 @@ def learning_time(run: xr.Dataset) -> xr.Dataset:
 def mirror_asymmetry(rel: xr.Dataset) -> xr.Dataset:
     """Left-right asymmetry: layers at the same distance from the input and the output (neuron layer l and
     L - l; weight layer l and L + 1 - l), for l in the left half. ``plateau_diff`` = left - right plateau,
-    ``log_tau_ratio`` = log(tau_left / tau_right) where both are measured (NaN otherwise)."""
+    ``log_tau_ratio`` = log(tau_left / tau_right) where both are measured (NaN otherwise), the same for the
+    decorrelation time."""
     L = int(rel.attrs["L"])
     parts = []
     for kind, mirror in (("neurons", lambda l: L - l), ("weights", lambda l: L + 1 - l)):
         left = [l for l in range(1, L + 1) if l < mirror(l) and (kind == "weights" or 1 <= l <= L - 1)]
         sel = rel.sel(kind=kind)
         a, b = sel.sel(layer=left), sel.sel(layer=[mirror(l) for l in left]).assign_coords(layer=left)
-        measured = (a["tau_flag"] == MEASURED) & (b["tau_flag"] == MEASURED)
+        both = lambda name: (a[f"{name}_flag"] == MEASURED) & (b[f"{name}_flag"] == MEASURED)
         parts.append(xr.Dataset({
             "plateau_diff": a["plateau"] - b["plateau"],
             "plateau_diff_err": np.hypot(a["plateau_err"], b["plateau_err"]),
-            "log_tau_ratio": np.log(a["tau"] / b["tau"]).where(measured)},
+            "log_tau_ratio": np.log(a["tau"] / b["tau"]).where(both("tau")),
+            "log_tau_decorrelation_ratio": np.log(a["tau_decorrelation"] / b["tau_decorrelation"]).where(
+                both("tau_decorrelation"))},
         ).rename(layer="distance").assign_coords(distance=left).expand_dims(kind=[kind]))
     return xr.concat(parts, dim="kind", join="outer")
 
@@ -300,9 +303,9 @@ def mirror_asymmetry(rel: xr.Dataset) -> xr.Dataset:
 def run_dynamics(run: xr.Dataset, rules: DecayRules = DecayRules()) -> xr.Dataset:
     """Relaxation (per t_w, kind, layer), learning time and mirror asymmetry of one run, in one Dataset."""
     rel = relaxation(run, rules)
-    learn = learning_time(run).rename(sample="sample", time="time")
-    asym = mirror_asymmetry(rel).rename({v: f"asymmetry_{v}" for v in ("plateau_diff", "plateau_diff_err",
-                                                                         "log_tau_ratio")})
+    learn = learning_time(run)
+    asym = mirror_asymmetry(rel)
+    asym = asym.rename({v: f"asymmetry_{v}" for v in asym.data_vars})
     out = xr.merge([rel, learn, asym], combine_attrs="override")
     cfg = json.loads(run.attrs["config_json"])
     out.attrs.update({"N": cfg["network"]["N"], "L": cfg["network"]["L"], "alpha": cfg["data"]["alpha"],
@@ -443,12 +446,15 @@ def _one_summary(ds: xr.Dataset) -> dict:
                                              "kind": FLAG_NAMES[flag]},
                        "t_solution": [float(v) for v in ds["t_solution"].values],
                        "violations_final": float(ds["violations_mean"].dropna("time")[-1])}
-    asym = ds[["asymmetry_plateau_diff", "asymmetry_plateau_diff_err", "asymmetry_log_tau_ratio"]]
+    asym = ds[["asymmetry_plateau_diff", "asymmetry_plateau_diff_err", "asymmetry_log_tau_ratio",
+               "asymmetry_log_tau_decorrelation_ratio"]]
     out["asymmetry"] = [{"tw": int(tw), "kind": str(kind), "layer": int(d), "mirror": int(
         (ds.attrs["L"] - d) if kind == "neurons" else (ds.attrs["L"] + 1 - d)),
         "plateau_diff": float(asym["asymmetry_plateau_diff"].sel(tw=tw, kind=kind, distance=d)),
         "plateau_diff_err": float(asym["asymmetry_plateau_diff_err"].sel(tw=tw, kind=kind, distance=d)),
-        "log_tau_ratio": float(asym["asymmetry_log_tau_ratio"].sel(tw=tw, kind=kind, distance=d))}
+        "log_tau_ratio": float(asym["asymmetry_log_tau_ratio"].sel(tw=tw, kind=kind, distance=d)),
+        "log_tau_decorrelation_ratio": float(asym["asymmetry_log_tau_decorrelation_ratio"].sel(tw=tw, kind=kind,
+                                                                                              distance=d))}
         for tw in ds["tw"].values for kind in asym["kind"].values for d in asym["distance"].values
         if np.isfinite(asym["asymmetry_plateau_diff"].sel(tw=tw, kind=kind, distance=d))]
     return out
