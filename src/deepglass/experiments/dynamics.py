@@ -323,7 +323,7 @@ def dynamics_label(cfg: dict) -> str:
 
 # ---------------------------------------------------------------------- a run directory or a sweep store
 
-def open_dynamics(path, rules: DecayRules = DecayRules()) -> xr.Dataset:
+def open_dynamics(path: str | os.PathLike | list, rules: DecayRules = DecayRules()) -> xr.Dataset:
     """run_dynamics of a run (directory or .nc) or of every finished point of a sweep store (dimension
     ``point`` with the swept keys as coordinates). Several paths (a list): side by side, one ``point`` per run
     (and per sweep point), labelled by ``source``. Anything else: RunDirectoryError, one clear line."""

@@ -17,7 +17,7 @@ from .reproduce_figures import save_figure
 from .simulation import _log_edges
 
 KINDS = {"neurons": "neurons, q_l", "weights": "weights, Q_l"}
-TIME_LABELS = {"tau": "tau_l (1/e of the excess over the plateau)", "tau_decorrelation": "decorrelation time (q = 1/e)",
+TIME_LABELS = {"tau": "tau_l: excess over plateau at 1/e", "tau_decorrelation": "decorrelation: overlap at 1/e",
                "tau_int": "integrated time"}
 
 
