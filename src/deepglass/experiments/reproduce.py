@@ -255,7 +255,7 @@ def dynamics_run(p: dict, ctx: Context, N: int) -> xr.Dataset:
 
 def _dynamics(p: dict, ctx: Context) -> xr.Dataset:
     from ..plots.simulation import replica_overlap_map
-    from .dynamics import relaxation
+    from .dynamics import learning_time, relaxation
 
     parts = []
     for N in p["N_values"]:
@@ -266,6 +266,7 @@ def _dynamics(p: dict, ctx: Context) -> xr.Dataset:
         last = run.isel(time=-1)
         parts.append(xr.merge([xr.Dataset({"q": q, "Q": Q,
                                            "violations": ((), float(last["violations"].mean())),
+                                           "fraction_solved": ((), float(learning_time(run)["fraction_solved"])),
                                            "energy": ((), float(last["energy"].mean()))}),
                                rel.reindex(layer=q["layer"])], combine_attrs="drop").expand_dims(N=[N]))
     ds = xr.concat(parts, dim="N", join="outer")
@@ -306,6 +307,8 @@ def _describe_dynamics(ds):
             numbers[f"N = {int(N)}, {kind}: plateau per layer {layers}"] = [
                 _num(sel["plateau"].sel(layer=l)) for l in layers]
         numbers[f"N = {int(N)}: violated gaps per sample at the end"] = _num(ds["violations"].sel(N=N))
+        numbers[f"N = {int(N)}: fraction of samples that reached a solution by t_max"] = _num(
+            ds["fraction_solved"].sel(N=N))
     final_Q = {int(N): ds["Q"].sel(N=N).dropna("lag", how="all").isel(lag=-1) for N in ds["N"].values}
     measured = "; ".join(f"N = {N}: boundary layers 1, {L}: {float(Q.sel(layer=[1, L]).mean()):.3f}, centre layer "
                          f"{centre}: {float(Q.sel(layer=centre)):.3f}" for N, Q in final_Q.items())
