@@ -61,27 +61,39 @@ def test_bad_input_is_one_line_and_exit_2(run_dir, tmp_path):
         assert words in result.output and len(result.output.strip().splitlines()) == 1, result.output
 
 
-def test_a_sweep_store_gives_one_point_per_finished_run_and_the_finite_width_figure(tmp_path):
+@pytest.fixture(scope="module")
+def sweep_store(tmp_path_factory):
+    """A hand-made sweep store: two finished points (N = 10, 20; tau doubling with N) and one unfinished."""
     from deepglass.experiments.sweep_store import (MANIFEST, MANIFEST_FORMAT, mark_point_done, point_dir,
                                                    write_json_atomic)
 
+    store = tmp_path_factory.mktemp("store")
     points = []
     for k, (N, tau) in enumerate(((10, 5.0), (20, 10.0))):
         digest = str(k + 1) * 64  # point directories are named by the first 16 characters
         run = _fake_run([tau, 2 * tau, tau], [tau, 2 * tau, 2 * tau, tau], [0.0] * 4, tw=10)
         cfg = json.loads(run.attrs["config_json"])
         cfg["network"]["N"], cfg["seed"] = N, 1
-        write_run(point_dir(tmp_path, digest), run.assign_attrs(config_json=json.dumps(cfg), status="complete"))
-        mark_point_done(tmp_path, digest, 1.0)
+        write_run(point_dir(store, digest), run.assign_attrs(config_json=json.dumps(cfg), status="complete"))
+        mark_point_done(store, digest, 1.0)
         points.append({"hash": digest, "dir": f"points/{digest[:16]}", "overrides": {"network.N": N}, "seed": 1})
     points.append({"hash": "f" * 64, "dir": "points/ffff", "overrides": {"network.N": 40}, "seed": 1})  # unfinished
-    write_json_atomic(tmp_path / MANIFEST, {"format": MANIFEST_FORMAT, "keys": ["network.N"], "points": points})
-    out = tmp_path / "figs"
-    result = invoke(tmp_path, "--format", "json", "--out", out)
+    write_json_atomic(store / MANIFEST, {"format": MANIFEST_FORMAT, "keys": ["network.N"], "points": points})
+    return store
+
+
+def test_a_sweep_store_gives_one_point_per_finished_run(sweep_store):
+    result = invoke(sweep_store, "--format", "json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["n_skipped"] == 1 and [p["N"] for p in data["points"]] == [10, 20]
     taus = [next(e["tau"]["value"] for e in p["relaxation"] if e["kind"] == "neurons" and e["layer"] == 2)
             for p in data["points"]]
     assert taus == [pytest.approx(10.0, rel=0.02), pytest.approx(20.0, rel=0.02)]
-    assert (out / "tau_vs_N_L4_alpha1_tw10.png").is_file() and (out / "tau_vs_layer_tw10.png").is_file()
+
+
+@pytest.mark.slow
+def test_a_sweep_store_draws_tau_against_layer_and_against_N(sweep_store, tmp_path):
+    result = invoke(sweep_store, "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "tau_vs_N_L4_alpha1_tw10.png").is_file() and (tmp_path / "tau_vs_layer_tw10.png").is_file()
