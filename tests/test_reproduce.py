@@ -141,6 +141,18 @@ def test_overlap_dynamics_panel_has_every_width_and_shared_data(tiny):
         assert np.all((q.values >= -1) & (q.values <= 1))
 
 
+def test_overlap_dynamics_panel_holds_relaxation_times_per_layer(tiny):
+    result = tiny.panels[PANEL_KEYS.index("iv")]
+    ds = result.data
+    assert "iv_relaxation_times.png" in {f.name for f in result.figures}
+    for name in ("tau", "tau_int", "tau_decorrelation"):
+        flag, value, bound = ds[f"{name}_flag"].values, ds[name].values, ds[f"{name}_bound"].values
+        assert np.isfinite(value[flag == 0]).all() and np.isnan(value[flag > 0]).all()  # a bound is never a value
+        assert np.isfinite(bound[flag > 0]).all()
+    L = PANELS_BY_KEY["iv"].params["tiny"]["L"]
+    assert (ds["tau_flag"].sel(kind="neurons", layer=[0, L]) == -1).all()  # the data layers do not relax
+
+
 def test_generalization_panel_is_a_probability_and_theory_decreases(tiny):
     ds = tiny.panels[PANEL_KEYS.index("v")].data
     eps = ds["sim_eps_g"].values

@@ -235,7 +235,7 @@ def _dynamics_config(p: dict, ctx: Context, N: int) -> dict:
         "seed": ctx.panel_seed("iv"),
         "network": {"N": int(N), "L": p["L"], "kappa": 0.0},
         "data": {"scenario": "random", "alpha": float(p["alpha"]), "M_test": 0},
-        "mc": {"acceptance": "greedy", "potential": "soft", "backend": p["backend"]},
+        "mc": {"acceptance": "metropolis", "beta": float(p["beta"]), "potential": "soft", "backend": p["backend"]},
         "run": {"protocol": "learning", "t_max": p["t_max"], "per_decade": p["per_decade"],
                 "n_samples": p["n_samples"]},
         "replicas": {"R": p["R"], "waiting_times": [p["tw"]]},
@@ -255,52 +255,77 @@ def dynamics_run(p: dict, ctx: Context, N: int) -> xr.Dataset:
 
 def _dynamics(p: dict, ctx: Context) -> xr.Dataset:
     from ..plots.simulation import replica_overlap_map
+    from .dynamics import learning_time, relaxation
 
     parts = []
     for N in p["N_values"]:
         run = dynamics_run(p, ctx, N)
         q = replica_overlap_map(run, p["tw"], "q_replica")
         Q = replica_overlap_map(run, p["tw"], "Q_replica").reindex(layer=q["layer"])
+        rel = relaxation(run).sel(tw=p["tw"]).drop_vars(["tw", "curve"])
         last = run.isel(time=-1)
-        parts.append(xr.Dataset({"q": q, "Q": Q,
-                                 "violations": ((), float(last["violations"].mean())),
-                                 "energy": ((), float(last["energy"].mean()))}).expand_dims(N=[N]))
+        parts.append(xr.merge([xr.Dataset({"q": q, "Q": Q,
+                                           "violations": ((), float(last["violations"].mean())),
+                                           "fraction_solved": ((), float(learning_time(run)["fraction_solved"])),
+                                           "energy": ((), float(last["energy"].mean()))}),
+                               rel.reindex(layer=q["layer"])], combine_attrs="drop").expand_dims(N=[N]))
     ds = xr.concat(parts, dim="N", join="outer")
-    ds.attrs = {k: p[k] for k in ("L", "alpha", "R", "tw", "t_max", "n_samples")} | {"seed": ctx.panel_seed("iv")}
+    ds.attrs = {k: p[k] for k in ("L", "alpha", "R", "tw", "t_max", "n_samples", "beta")} | {"seed": ctx.panel_seed("iv")}
     return ds
 
 
 def _draw_dynamics(ds, figures):
+    from ..plots.dynamics import plot_tau_vs_layer
     from ..plots.reproduce_figures import plot_overlap_maps
 
-    return [plot_overlap_maps(ds, figures / "iv_overlap_dynamics_Q.png", "Q"),
+    a = ds.attrs
+    title = (f"random data, thermal local moves at beta = {a['beta']:g} from a random start: L = {a['L']}, "
+             f"alpha = {a['alpha']:g}, replicas made "
+             f"at t_w = {a['tw']}, {a['n_samples']} samples")
+    return [plot_tau_vs_layer(ds, figures / "iv_relaxation_times.png", "N", [f"N = {int(n)}" for n in ds["N"].values],
+                              title=title),
+            plot_overlap_maps(ds, figures / "iv_overlap_dynamics_Q.png", "Q"),
             plot_overlap_maps(ds, figures / "iv_overlap_dynamics_q.png", "q")]
 
 
 def _describe_dynamics(ds):
     from ..theory import central_layers
+    from .dynamics import TIMES, format_time
 
     L = int(ds.attrs["L"])
     centre = central_layers(L)[0]
     numbers = {}
     for N in ds["N"].values:
-        for var in ("Q", "q"):
-            final = ds[var].sel(N=N).dropna("lag", how="all").isel(lag=-1)
-            numbers[f"N = {int(N)}: final {var}_1, {var}_{centre} (centre), {var}_{L} / {var}_(L-1)"] = [
-                _num(final.sel(layer=1)), _num(final.sel(layer=centre)),
-                _num(final.sel(layer=L if var == "Q" else L - 1))]
+        for kind in ("neurons", "weights"):
+            sel = ds.sel(N=N, kind=kind)
+            layers = [int(l) for l in sel["layer"].values if int(sel["tau_flag"].sel(layer=l)) >= 0]
+            for name in TIMES:
+                numbers[f"N = {int(N)}, {kind}: {name} per layer {layers}"] = [
+                    format_time(float(sel[name].sel(layer=l)), float(sel[f"{name}_bound"].sel(layer=l)),
+                                int(sel[f"{name}_flag"].sel(layer=l)), float(sel[f"{name}_err"].sel(layer=l)))
+                    for l in layers]
+            numbers[f"N = {int(N)}, {kind}: plateau per layer {layers}"] = [
+                _num(sel["plateau"].sel(layer=l)) for l in layers]
         numbers[f"N = {int(N)}: violated gaps per sample at the end"] = _num(ds["violations"].sel(N=N))
+        numbers[f"N = {int(N)}: fraction of samples that reached a solution by t_max"] = _num(
+            ds["fraction_solved"].sel(N=N))
     final_Q = {int(N): ds["Q"].sel(N=N).dropna("lag", how="all").isel(lag=-1) for N in ds["N"].values}
     measured = "; ".join(f"N = {N}: boundary layers 1, {L}: {float(Q.sel(layer=[1, L]).mean()):.3f}, centre layer "
                          f"{centre}: {float(Q.sel(layer=centre)):.3f}" for N, Q in final_Q.items())
-    caption = (f"Monte Carlo of learning on random data (greedy soft-core, L = {L}, alpha = {ds.attrs['alpha']:g}, "
-               f"t_max = {ds.attrs['t_max']}, {ds.attrs['n_samples']} samples): R = {ds.attrs['R']} replicas copied "
-               f"from the host at t_w = {ds.attrs['tw']} continue with independent noise. Colour = their overlap over "
-               "layer and log(t - t_w), one map per width N: weight overlaps Q_l (first figure) decorrelate gradually "
-               "in log time; neuron overlaps q_l (second figure) drop within the first steps from a random start and "
-               f"then stay. Slow boundaries vs fast centre, measured as Q_l at the last time: {measured}. Comparing "
-               "the maps across N shows the finite-width cut-off. Greedy learning does not reach a solution at this "
-               "load from a random start (violated gaps below): this is the dynamics of the search.")
+    caption = (f"Monte Carlo of learning on random data (soft-core cost, thermal local moves at beta = "
+               f"{ds.attrs['beta']:g}, the beta of published codes of this model, from a random start; L = {L}, "
+               f"alpha = {ds.attrs['alpha']:g}, above alpha_g(1) = pi^2/4 = 2.467 where the replica theory freezes the "
+               f"boundary layers and keeps the centre liquid; t_max = {ds.attrs['t_max']}, {ds.attrs['n_samples']} "
+               f"samples): R = {ds.attrs['R']} replicas copied from the host at t_w = {ds.attrs['tw']} continue with "
+               "independent noise. First figure: relaxation times per layer, one line per width N "
+               "(deepglass.experiments.dynamics; top: tau_l, where the overlap has lost 1/e of its excess over its "
+               "plateau; bottom: the decorrelation time, where it has fallen to 1/e; open triangles are bounds, never "
+               "values: up = longer than the run, down = shorter than the first measurement). Then the overlap maps "
+               f"over layer and log(t - t_w): weight overlaps Q_l and neuron overlaps q_l. Q_l at the last time: "
+               f"{measured}. At this temperature the soft cost stays above 0 (violated gaps below): this is the "
+               "dynamics of the search; `deepglass dynamics` gives the same numbers for any run or sweep "
+               "(examples/dynamics_original_study.toml: the same picture over N and alpha, docs/experiments.md "
+               "\"Dynamics\").")
     return caption, numbers
 
 
@@ -487,14 +512,14 @@ PANELS = (
            "quick": {"L": 6, "alpha": 30.0, "ansatz": "krsb", "steps": 2},
            "full": {"L": 10, "alpha": 30.0, "ansatz": "frsb"}},
           _parisi, _draw_parisi, _describe_parisi, _theory_estimate({"tiny": 3, "quick": 12, "full": 150})),
-    Panel("iv", "overlap_dynamics", "(iv) Monte Carlo: spatially heterogeneous overlap dynamics, several N",
-          {"tiny": {"N_values": [8, 12], "L": 4, "alpha": 1.5, "t_max": 30, "per_decade": 6, "n_samples": 2,
-                    "R": 3, "tw": 0, "backend": "numpy"},
-           "quick": {"N_values": [16, 32], "L": 6, "alpha": 1.5, "t_max": 1000, "per_decade": 8, "n_samples": 3,
-                     "R": 4, "tw": 0, "backend": "auto"},
-           "full": {"N_values": [16, 32, 64, 128, 256], "L": 6, "alpha": 1.5, "t_max": 1000, "per_decade": 10,
-                    "n_samples": 3, "R": 4, "tw": 0, "backend": "auto"}},
-          _dynamics, _draw_dynamics, _describe_dynamics, _dynamics_estimate),
+    Panel("iv", "overlap_dynamics", "(iv) Monte Carlo: relaxation times tau_l per layer and overlap dynamics, several N",
+          {"tiny": {"N_values": [8, 12], "L": 4, "alpha": 4.0, "t_max": 40, "per_decade": 6, "n_samples": 2,
+                    "R": 3, "tw": 5, "beta": 66.7, "backend": "numpy"},
+           "quick": {"N_values": [16, 32], "L": 6, "alpha": 4.0, "t_max": 1000, "per_decade": 8, "n_samples": 3,
+                     "R": 4, "tw": 100, "beta": 66.7, "backend": "auto"},
+           "full": {"N_values": [10, 20, 40, 80], "L": 10, "alpha": 4.0, "t_max": 3000, "per_decade": 10,
+                    "n_samples": 3, "R": 4, "tw": 100, "beta": 66.7, "backend": "auto"}},
+          _dynamics, _draw_dynamics, _describe_dynamics, _dynamics_estimate, layout=3),
     Panel("v", "generalization", "(v) Teacher-student generalization vs N and vs alpha: theory beside simulation",
           {"tiny": {"L": 2, "alphas": [1.0, 2.0], "N_values": [8, 12], "n_samples": 2, "t_max": 20, "M_test": 200,
                     "grid_points": 8, "backend": "numpy"},

@@ -152,7 +152,8 @@ def plot_overlap_maps(ds: xr.Dataset, path: str | Path, var: str = "q") -> Path:
     name = "neuron overlap q_l" if var == "q" else "weight overlap Q_l"
     fig.colorbar(mesh, ax=list(axes), label=f"replica {name} (mean over samples, pairs)")
     a = ds.attrs
-    fig.suptitle(f"random data, learning, greedy: L = {a['L']}, alpha = {a['alpha']:g}, R = {a['R']} replicas made at "
+    moves = f"thermal beta = {a['beta']:g}" if "beta" in a else "greedy"
+    fig.suptitle(f"random data, learning, {moves}: L = {a['L']}, alpha = {a['alpha']:g}, R = {a['R']} replicas made at "
                  f"t_w = {a['tw']}, {a['n_samples']} samples", fontsize=9)
     return save_figure(fig, path)
 
