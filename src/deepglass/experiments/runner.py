@@ -47,6 +47,11 @@ def make_inputs(config: RunConfig) -> Inputs:
     data_seed, test_seed, engine_seed = np.random.SeedSequence(config.seed).spawn(3)
     spec = config.spec()
     batch = (config.run.n_samples,)
+    if config.data.scenario == "dataset":
+        from .dataset_inputs import make_dataset_training_set
+        data = make_dataset_training_set(config, spec, np.random.default_rng(data_seed),
+                                         np.random.default_rng(test_seed))
+        return Inputs(data, None, engine_seed)
     data = make_training_set(spec, config.data.scenario, config.n_patterns, np.random.default_rng(data_seed),
                              batch=batch, D=config.data.D)
     test_inputs = None
