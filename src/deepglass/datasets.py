@@ -20,6 +20,7 @@ from __future__ import annotations
 import gzip
 import math
 import os
+import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -131,7 +132,7 @@ def read_npz(path: str | os.PathLike, field: str = "data.source") -> Source:
             arrays = {k: f[k] for k in f.files}
     except FileNotFoundError:
         raise ConfigError(field, str(path), "an existing .npz file (file not found)") from None
-    except (OSError, ValueError, EOFError) as exc:  # not a zip, truncated, or pickled object arrays
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # not a zip, truncated, pickled objects
         raise ConfigError(field, str(path), f"a readable .npz file with arrays images and labels ({exc})") from None
     for key in ("images", "labels"):
         if key not in arrays:

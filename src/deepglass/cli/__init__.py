@@ -7,6 +7,7 @@ from . import theory as _theory  # noqa: F401  (registers theory, transitions, p
 from . import reproduce as _reproduce  # noqa: F401  (registers reproduce)
 from . import compare as _compare  # noqa: F401  (registers compare, ultrametric)
 from . import sweep as _sweep  # noqa: F401  (registers sweep)
+from . import profile as _profile  # noqa: F401  (registers profile)
 
 
 def main() -> None:

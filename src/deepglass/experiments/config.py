@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from ..errors import ConfigError
 from ..model import POTENTIALS, SCENARIOS, NetworkSpec, Potential, Scenario
@@ -50,13 +50,13 @@ class NetworkConfig(_Section):
                     "an integer >= 1 (number of weight layers)", ge=1)
     c: int | None = _field(None, "inputs read by each perceptron; unset = N (fully connected)",
                            "an integer 1 <= c <= N, or unset for fully connected", ge=1)
+    kappa: float = _field(0.0, "gap threshold: the design space is every gap >= kappa",
+                          f"a finite real number with |kappa| <= {KAPPA_LIMIT:g} (gap threshold; every gap lies in "
+                          "[-c, c], and larger values overflow the energy)", ge=-KAPPA_LIMIT, le=KAPPA_LIMIT)
     N_in: int | None = _field(None, "input layer width N_0; unset = N (dataset scenario: unset = the image's pixels)",
                               "an integer >= 1 (input width), or unset", ge=1)
     N_out: int | None = _field(None, "output layer width N_L; unset = N (dataset scenario: unset = the output code's "
                                "width)", "an integer >= 1 (output width), or unset", ge=1)
-    kappa: float = _field(0.0, "gap threshold: the design space is every gap >= kappa",
-                          f"a finite real number with |kappa| <= {KAPPA_LIMIT:g} (gap threshold; every gap lies in "
-                          "[-c, c], and larger values overflow the energy)", ge=-KAPPA_LIMIT, le=KAPPA_LIMIT)
 
     @model_validator(mode="after")
     def _c_at_most_N(self):
@@ -154,6 +154,9 @@ class RunSection(_Section):
                             "an integer >= 1 (samples of the disorder)", ge=1)
     checkpoint_every: int = _field(0, "also save the full engine state every K MC steps (0 = at measurement "
                                    "times only, at most once a second)", "an integer >= 0 (MC steps)", ge=0)
+    hidden_start: Literal["random", "forward"] = _field(
+        "random", "learning: hidden neurons start random | forward (the forward pass of the random initial weights: "
+        "every hidden gap starts >= 0)", "one of random, forward")
 
 
 class ReplicaConfig(_Section):
@@ -182,8 +185,8 @@ class RunConfig(_Section):
     replicas: ReplicaConfig = ReplicaConfig()
 
     @model_validator(mode="after")
-    def _consistent(self):
-        self._check_widths_and_data()
+    def _consistent(self, info: ValidationInfo):
+        self._check_widths_and_data(check_data=not (info.context or {}).get("skip_data", False))
         N = self.network.N
         if self.data.scenario == "hidden-manifold" and (self.data.D is None or self.data.D > N):
             raise ConfigError("data.D", self.data.D,
@@ -207,8 +210,10 @@ class RunConfig(_Section):
             raise ConfigError("replicas.waiting_times", [], "at least one waiting time when replicas.R >= 1")
         return self
 
-    def _check_widths_and_data(self):
-        """The dataset scenario's fields, and what unequal widths need (the theory and design-space sampler refuse)."""
+    def _check_widths_and_data(self, check_data: bool = True):
+        """The dataset scenario's fields, and what unequal widths need (the theory and design-space sampler refuse).
+
+        check_data: read the data set (its widths, classes and size); False only to print an example config."""
         d, net = self.data, self.network
         dataset = d.scenario == "dataset"
         for name in ("M", "source"):
@@ -217,6 +222,8 @@ class RunConfig(_Section):
             if not dataset and getattr(d, name) is not None:
                 raise ConfigError(f"data.{name}", getattr(d, name), f"unset unless data.scenario = dataset; "
                                                                     f"data.scenario is {d.scenario!r}")
+        if dataset and not check_data:
+            return
         if dataset:
             from .dataset_inputs import dataset_widths
             N_in, N_out = dataset_widths(self)
@@ -225,6 +232,9 @@ class RunConfig(_Section):
                     raise ConfigError(f"network.{name}", getattr(net, name), f"unset or {want} (fixed by the data set)")
             if self.run.protocol == "planted":
                 raise ConfigError("run.protocol", "planted", "learning with scenario = dataset (no teacher)")
+        if self.run.hidden_start != "random" and self.run.protocol != "learning":
+            raise ConfigError("run.hidden_start", self.run.hidden_start, "random with protocol = planted (the "
+                                                                         "planted start is the teacher's)")
         spec = self.spec()   # raises on a c too wide for a layer
         if not spec.uniform and self.mc.sampler != "local":
             raise ConfigError("mc.sampler", self.mc.sampler, "local with unequal layer widths (the design-space "
@@ -312,12 +322,14 @@ def _known_keys(loc: tuple) -> list[str]:
     return list(model.model_fields)
 
 
-def parse_config(data: dict) -> RunConfig:
-    """Validate a plain dict (as read from TOML) into a RunConfig, or raise ConfigError."""
+def parse_config(data: dict, check_data: bool = True) -> RunConfig:
+    """Validate a plain dict (as read from TOML) into a RunConfig, or raise ConfigError.
+
+    check_data=False: leave a dataset config's data set unread (an example to print, not to run)."""
     if not isinstance(data, dict):
         raise ConfigError("config", data, "a table of settings")
     try:
-        return RunConfig.model_validate(data)
+        return RunConfig.model_validate(data, context={"skip_data": not check_data})
     except ValidationError as exc:
         raise _config_error(exc) from None
 
@@ -449,6 +461,16 @@ def example_config(scenario: str = "teacher-student") -> RunConfig:
         data["D"] = 5
     if scenario == "teacher-student":
         run["protocol"] = "planted"
+    if scenario == "dataset":   # the digits: 8x8 images of 0 and 1, a deep network trained to E = 0 in minutes
+        return parse_config({
+            "seed": 1234,
+            "network": {"N": 20, "L": 6, "kappa": 0.0},
+            "data": {"scenario": "dataset", "source": "digits", "classes": [0, 1], "threshold": 0.5, "pool": 1,
+                     "coding": "one-hot", "M": 200, "M_test": 100},
+            "mc": {"potential": "soft", "acceptance": "greedy", "delta": 0.1, "backend": "auto"},
+            "run": {"protocol": "learning", "t_max": 2000, "per_decade": 8, "n_samples": 2},
+            "replicas": {"R": 4, "waiting_times": [1000]},
+        }, check_data=False)
     return parse_config({
         "seed": 1234,
         "network": {"N": 20, "L": 4, "kappa": 0.0},

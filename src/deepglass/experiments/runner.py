@@ -207,6 +207,7 @@ def execute(plan: RunPlan, on_event: EventCallback | None = None, save_interval:
         backend=config.mc.backend,
         precision=config.mc.precision,
         checkpoint_every=config.run.checkpoint_every,
+        **({} if config.run.hidden_start == "random" else {"hidden_start": config.run.hidden_start}),
     )  # validates everything and builds the start state eagerly: a ConfigError here leaves nothing written
     if checkpoint is None:
         remove_figures(plan.out)  # a replaced run's figures must not stay beside the new result

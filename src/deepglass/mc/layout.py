@@ -53,3 +53,13 @@ def normalise_internal_rows(Wt: np.ndarray, c) -> None:
     norm2 = np.sum(Wt * Wt, axis=-2, keepdims=True)
     c = np.asarray(c, dtype=np.float64)[:, None, None]
     Wt *= np.sqrt(np.divide(c, norm2, out=np.zeros_like(norm2), where=norm2 > 0))
+
+
+def forward_hidden_neurons(S: np.ndarray, Wt: np.ndarray, c, widths: tuple[int, ...]) -> None:
+    """Set the hidden layers of S (..., L+1, M, W) to the forward pass of Wt (sign(0) = +1), in place; the padding
+    beyond each layer's width N_l stays 0. c: the fan-in, or the L fan-ins c_l."""
+    c_l = np.broadcast_to(np.asarray(c, dtype=np.float64), (len(widths) - 1,))
+    for l in range(1, S.shape[-3] - 1):
+        n = widths[l]
+        h = np.matmul(S[..., l - 1, :, :], Wt[..., l - 1, :, :n]) / np.sqrt(c_l[l - 1])
+        S[..., l, :, :n] = np.where(h >= 0.0, 1.0, -1.0)

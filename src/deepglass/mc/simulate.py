@@ -19,10 +19,12 @@ from .design_space import slave_hidden_neurons
 from .engine import Engine
 from .params import MCParams
 from .schedule import _is_int, check_waiting_times
-from .layout import fields_from_scratch, normalise_internal_rows, weights_from_internal, weights_to_internal
+from .layout import (fields_from_scratch, forward_hidden_neurons, normalise_internal_rows, weights_from_internal,
+                     weights_to_internal)
 from .streams import guest_rng, host_rng, rng_from_words, rng_to_words, system_key
 
 PROTOCOLS = ("learning", "planted")
+HIDDEN_STARTS = ("random", "forward")
 RECOMPUTE_EVERY = 64  # MC steps between recomputations of the cached fields from scratch
 
 
@@ -41,14 +43,19 @@ def simulate(spec: NetworkSpec, data: TrainingSet, params: MCParams, *, protocol
              test_inputs: np.ndarray | None = None, stop_when_solved: bool = False,
              seed: np.random.SeedSequence, checkpoint: Checkpoint | None = None,
              backend: str = "auto", recompute_every: int = RECOMPUTE_EVERY, checkpoint_every: int = 0,
-             precision: str = "float64") -> Iterator[Event]:
+             precision: str = "float64", hidden_start: str = "random") -> Iterator[Event]:
     """Run the MC of learning; see docs/simulation.md for every argument.
 
     checkpoint_every: K > 0 adds a checkpoint event every K MC steps (besides every measurement time).
     precision: float64, or float32 with the jax backend.
+    hidden_start: learning only: the hidden neurons start "random", or as the "forward" pass of the random
+    initial weights (every hidden gap then starts >= 0; the design-space sampler always starts so).
     """
+    if hidden_start not in HIDDEN_STARTS:
+        raise ConfigError("hidden_start", hidden_start, f"one of {', '.join(HIDDEN_STARTS)}")
     run = _Run(spec, data, params, protocol, n_replicas, waiting_times, t_max, times, test_inputs,
                stop_when_solved, seed, backend, recompute_every, checkpoint_every, precision)
+    run.hidden_start = hidden_start
     if checkpoint is None:
         run.start()
     else:
@@ -162,6 +169,8 @@ class _Run:
         self.Wt = weights_to_internal(J, None if self.idx is None else self.idx[:, None], self.W)
         if self.params.sampler == "design-space" and self.protocol == "learning":
             slave_hidden_neurons(self.S, self.Wt, spec.c)   # hidden neurons = forward pass of the random weights
+        elif self.protocol == "learning" and getattr(self, "hidden_start", "random") == "forward":
+            forward_hidden_neurons(self.S, self.Wt, self.c_norm, spec.widths)
         self.h = fields_from_scratch(self.S, self.Wt, self.c_norm)
         self._add_guests()
         self._reset_counters()
