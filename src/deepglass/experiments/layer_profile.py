@@ -5,7 +5,7 @@ overlap between two guests, q_l(t, t_w) for neurons and Q_l(t, t_w) for weights,
 layer whose sample- and pair-averaged overlap at the last measured time still exceeds 1/e is called solid
 (its plateau lies above 1/e), else liquid. The input and output layers are the data (q = 1): not classified.
 The verdict is only as good as the time window: an overlap still decaying at the end of the run may cross 1/e
-later (`decay` reports q at the last time over q a decade earlier, 1 on a plateau).
+later (`decay` reports q at the last time over q a decade earlier in t - t_w, 1 on a plateau).
 """
 from __future__ import annotations
 
@@ -35,9 +35,12 @@ def layer_profile(run: xr.Dataset, tw: int | None = None, threshold: float = SOL
     """Per-layer q_l, Q_l (mean and standard error over samples) at the last time, their decay over the last
     decade, the solid / liquid verdict of each, and the final test accuracy when the run has one."""
     tw = _waiting_time(run, tw)
-    t_last = int(run["time"].values[-1])
     times = run["time"].values
-    t_before = times[np.argmin(np.abs(np.log10(times / max(t_last / 10, 1)))) if t_last > tw else -1]
+    t_last = int(times[-1])
+    if t_last <= tw:
+        raise ConfigError("--tw", tw, f"a waiting time before the run's last time t = {t_last}")
+    after = times[times > tw]                      # guests exist: pick the time closest to a decade before in t - t_w
+    t_before = int(after[np.argmin(np.abs(np.log10((after - tw) / max((t_last - tw) / 10, 1))))])
     cfg = json.loads(run.attrs["config_json"])
     L = int(cfg["network"]["L"])
     out = {}

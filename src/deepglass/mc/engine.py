@@ -99,7 +99,6 @@ class Engine:
         self.W, self.C = max(self.widths), max(self.fan_in)   # array width, weight sub-steps per MC step
         if not self.uniform:
             kwargs = {"widths": self.widths, "fan_in": self.fan_in}
-            self.slot_high = np.asarray(self.fan_in, dtype=np.int64)[None, :, None]   # slot of layer l in [0, c_l)
         self.backend = BACKENDS[backend](params, self.V, c, N, L, M, float(kappa), **kwargs)
         self.owns_random_stream = bool(getattr(self.backend, "owns_random_stream", False))
         hidden = range(1, L)
@@ -142,8 +141,13 @@ class Engine:
                 (rng.standard_normal if name == "gauss" else rng.random)(out=out[name])  # would a new array
             elif dtype is np.float64:
                 out[name] = rng.standard_normal(shape) if name == "gauss" else rng.random(shape)
+            elif name == "slot" and not self.uniform:   # layer by layer in [0, c_l): numpy's fast scalar-bound path
+                slots = out[name] if name in out else np.empty(shape, dtype=np.int64)
+                for l, c_l in enumerate(self.fan_in):
+                    slots[:, l, :] = rng.integers(0, c_l, size=(shape[0], shape[2]))
+                out[name] = slots
             else:
-                high = (self.c if self.uniform else self.slot_high) if name == "slot" else self.N
+                high = self.c if name == "slot" else self.N
                 if name in out:
                     out[name][...] = rng.integers(0, high, size=shape)
                 else:
