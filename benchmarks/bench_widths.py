@@ -2,7 +2,8 @@
 
 Before / after: the package at git revision BASE (default: main) is unpacked (git archive) into a cache folder and
 imported as `deepglass_base` beside this tree's `deepglass`; both engines step the same planted systems with the
-same random numbers, alternately, best of the repeats. Their final states are compared bit for bit (equal widths
+same random numbers, alternately, best of the repeats, timed in CPU time (time.process_time, all threads: the
+machine is shared, and CPU time is far less disturbed by other jobs than wall time). Their final states are compared bit for bit (equal widths
 must follow the same trajectory) and the time ratio after / before is printed.
 Unequal widths: a digits-like network (N_in = 64, N = 20, N_out = 2) against the equal-width network of the same
 hidden width, per attempted move (numba; the arrays are padded to 64 but the kernels loop to each layer's width).
@@ -65,10 +66,10 @@ def timed_steps(engine, state, B, steps, seed=7):
     S, h, Wt = (x.copy() for x in state)
     rngs = [np.random.default_rng([seed, b]) for b in range(B)]
     counts = np.zeros((B, engine.L + 1)), np.zeros((B, engine.L + 1))
-    t0 = time.perf_counter()
+    t0 = time.process_time()   # CPU time of this process (all its threads): robust to other jobs on the machine
     for _ in range(steps):
         engine.step(S, h, Wt, rngs, np.arange(B), *counts)
-    return time.perf_counter() - t0, (S, h, Wt)
+    return time.process_time() - t0, (S, h, Wt)
 
 
 def before_after(base, new, backend, N, L, M, B, steps, repeats):
@@ -105,7 +106,7 @@ def main():
     importlib.import_module("deepglass.model")
     base, sha = base_package(rev)
     importlib.import_module("deepglass_base.model")
-    print(f"before = {rev} ({sha[:10]}), after = this tree; best of the repeats, alternating")
+    print(f"before = {rev} ({sha[:10]}), after = this tree; CPU ms per step, best of the repeats, alternating")
     print(f"{'backend':8s} {'N':>4s} {'L':>3s} {'M':>4s} {'B':>2s}  {'before ms':>10s} {'after ms':>10s} "
           f"{'after/before':>12s}  same trajectory")
     cases = [("numpy", 20, 6, 40, 2, 3), ("numba", 20, 10, 40, 2, 20), ("numba", 100, 6, 100, 2, 3)]

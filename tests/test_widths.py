@@ -175,3 +175,12 @@ def test_attempts_per_step_count_every_weight_once():
     assert eng.draw_shapes()["slot"][0] == (9, spec.L, 9)
     slots = eng.draw(np.random.default_rng(0))["slot"]
     assert all(slots[:, l].max() < c for l, c in enumerate(spec.fan_in))
+
+
+def test_sweep_with_theory_refuses_unequal_widths():
+    from deepglass.experiments.sweep import parse_sweep
+    base = {"network": {"N": 6, "L": 2}, "data": {"scenario": "random", "alpha": 1.0}}
+    assert parse_sweep({"base": base, "sweep": {"network.N_out": [6]}, "seeds": [1], "theory": True}).points
+    with pytest.raises(ConfigError, match="equal layer widths") as err:
+        parse_sweep({"base": base, "sweep": {"network.N_out": [6, 3]}, "seeds": [1], "theory": True})
+    assert err.value.field == "theory"
