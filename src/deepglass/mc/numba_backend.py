@@ -56,12 +56,12 @@ def _gap_loops(V):
     """The two inner loops over the contiguous neuron axis k for one potential V."""
 
     @numba.njit(inline="always")
-    def flip_sums_fast(s_next, h_next, w_row, f, kappa):
-        """(sum_k V(s (h + f w)), sum_k V(s h)) over the next layer's gaps; inlined into _neuron_system, whose
+    def flip_sums_fast(s_next, h_next, w_row, f, kappa, n):
+        """(sum_k V(s (h + f w)), sum_k V(s h)) over the next layer's n gaps; inlined into _neuron_system, whose
         fastmath 'reassoc' lets these sums vectorise (any summation order)."""
         sn = 0.0
         so = 0.0
-        for k in range(s_next.shape[0]):
+        for k in range(n):
             sk = s_next[k]
             ro = sk * h_next[k]
             rn = sk * (w_row[k] * f) + ro
@@ -70,9 +70,9 @@ def _gap_loops(V):
         return sn, so
 
     @numba.njit(inline="always")
-    def flip_costs(s_next, h_next, w_row, f, kappa, v_new, v_old):
-        """V(s (h + f w)) and V(s h) for the next layer's gaps (the numpy formulas; J = 0 terms are equal)."""
-        for k in range(s_next.shape[0]):
+    def flip_costs(s_next, h_next, w_row, f, kappa, v_new, v_old, n):
+        """V(s (h + f w)) and V(s h) for the next layer's n gaps (the numpy formulas; J = 0 terms are equal)."""
+        for k in range(n):
             sk = s_next[k]
             ro = sk * h_next[k]
             rn = sk * (w_row[k] * f) + ro
@@ -80,9 +80,10 @@ def _gap_loops(V):
             v_old[k] = V(ro, kappa)
 
     @numba.njit(inline="always")
-    def move_costs(s_out, h_out, x, scale, e_new, e_old, h_new, kappa):
-        """h_new[k] = (x[k] + h[k]) scale[k] (the numpy formula); e_new[k] += V(s h_new), e_old[k] += V(s h)."""
-        for k in range(s_out.shape[0]):
+    def move_costs(s_out, h_out, x, scale, e_new, e_old, h_new, kappa, n):
+        """h_new[k] = (x[k] + h[k]) scale[k] (the numpy formula); e_new[k] += V(s h_new), e_old[k] += V(s h), for the
+        n rows of the layer (explicit bound, not a slice: the loop stays on the contiguous row, as fast as before)."""
+        for k in range(n):
             so = s_out[k]
             ho = h_out[k]
             hn = (x[k] + ho) * scale[k]
@@ -173,18 +174,17 @@ def _accept(dE, u, log_ratio, greedy, use_ratio, beta):
 
 # --------------------------------------------------------------------------- one sub-step of one system
 @numba.njit(fastmath=False)
-def _flip_dE_exact(s_next, h_next, w_row, f, kappa, pot, v_flip, v_own, v_new, v_old):
+def _flip_dE_exact(s_next, h_next, w_row, f, kappa, pot, v_flip, v_own, v_new, v_old, n):
     """A flip's dE summed in exactly numpy's order: (V(-r) - V(r)) + (V(new).sum(-1) - V(old).sum(-1)).
 
     Not fastmath, explicitly (numba callees inherit the caller's fastmath otherwise): used near a tie, where
     the vectorised sums of the caller could round differently."""
     if pot == 0:
-        _flips_soft(s_next, h_next, w_row, f, kappa, v_new, v_old)
+        _flips_soft(s_next, h_next, w_row, f, kappa, v_new, v_old, n)
     elif pot == 1:
-        _flips_hinge(s_next, h_next, w_row, f, kappa, v_new, v_old)
+        _flips_hinge(s_next, h_next, w_row, f, kappa, v_new, v_old, n)
     else:
-        _flips_count(s_next, h_next, w_row, f, kappa, v_new, v_old)
-    n = s_next.shape[0]
+        _flips_count(s_next, h_next, w_row, f, kappa, v_new, v_old, n)
     return (v_flip - v_own) + (_pairwise_sum(v_new, 0, n) - _pairwise_sum(v_old, 0, n))
 
 
@@ -207,20 +207,20 @@ def _neuron_system(S, h, Wt, b, layers, choice, uniform, counts, inv_sqrt_c, kap
             s = S[b, l, m, i]
             r_own = s * h[b, l, m, i]
             f = (-2.0 * inv_sqrt_c[l]) * s
-            s_next, h_next, w_row = S[b, l + 1, m, :N], h[b, l + 1, m, :N], Wt[b, l, i, :N]
+            s_next, h_next, w_row = S[b, l + 1, m], h[b, l + 1, m], Wt[b, l, i]
             v_flip, v_own = _V(-r_own, kappa, pot), _V(r_own, kappa, pot)
             if pot == 0:
-                sn, so = _fast_soft(s_next, h_next, w_row, f, kappa)
+                sn, so = _fast_soft(s_next, h_next, w_row, f, kappa, N)
             elif pot == 1:
-                sn, so = _fast_hinge(s_next, h_next, w_row, f, kappa)
+                sn, so = _fast_hinge(s_next, h_next, w_row, f, kappa, N)
             else:
-                sn, so = _fast_count(s_next, h_next, w_row, f, kappa)
+                sn, so = _fast_count(s_next, h_next, w_row, f, kappa, N)
             dE = (v_flip - v_own) + (sn - so)
             u = 0.5 if greedy else uniform[a, m]
             # the decision's margin: it can differ from numpy's only if rounding could flip its sign
             margin = dE if greedy else (beta * dE + math.log(u) if u > 0.0 else -1.0)
             if abs(margin) <= _TIE * (1.0 if greedy else beta) * (sn + so + v_flip + v_own):
-                dE = _flip_dE_exact(s_next, h_next, w_row, f, kappa, pot, v_flip, v_own, v_new, v_old)
+                dE = _flip_dE_exact(s_next, h_next, w_row, f, kappa, pot, v_flip, v_own, v_new, v_old, N)
             if _accept(dE, u, 0.0, greedy, False, beta):
                 S[b, l, m, i] = -s
                 for k in range(N):
@@ -264,11 +264,11 @@ def _weight_system(S, h, Wt, b, column, gauss, uniform, counts, c_l, delta, inv_
             for k in range(N):   # a separate scalar gather keeps the gap loop below gather-free
                 x[k] = s_in[numba.uint64(col[k])] * coef[k]   # exact (S = +-1); unsigned: no wraparound test
             if pot == 0:
-                _moves_soft(S[b, l + 1, m, :N], h[b, l + 1, m, :N], x, scale, dE, e_old, h_new[m], kappa)
+                _moves_soft(S[b, l + 1, m], h[b, l + 1, m], x, scale, dE, e_old, h_new[m], kappa, N)
             elif pot == 1:
-                _moves_hinge(S[b, l + 1, m, :N], h[b, l + 1, m, :N], x, scale, dE, e_old, h_new[m], kappa)
+                _moves_hinge(S[b, l + 1, m], h[b, l + 1, m], x, scale, dE, e_old, h_new[m], kappa, N)
             else:
-                _moves_count(S[b, l + 1, m, :N], h[b, l + 1, m, :N], x, scale, dE, e_old, h_new[m], kappa)
+                _moves_count(S[b, l + 1, m], h[b, l + 1, m], x, scale, dE, e_old, h_new[m], kappa, N)
         for k in range(N):
             dE[k] -= e_old[k]
         n_ok = 0
