@@ -461,15 +461,16 @@ def example_config(scenario: str = "teacher-student") -> RunConfig:
         data["D"] = 5
     if scenario == "teacher-student":
         run["protocol"] = "planted"
-    if scenario == "dataset":   # the digits: 8x8 images of 0 and 1, a deep network trained to E = 0 in minutes
+    if scenario == "dataset":   # the digits 0 and 1 (8x8): a deep network trained to E = 0 in minutes (docs/real_data.md)
         return parse_config({
-            "seed": 1234,
-            "network": {"N": 20, "L": 6, "kappa": 0.0},
+            "seed": 2026,
+            "network": {"N": 40, "L": 6, "kappa": 0.0},
             "data": {"scenario": "dataset", "source": "digits", "classes": [0, 1], "threshold": 0.5, "pool": 1,
-                     "coding": "one-hot", "M": 200, "M_test": 100},
-            "mc": {"potential": "soft", "acceptance": "greedy", "delta": 0.1, "backend": "auto"},
-            "run": {"protocol": "learning", "t_max": 2000, "per_decade": 8, "n_samples": 2},
-            "replicas": {"R": 4, "waiting_times": [1000]},
+                     "coding": "one-hot", "M": 100, "M_test": 150},
+            "mc": {"potential": "count", "acceptance": "greedy", "delta": 0.1, "backend": "auto"},
+            "run": {"protocol": "learning", "hidden_start": "forward", "t_max": 3000, "per_decade": 8,
+                    "n_samples": 2},
+            "replicas": {"R": 2, "waiting_times": [1500]},
         }, check_data=False)
     return parse_config({
         "seed": 1234,
