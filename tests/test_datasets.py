@@ -195,7 +195,7 @@ def test_example_dataset_config_round_trips():
     assert parse_config(tomllib.loads(cfg.to_toml()), check_data=False) == cfg
 
 
-def test_tiny_dataset_run_measures_accuracy_and_resumes(tmp_path):
+def test_tiny_dataset_run_measures_accuracy_and_its_profile(tmp_path):
     from deepglass.experiments.runner import run_simulation
     from deepglass.experiments.layer_profile import layer_profile
 
@@ -209,6 +209,15 @@ def test_tiny_dataset_run_measures_accuracy_and_resumes(tmp_path):
     assert list(prof["q_state"].values) == ["data"] + [("solid" if q > np.exp(-1) else "liquid")
                                                        for q in prof["q_mean"].values[1:3]] + ["data"]
     assert prof.attrs["M"] == 10
+    import json
+    from typer.testing import CliRunner
+    from deepglass.cli import app
+    result = CliRunner().invoke(app, ["profile", str(tmp_path / "run"), "--format", "json", "--figure",
+                                      str(tmp_path / "p.png")])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)[0]
+    assert shown["layers"]["q_state"] == list(prof["q_state"].values) and shown["layers"]["Q_mean"][0] is None
+    assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_missing_dataset_file_exits_2_and_writes_nothing(tmp_path):

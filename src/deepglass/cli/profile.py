@@ -31,9 +31,9 @@ def profile(
         from ..plots.layer_profile import layer_profile_figure
         layer_profile_figure(profiles, runs, figure)
     if format == "json":
-        emit(json.dumps([{"run": str(d), **{k: (v if not hasattr(v, "item") else v.item()) for k, v in p.attrs.items()},
-                          "layers": {name: p[name].values.tolist() for name in p.data_vars}}
-                         for d, p in zip(run_dirs, profiles)], indent=1))
+        from ..experiments.summary import json_ready
+        emit(json.dumps(json_ready([{"run": str(d), **p.attrs, "layers": {name: p[name].values for name in p.data_vars}}
+                                    for d, p in zip(run_dirs, profiles)]), indent=1, allow_nan=False))
         return
     lines = [f"rule: {RULE}"]
     for d, p in zip(run_dirs, profiles):
