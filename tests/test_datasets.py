@@ -230,3 +230,12 @@ def test_missing_dataset_file_exits_2_and_writes_nothing(tmp_path):
     result = CliRunner().invoke(app, ["simulate", str(tmp_path / "c.toml"), "--out", str(tmp_path / "out"), "-q"])
     assert result.exit_code == 2 and "data.source" in result.output and "absent.npz" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_memory_estimate_of_a_dataset_run_counts_its_M_and_padded_width(tmp_path):
+    from deepglass.experiments.resources import check_run_fits, run_bytes
+    write_idx_dir(tmp_path / "m", np.random.default_rng(7), side=4)      # N_in = 16 > N = 5: arrays 16 wide
+    cfg = parse_config(dataset_config(tmp_path / "m"))
+    assert check_run_fits(cfg, available=10**12) == run_bytes(16, 3, 16, 10, 2, 2, 0)
+    with pytest.raises(ConfigError, match="fits in memory"):
+        check_run_fits(cfg, available=1000)
