@@ -184,3 +184,75 @@ def test_sweep_with_theory_refuses_unequal_widths():
     with pytest.raises(ConfigError, match="equal layer widths") as err:
         parse_sweep({"base": base, "sweep": {"network.N_out": [6, 3]}, "seeds": [1], "theory": True})
     assert err.value.field == "theory"
+
+
+def test_neuron_moves_sample_the_boltzmann_law_with_unequal_widths():
+    """Widths (3, 2, 2, 1), M = 1, kappa = 0.3 > 0 (a padded gap 0 would cost kappa^2 if it counted): the 16
+    hidden configurations against exact energies from the unpadded per-layer gaps (model.gap)."""
+    import itertools
+    from scipy import stats
+    from deepglass.mc.engine import Engine
+    from deepglass.mc.layout import weights_to_internal
+    from deepglass.mc.params import potential_function
+    from deepglass.model import gap, random_spins, random_weights
+
+    spec, M, beta = NetworkSpec(N=2, L=3, N_in=3, N_out=1, kappa=0.3), 1, 1.5
+    rng = np.random.default_rng(12)
+    J = random_weights(spec, rng)                                 # (L, W, W) padded
+    S0, SL = random_spins(rng, (M, 3)), random_spins(rng, (M, 1))
+    V = potential_function("soft", spec.kappa)
+    configs = list(itertools.product([-1, 1], repeat=4))
+    energy = []
+    for cfg in configs:
+        layers = [S0, np.array(cfg[:2], np.int8)[None], np.array(cfg[2:], np.int8)[None], SL]
+        energy.append(sum(V(gap(J[l, :spec.widths[l + 1], :spec.fan_in[l]], layers[l], layers[l + 1])).sum()
+                          for l in range(3)))
+    boltzmann = np.exp(-beta * np.array(energy))
+    boltzmann /= boltzmann.sum()
+    assert boltzmann.max() / boltzmann.min() > 5
+    B, W = 20000, spec.width_max
+    S = np.zeros((B, 4, M, W))
+    S[:, 0, :, :3], S[:, 3, :, :1] = S0, SL
+    S[:, 1:3, :, :2] = random_spins(rng, (B, 2, M, 2))
+    Wt = np.repeat(weights_to_internal(J, None, W)[None], B, axis=0)
+    h = fields_from_scratch(S, Wt, spec.fan_in)
+    engine = Engine(spec.N, spec.L, spec.c, M, spec.kappa, MCParams(acceptance="metropolis", beta=beta), None,
+                    "numpy", widths=spec.widths, fan_in=spec.fan_in)
+    counts = np.zeros((B, 4))
+    for _ in range(60):
+        for layers in engine.parities:
+            engine.backend.neuron_substep(S, h, Wt, layers, rng.integers(0, spec.N, (B, len(layers), M)),
+                                          rng.random((B, len(layers), M)), counts)
+    np.testing.assert_allclose(h, fields_from_scratch(S, Wt, spec.fan_in), atol=1e-12)
+    assert np.all(S[:, 1:3, :, 2:] == 0)
+    code = {cfg: n for n, cfg in enumerate(configs)}
+    observed = np.bincount([code[tuple(r)] for r in S[:, 1:3, 0, :2].reshape(B, 4).astype(int)], minlength=16)
+    assert stats.chisquare(observed, boltzmann * B).pvalue > 1e-3
+    assert stats.chisquare(observed, np.full(16, B / 16)).pvalue < 1e-10
+
+
+def test_weight_moves_keep_rows_uniform_on_their_own_spheres():
+    """L = 1, N_in = 3, N_out = 2 (rows padded to 3): c_1 = 3 rows moved with the Hastings factor stay on norm 3,
+    their first weight uniform on [-sqrt 3, sqrt 3] (Archimedes), the padded row stays 0."""
+    from scipy import stats
+    from deepglass.mc.engine import Engine
+    from deepglass.mc.layout import weights_to_internal
+    from deepglass.model import random_spins, random_weights
+
+    spec, M, B = NetworkSpec(N=2, L=1, N_in=3, N_out=2, kappa=-1e6), 1, 20000
+    rng = np.random.default_rng(13)
+    S = np.zeros((B, 2, M, 3))
+    S[:, 0] = random_spins(rng, (B, M, 3))
+    S[:, 1, :, :2] = random_spins(rng, (B, M, 2))
+    Wt = weights_to_internal(random_weights(spec, rng, (B,)), None, 3)
+    h = fields_from_scratch(S, Wt, spec.fan_in)
+    engine = Engine(spec.N, spec.L, spec.c, M, spec.kappa, MCParams(delta=2.0), None, "numpy", widths=spec.widths,
+                    fan_in=spec.fan_in)
+    counts = np.zeros((B, 2))
+    for step in range(60):
+        engine.backend.weight_substep(S, h, Wt, rng.integers(0, 3, (B, 1, 3)), rng.standard_normal((B, 1, 3)),
+                                      rng.random((B, 1, 3)), counts, sub=step % 3)
+    np.testing.assert_allclose(np.sum(Wt[..., :2] ** 2, axis=-2), 3.0, rtol=1e-12)
+    assert np.all(Wt[..., 2] == 0) and np.all(h[:, 1, :, 2] == 0)
+    first = Wt[:, 0, 0, :2].ravel() / np.sqrt(3.0)
+    assert stats.kstest(first, stats.uniform(-1, 2).cdf).pvalue > 1e-3
