@@ -3,7 +3,7 @@ toward the base, mc/ and theory/ never import each other, and no two modules imp
 
 Layers, lowest first (a module may import its own layer's package and any layer below it):
 
-  0 base         deepglass (the package: errors and model, the rest lazily), errors, atomic, model,
+  0 base         deepglass (the package: errors and model, the rest lazily), errors, atomic, model, datasets,
                  observables (array functions of the model's configurations; mc/measure.py records them, so
                  observables sits below mc/ and imports only model)
   1 engines      mc/ and theory/, side by side: neither imports the other
@@ -22,7 +22,8 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "deepglass"
 
-BASE = {"deepglass", "deepglass.errors", "deepglass.atomic", "deepglass.model", "deepglass.observables"}
+BASE = {"deepglass", "deepglass.errors", "deepglass.atomic", "deepglass.model", "deepglass.observables",
+        "deepglass.datasets"}
 LAYERS = {"mc": 1, "theory": 1, "plots": 2, "experiments": 3, "cli": 4}
 
 

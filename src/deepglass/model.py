@@ -9,6 +9,11 @@ Array conventions (leading batch axes ``...`` allowed everywhere):
   weights  J     : (..., L, N, c) float64, row (l, i) holds the c weights of perceptron (l+1, i)
   inputs   idx   : (..., L, N, c) int, neuron of layer l read by slot k of perceptron (l+1, i);
                    None when fully connected (c = N, slot k reads neuron k).
+Unequal widths (input N_0 = N_in, hidden N, output N_L = N_out; MODEL.md section 3, real data): layer l has
+N_l neurons and its perceptrons read c_l = fan_in[l-1] neurons (dense: c_l = N_{l-1}; sparse: c for every layer).
+The stacked arrays are then padded to W = max width with zeros: J (..., L, W, C) holds layer
+l's weights in [..., l-1, :N_l, :c_l] (C = W when fully connected, else c), idx likewise, and per-layer lists of neurons keep their own widths.
+Equal widths have W = N, C = c: exactly the arrays above.
 """
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ import numpy as np
 from .errors import ConfigError
 
 # Allowed values, listed once: the Literal types (config schema) and the tuples (checks, messages) are one list.
-Scenario = Literal["random", "teacher-student", "hidden-manifold"]
+Scenario = Literal["random", "teacher-student", "hidden-manifold", "dataset"]
 Potential = Literal["soft", "hinge", "count"]
 SCENARIOS: tuple[str, ...] = get_args(Scenario)
 POTENTIALS: tuple[str, ...] = get_args(Potential)
@@ -28,28 +33,72 @@ POTENTIALS: tuple[str, ...] = get_args(Potential)
 
 @dataclass(frozen=True)
 class NetworkSpec:
-    """Layers 0..L of N Ising neurons; each perceptron reads c neurons of the layer below."""
+    """Layers 0..L of Ising neurons: input N_in, hidden N, output N_out wide (N_in, N_out None: N); each
+    perceptron reads c neurons of the layer below (None: all of them, fully connected)."""
 
     N: int
     L: int
     c: int | None = None  # None or N: fully connected
     kappa: float = 0.0
+    N_in: int | None = None   # input width N_0 (None: N)
+    N_out: int | None = None  # output width N_L (None: N)
 
     def __post_init__(self):
         if not isinstance(self.N, (int, np.integer)) or self.N < 1:
             raise ConfigError("N", self.N, "an integer >= 1 (neurons per layer)")
         if not isinstance(self.L, (int, np.integer)) or self.L < 1:
             raise ConfigError("L", self.L, "an integer >= 1 (number of weight layers)")
+        for name in ("N_in", "N_out"):
+            value = getattr(self, name)
+            if value is None:
+                object.__setattr__(self, name, int(self.N))
+            elif not isinstance(value, (int, np.integer)) or value < 1:
+                raise ConfigError(name, value, "an integer >= 1 (neurons of the input / output layer), or unset = N")
+        object.__setattr__(self, "_sparse", self.c is not None and self.c != self.N)
         if self.c is None:
             object.__setattr__(self, "c", int(self.N))
-        if not isinstance(self.c, (int, np.integer)) or not 1 <= self.c <= self.N:
-            raise ConfigError("c", self.c, f"an integer with 1 <= c <= N = {self.N}")
+        below = self.N if self.uniform or not self._sparse else min(self.widths[:-1])
+        if not isinstance(self.c, (int, np.integer)) or not 1 <= self.c <= below:
+            raise ConfigError("c", self.c, f"an integer with 1 <= c <= {below} "
+                                           "(the narrowest layer below a perceptron), or unset for fully connected")
         if not np.isfinite(self.kappa):
             raise ConfigError("kappa", self.kappa, "a finite real number (gap threshold)")
 
     @property
+    def uniform(self) -> bool:
+        """Every layer N wide (the theory's network; the arrays of the module docstring, unpadded)."""
+        return self.N_in == self.N and self.N_out == self.N
+
+    @property
+    def widths(self) -> tuple[int, ...]:
+        """N_l for l = 0..L: (N_in, N, ..., N, N_out)."""
+        return (int(self.N_in), *([int(self.N)] * (self.L - 1)), int(self.N_out))
+
+    @property
+    def fan_in(self) -> tuple[int, ...]:
+        """c_l for l = 1..L: the width below (dense) or c (sparse)."""
+        if self.uniform:
+            return (int(self.c),) * self.L
+        return tuple(int(self.c) if self._sparse else w for w in self.widths[:-1])
+
+    @property
+    def width_max(self) -> int:
+        """W: the padded neuron axis of stacked arrays."""
+        return max(self.widths)
+
+    @property
+    def slots(self) -> int:
+        """C: the slot axis of stacked weights J (..., L, W, C): W when fully connected (slot k reads neuron k),
+        else c. Equal widths: c."""
+        return int(self.c) if self._sparse or self.uniform else self.width_max
+
+    @property
     def dense(self) -> bool:
-        return self.c == self.N
+        return not self._sparse
+
+    def loads(self, M: int) -> tuple[float, ...]:
+        """alpha_l = M / c_l for l = 1..L."""
+        return tuple(M / c for c in self.fan_in)
 
     def n_patterns(self, alpha: float) -> int:
         """M = round(alpha c), at least 1."""
@@ -61,7 +110,9 @@ class NetworkSpec:
 
     @property
     def n_weights(self) -> int:
-        return self.L * self.N * self.c
+        if self.uniform:
+            return self.L * self.N * self.c
+        return sum(n * c for n, c in zip(self.widths[1:], self.fan_in))
 
     def n_hidden_neurons(self, M: int) -> int:
         return (self.L - 1) * self.N * M
@@ -79,9 +130,15 @@ def draw_connectivity(spec: NetworkSpec, rng: np.random.Generator, batch: tuple[
     """Random c-subsets of the layer below for every perceptron; None when fully connected."""
     if spec.dense:
         return None
-    shape = (*batch, spec.L, spec.N)
-    keys = rng.random((*shape, spec.N))
-    return np.sort(np.argsort(keys, axis=-1)[..., : spec.c], axis=-1).astype(np.intp)
+    if spec.uniform:
+        shape = (*batch, spec.L, spec.N)
+        keys = rng.random((*shape, spec.N))
+        return np.sort(np.argsort(keys, axis=-1)[..., : spec.c], axis=-1).astype(np.intp)
+    idx = np.zeros((*batch, spec.L, spec.width_max, spec.c), dtype=np.intp)   # padded rows read neuron 0 (J = 0)
+    for l in range(spec.L):
+        keys = rng.random((*batch, spec.widths[l + 1], spec.widths[l]))
+        idx[..., l, : spec.widths[l + 1], :] = np.sort(np.argsort(keys, axis=-1)[..., : spec.c], axis=-1)
+    return idx
 
 
 def normalise_rows(J: np.ndarray) -> np.ndarray:
@@ -91,8 +148,22 @@ def normalise_rows(J: np.ndarray) -> np.ndarray:
 
 
 def random_weights(spec: NetworkSpec, rng: np.random.Generator, batch: tuple[int, ...] = ()) -> np.ndarray:
-    """Gaussian rows normalised to norm c: the uniform measure on each row's sphere."""
-    return normalise_rows(rng.standard_normal((*batch, spec.L, spec.N, spec.c)))
+    """Gaussian rows normalised to norm c: the uniform measure on each row's sphere (zero padding, unequal widths)."""
+    if spec.uniform:
+        return normalise_rows(rng.standard_normal((*batch, spec.L, spec.N, spec.c)))
+    J = np.zeros((*batch, spec.L, spec.width_max, spec.slots))
+    for l, (n, c) in enumerate(zip(spec.widths[1:], spec.fan_in)):
+        J[..., l, :n, :c] = normalise_rows(rng.standard_normal((*batch, n, c)))
+    return J
+
+
+def layer_weights(J: np.ndarray, idx: np.ndarray | None, l: int, spec: NetworkSpec | None = None):
+    """Weights (..., N_l, c_l) and connectivity of weight layer l (0-based: perceptrons of layer l+1), unpadded."""
+    J_l, idx_l = J[..., l, :, :], None if idx is None else idx[..., l, :, :]
+    if spec is None or spec.uniform:
+        return J_l, idx_l
+    n, c = spec.widths[l + 1], spec.fan_in[l]
+    return J_l[..., :n, :c], None if idx_l is None else idx_l[..., :n, :c]
 
 
 def random_spins(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
@@ -128,14 +199,33 @@ def sign(x: np.ndarray) -> np.ndarray:
     return np.where(x >= 0, 1, -1).astype(np.int8)
 
 
-def forward(J: np.ndarray, S0: np.ndarray, idx: np.ndarray | None = None) -> list[np.ndarray]:
-    """Forward pass S^l = sign(h^l): returns [S^0, S^1, ..., S^L]."""
-    layers = [np.asarray(S0, dtype=np.int8)]
-    L = J.shape[-3]
-    for l in range(L):
-        idx_l = None if idx is None else idx[..., l, :, :]
-        layers.append(sign(local_field(J[..., l, :, :], layers[-1], idx_l)))
-    return layers
+def forward(J: np.ndarray, S0: np.ndarray, idx: np.ndarray | None = None,
+            spec: NetworkSpec | None = None) -> list[np.ndarray]:
+    """Forward pass S^l = sign(h^l): returns [S^0, S^1, ..., S^L] (each layer its own width; spec for padded J)."""
+    return [sign(h) if l else h for l, h in enumerate(forward_fields(J, S0, idx, spec))]
+
+
+def forward_fields(J: np.ndarray, S0: np.ndarray, idx: np.ndarray | None = None,
+                   spec: NetworkSpec | None = None) -> list[np.ndarray]:
+    """[S^0, h^1, ..., h^L]: the local fields of the forward pass (h^L: the output layer's, read out on real data)."""
+    out = [np.asarray(S0, dtype=np.int8)]
+    S_prev = out[0]
+    for l in range(J.shape[-3]):
+        J_l, idx_l = layer_weights(J, idx, l, spec)
+        if spec is not None and not spec.uniform:
+            S_prev = S_prev[..., : spec.widths[l]]
+        out.append(local_field(J_l, S_prev, idx_l))
+        S_prev = sign(out[-1])
+    return out
+
+
+def layer_gaps(J: np.ndarray, layers, idx: np.ndarray | None, spec: NetworkSpec) -> list[np.ndarray]:
+    """Gaps r^{mu,l} for l = 1..L, each (..., M, N_l): J padded (..., L, W, C), layers[l] (..., M, >= N_l)."""
+    out = []
+    for l in range(spec.L):
+        J_l, idx_l = layer_weights(J, idx, l, spec)
+        out.append(gap(J_l, layers[l][..., : spec.widths[l]], layers[l + 1][..., : spec.widths[l + 1]], idx_l))
+    return out
 
 
 # --------------------------------------------------------------------------- data scenarios
@@ -165,7 +255,7 @@ def sample_inputs(spec: NetworkSpec, M: int, rng: np.random.Generator, batch: tu
                   manifold: np.ndarray | None = None) -> np.ndarray:
     """Fresh inputs: uniform +-1, or sign(F z) with z ~ N(0, 1_D) on a hidden manifold F."""
     if manifold is None:
-        return random_spins(rng, (*batch, M, spec.N))
+        return random_spins(rng, (*batch, M, spec.N_in))
     D = manifold.shape[-1]
     z = rng.standard_normal((*batch, M, D))
     return sign(np.matmul(z, np.swapaxes(manifold, -1, -2)))
@@ -174,21 +264,22 @@ def sample_inputs(spec: NetworkSpec, M: int, rng: np.random.Generator, batch: tu
 def make_training_set(spec: NetworkSpec, scenario: str, M: int, rng: np.random.Generator,
                       batch: tuple[int, ...] = (), D: int | None = None) -> TrainingSet:
     """Draw one training set per batch element (independent samples of the disorder)."""
-    if scenario not in SCENARIOS:
-        raise ConfigError("scenario", scenario, f"one of {', '.join(SCENARIOS)}")
+    if scenario not in SCENARIOS or scenario == "dataset":
+        raise ConfigError("scenario", scenario, f"one of {', '.join(s for s in SCENARIOS if s != 'dataset')} "
+                                                "(dataset: deepglass.datasets)")
     if not isinstance(M, (int, np.integer)) or M < 1:
         raise ConfigError("M", M, "an integer >= 1 (number of training patterns)")
     idx = draw_connectivity(spec, rng, batch)
     if scenario == "random":
-        return TrainingSet(random_spins(rng, (*batch, M, spec.N)), random_spins(rng, (*batch, M, spec.N)), idx)
+        return TrainingSet(random_spins(rng, (*batch, M, spec.N_in)), random_spins(rng, (*batch, M, spec.N_out)), idx)
     manifold = None
     if scenario == "hidden-manifold":
-        if D is None or not isinstance(D, (int, np.integer)) or not 1 <= D <= spec.N:
-            raise ConfigError("D", D, f"an integer with 1 <= D <= N = {spec.N} (effective data dimension)")
-        manifold = rng.standard_normal((*batch, spec.N, D))
+        if D is None or not isinstance(D, (int, np.integer)) or not 1 <= D <= spec.N_in:
+            raise ConfigError("D", D, f"an integer with 1 <= D <= N = {spec.N_in} (effective data dimension)")
+        manifold = rng.standard_normal((*batch, spec.N_in, D))
     teacher = Teacher(random_weights(spec, rng, batch), idx)
     inputs = sample_inputs(spec, M, rng, batch, manifold)
-    layers = forward(teacher.J, inputs, idx)
+    layers = forward(teacher.J, inputs, idx, spec)
     return TrainingSet(inputs, layers[-1], idx, teacher, layers, manifold)
 
 

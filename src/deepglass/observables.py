@@ -9,7 +9,7 @@ from itertools import combinations
 
 import numpy as np
 
-from .model import forward, gap, potential_function
+from .model import forward, forward_fields, gap, potential_function
 
 
 def neuron_overlap(S_a: np.ndarray, S_b: np.ndarray) -> np.ndarray:
@@ -40,15 +40,26 @@ def energy_per_layer(gaps: np.ndarray, kappa: float, potential: str = "soft") ->
 
 
 def test_overlap(J_student: np.ndarray, J_teacher: np.ndarray, test_inputs: np.ndarray,
-                 idx: np.ndarray | None = None, teacher_layers: list[np.ndarray] | None = None) -> np.ndarray:
+                 idx: np.ndarray | None = None, teacher_layers: list[np.ndarray] | None = None,
+                 spec=None) -> np.ndarray:
     """Student-teacher neuron overlap per layer (0..L) on fresh inputs, both run by forward pass.
 
     J_student may carry extra leading axes (e.g. systems) in front of the teacher's batch shape only if
     they broadcast; layer L is the generalization overlap.  Returns (..., L+1).
     """
-    student = forward(J_student, test_inputs, idx)
-    teacher = teacher_layers if teacher_layers is not None else forward(J_teacher, test_inputs, idx)
+    student = forward(J_student, test_inputs, idx, spec)
+    teacher = teacher_layers if teacher_layers is not None else forward(J_teacher, test_inputs, idx, spec)
     return np.stack([neuron_overlap(s, t) for s, t in zip(student, teacher)], axis=-1)
+
+
+def class_accuracy(J: np.ndarray, images: np.ndarray, labels: np.ndarray, n_classes: int, coding: str,
+                   idx: np.ndarray | None = None, spec=None) -> np.ndarray:
+    """Fraction of images whose class, read from the output layer's fields of the forward pass (datasets.decode:
+    argmax for one-hot, sign bits for binary), is the label: J (..., L, N, c), images (..., M, N_0) -> (...)."""
+    from .datasets import decode
+
+    h_out = forward_fields(J, images, idx, spec)[-1]
+    return np.mean(decode(h_out, n_classes, coding) == labels, axis=-1)
 
 
 def generalization_error_from_output_overlap(overlap: np.ndarray) -> np.ndarray:

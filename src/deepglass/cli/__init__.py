@@ -8,6 +8,7 @@ from . import reproduce as _reproduce  # noqa: F401  (registers reproduce)
 from . import compare as _compare  # noqa: F401  (registers compare, ultrametric)
 from . import sweep as _sweep  # noqa: F401  (registers sweep)
 from . import dynamics as _dynamics  # noqa: F401  (registers dynamics)
+from . import profile as _profile  # noqa: F401  (registers profile)
 
 
 def main() -> None:

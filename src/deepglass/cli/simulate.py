@@ -22,7 +22,7 @@ app.add_typer(config_app, name="config")
 @input_errors_exit_2
 def config_example(
     scenario: str = typer.Option("teacher-student", "--scenario",
-                                 help="random | teacher-student | hidden-manifold"),
+                                 help="random | teacher-student | hidden-manifold | dataset"),
     plain: bool = typer.Option(False, "--plain", help="no comments"),
 ) -> None:
     """Print a complete example config (TOML) to stdout."""

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from ..errors import ConfigError
 from ..model import POTENTIALS, SCENARIOS, NetworkSpec, Potential, Scenario
@@ -55,6 +55,10 @@ class NetworkConfig(_Section):
     kappa: float = _field(0.0, "gap threshold: the design space is every gap >= kappa",
                           f"a finite real number with |kappa| <= {KAPPA_LIMIT:g} (gap threshold; every gap lies in "
                           "[-c, c], and larger values overflow the energy)", ge=-KAPPA_LIMIT, le=KAPPA_LIMIT)
+    N_in: int | None = _field(None, "input layer width N_0; unset = N (dataset scenario: unset = the image's pixels)",
+                              "an integer >= 1 (input width), or unset", ge=1)
+    N_out: int | None = _field(None, "output layer width N_L; unset = N (dataset scenario: unset = the output code's "
+                               "width)", "an integer >= 1 (output width), or unset", ge=1)
 
     @model_validator(mode="after")
     def _c_at_most_N(self):
@@ -62,8 +66,10 @@ class NetworkConfig(_Section):
             raise ConfigError("c", self.c, f"an integer with 1 <= c <= N = {self.N}, or unset for fully connected")
         return self
 
-    def spec(self) -> NetworkSpec:
-        return NetworkSpec(N=self.N, L=self.L, c=self.c, kappa=self.kappa)
+    def spec(self, N_in: int | None = None, N_out: int | None = None) -> NetworkSpec:
+        """The network; N_in / N_out: the widths a data set imposes where the config leaves them unset."""
+        return NetworkSpec(N=self.N, L=self.L, c=self.c, kappa=self.kappa, N_in=self.N_in or N_in,
+                           N_out=self.N_out or N_out)
 
 
 class DataConfig(_Section):
@@ -73,8 +79,29 @@ class DataConfig(_Section):
                           "a finite real number > 0 (load M / c)", gt=0)
     D: int | None = _field(None, "effective input dimension, hidden-manifold only (1 <= D <= N)",
                            "an integer 1 <= D <= N (hidden-manifold data dimension)", ge=1)
-    M_test: int = _field(1000, "fresh test inputs for the generalization overlap (teacher scenarios; 0 = none)",
-                         "an integer >= 0 (number of test inputs)", ge=0)
+    M_test: int = _field(1000, "fresh test inputs for the generalization overlap (teacher scenarios; 0 = none); "
+                         "dataset: held-out test images", "an integer >= 0 (number of test inputs)", ge=0)
+    M: int | None = _field(None, "dataset only: training images (alpha is then unused: alpha_l = M / c_l)",
+                           "an integer >= 1 (training images), set only with scenario = dataset", ge=1)
+    source: str | None = _field(None, "dataset only: \"digits\" (scikit-learn's 8x8 digits), a directory of MNIST "
+                                "IDX files, or an .npz with images and labels", "\"digits\", a directory of IDX "
+                                "files or an .npz file, set only with scenario = dataset")
+    classes: list[int] = _field([0, 1], "dataset only: the labels used, in output-code order",
+                                "a list of at least 2 distinct integer labels")
+    threshold: float = _field(0.5, "dataset only: a pixel (scaled to [0, 1]) above it is +1, else -1",
+                              "a real number 0 <= threshold < 1", ge=0, lt=1)
+    pool: int = _field(1, "dataset only: average pixels over pool x pool blocks before binarising",
+                       "an integer 1 <= pool <= 28 dividing both image sides", ge=1, le=28)
+    coding: Literal["one-hot", "binary"] = _field(
+        "one-hot", "dataset only: output code, one-hot (one +-1 neuron per class) | binary (class index in bits)",
+        "one of one-hot, binary")
+
+    @field_validator("classes")
+    @classmethod
+    def _distinct_classes(cls, value: list[int]) -> list[int]:
+        if len(value) < 2 or len(set(value)) != len(value):
+            raise ConfigError("classes", value, "a list of at least 2 distinct integer labels")
+        return value
 
 
 class MCConfig(_Section):
@@ -151,6 +178,9 @@ class RunSection(_Section):
                               "times; 0 = log-spaced measurements only)", "an integer >= 0 (MC steps)", ge=0)
     checkpoint_every: int = _field(0, "also save the full engine state every K MC steps (0 = at measurement "
                                    "times only, at most once a second)", "an integer >= 0 (MC steps)", ge=0)
+    hidden_start: Literal["random", "forward"] = _field(
+        "random", "learning: hidden neurons start random | forward (the forward pass of the random initial weights: "
+        "every hidden gap starts >= 0)", "one of random, forward")
 
 
 class ReplicaConfig(_Section):
@@ -179,13 +209,14 @@ class RunConfig(_Section):
     replicas: ReplicaConfig = ReplicaConfig()
 
     @model_validator(mode="after")
-    def _consistent(self):
+    def _consistent(self, info: ValidationInfo):
+        self._check_widths_and_data(check_data=not (info.context or {}).get("skip_data", False))
         N = self.network.N
         if self.data.scenario == "hidden-manifold" and (self.data.D is None or self.data.D > N):
             raise ConfigError("data.D", self.data.D,
                               f"an integer 1 <= D <= N = {N}: hidden-manifold data need an input dimension")
         c = self.network.c or N
-        if round(self.data.alpha * c) < 1:  # M = round(alpha c) = 0 would silently run as M = 1
+        if self.data.scenario != "dataset" and round(self.data.alpha * c) < 1:  # M = round(alpha c) = 0 would silently run as M = 1
             raise ConfigError("data.alpha", self.data.alpha,
                               f"a load giving M = round(alpha c) >= 1 pattern: alpha > {0.5 / c:g} for c = {c}")
         if self.run.protocol == "planted" and self.data.scenario not in TEACHER_SCENARIOS:
@@ -206,13 +237,55 @@ class RunConfig(_Section):
                                                                    f"{self.run.t_max} (the chain is exact after it)")
         return self
 
+    def _check_widths_and_data(self, check_data: bool = True):
+        """The dataset scenario's fields, and what unequal widths need (the theory and design-space sampler refuse).
+
+        check_data: read the data set (its widths, classes and size); False only to print an example config."""
+        d, net = self.data, self.network
+        dataset = d.scenario == "dataset"
+        for name in ("M", "source"):
+            if dataset and getattr(d, name) is None:
+                raise ConfigError(f"data.{name}", None, DataConfig.model_fields[name].json_schema_extra["allowed"])
+            if not dataset and getattr(d, name) is not None:
+                raise ConfigError(f"data.{name}", getattr(d, name), f"unset unless data.scenario = dataset; "
+                                                                    f"data.scenario is {d.scenario!r}")
+        if dataset and not check_data:
+            return
+        if dataset:
+            from .dataset_inputs import dataset_widths
+            N_in, N_out = dataset_widths(self)
+            for name, want in (("N_in", N_in), ("N_out", N_out)):
+                if getattr(net, name) not in (None, want):
+                    raise ConfigError(f"network.{name}", getattr(net, name), f"unset or {want} (fixed by the data set)")
+            if self.run.protocol == "planted":
+                raise ConfigError("run.protocol", "planted", "learning with scenario = dataset (no teacher)")
+        if self.run.hidden_start != "random" and self.run.protocol != "learning":
+            raise ConfigError("run.hidden_start", self.run.hidden_start, "random with protocol = planted (the "
+                                                                         "planted start is the teacher's)")
+        spec = self.spec()   # raises on a c too wide for a layer
+        if not spec.uniform and self.mc.sampler != "local":
+            raise ConfigError("mc.sampler", self.mc.sampler, "local with unequal layer widths (the design-space "
+                                                             f"sampler needs equal widths; widths {spec.widths})")
+        if not spec.uniform and self.mc.backend == "jax":
+            raise ConfigError("mc.backend", "jax", f"auto, numpy or numba with unequal layer widths {spec.widths} "
+                                                   "(the JAX kernels need equal widths)")
+
     # ------------------------------------------------------------------ derived quantities
     def spec(self) -> NetworkSpec:
-        return self.network.spec()
+        try:
+            if self.data.scenario == "dataset":
+                from .dataset_inputs import dataset_widths
+                return self.network.spec(*dataset_widths(self))
+            return self.network.spec()
+        except ConfigError as exc:
+            field = exc.field if "." in exc.field else f"network.{exc.field}"
+            raise ConfigError(field, exc.value, exc.allowed) from None
 
     @property
     def n_patterns(self) -> int:
-        """M = round(alpha c), the training-set size."""
+        """M = round(alpha c), the training-set size (dataset: data.M)."""
+        if self.data.scenario == "dataset":
+            return int(self.data.M)
         return self.spec().n_patterns(self.data.alpha)
 
     @property
@@ -276,12 +349,14 @@ def _known_keys(loc: tuple) -> list[str]:
     return list(model.model_fields)
 
 
-def parse_config(data: dict) -> RunConfig:
-    """Validate a plain dict (as read from TOML) into a RunConfig, or raise ConfigError."""
+def parse_config(data: dict, check_data: bool = True) -> RunConfig:
+    """Validate a plain dict (as read from TOML) into a RunConfig, or raise ConfigError.
+
+    check_data=False: leave a dataset config's data set unread (an example to print, not to run)."""
     if not isinstance(data, dict):
         raise ConfigError("config", data, "a table of settings")
     try:
-        return RunConfig.model_validate(data)
+        return RunConfig.model_validate(data, context={"skip_data": not check_data})
     except ValidationError as exc:
         raise _config_error(exc) from None
 
@@ -413,6 +488,17 @@ def example_config(scenario: str = "teacher-student") -> RunConfig:
         data["D"] = 5
     if scenario == "teacher-student":
         run["protocol"] = "planted"
+    if scenario == "dataset":   # the digits 0 and 1 (8x8): a deep network trained to E = 0 in minutes (docs/real_data.md)
+        return parse_config({
+            "seed": 2026,
+            "network": {"N": 40, "L": 6, "kappa": 0.0},
+            "data": {"scenario": "dataset", "source": "digits", "classes": [0, 1], "threshold": 0.5, "pool": 1,
+                     "coding": "one-hot", "M": 100, "M_test": 150},
+            "mc": {"potential": "count", "acceptance": "greedy", "delta": 0.1, "backend": "auto"},
+            "run": {"protocol": "learning", "hidden_start": "forward", "t_max": 3000, "per_decade": 8,
+                    "n_samples": 2},
+            "replicas": {"R": 2, "waiting_times": [1500]},
+        }, check_data=False)
     return parse_config({
         "seed": 1234,
         "network": {"N": 20, "L": 4, "kappa": 0.0},

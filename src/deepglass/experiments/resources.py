@@ -86,6 +86,9 @@ def _bytes_of(config, sizes: dict) -> tuple[float, int, float]:
     N, c = sizes["network.N"], sizes["network.c"]
     fan_in = N if c is None else min(c, N)
     M = max(1, round(sizes["data.alpha"] * fan_in))
+    if config.data.scenario == "dataset":   # M is given; unequal widths pad every array to the widest layer
+        M, N = int(config.data.M), max(N, config.spec().width_max)
+        fan_in = max(fan_in, min(N, config.spec().slots))
     guests = sizes["replicas.R"] * len(config.replicas.waiting_times) if sizes["replicas.R"] else 0
     metropolis = config.mc.acceptance == "metropolis"
     need = run_bytes(N, sizes["network.L"], fan_in, M, sizes["run.n_samples"], guests, sizes["data.M_test"],

@@ -47,6 +47,11 @@ def make_inputs(config: RunConfig) -> Inputs:
     data_seed, test_seed, engine_seed = np.random.SeedSequence(config.seed).spawn(3)
     spec = config.spec()
     batch = (config.run.n_samples,)
+    if config.data.scenario == "dataset":
+        from .dataset_inputs import make_dataset_training_set
+        data = make_dataset_training_set(config, spec, np.random.default_rng(data_seed),
+                                         np.random.default_rng(test_seed))
+        return Inputs(data, None, engine_seed)
     data = make_training_set(spec, config.data.scenario, config.n_patterns, np.random.default_rng(data_seed),
                              batch=batch, D=config.data.D)
     test_inputs = None
@@ -208,6 +213,7 @@ def execute(plan: RunPlan, on_event: EventCallback | None = None, save_interval:
         backend=config.mc.backend,
         precision=config.mc.precision,
         checkpoint_every=config.run.checkpoint_every,
+        **({} if config.run.hidden_start == "random" else {"hidden_start": config.run.hidden_start}),
     )  # validates everything and builds the start state eagerly: a ConfigError here leaves nothing written
     if checkpoint is None:
         remove_figures(plan.out)  # a replaced run's figures must not stay beside the new result

@@ -376,6 +376,9 @@ def _theory_key(config: RunConfig, overrides: dict) -> TheoryKey:
     if scenario not in THEORY_SCENARIOS:
         raise ConfigError("theory", True, f"false, or data.scenario in {', '.join(THEORY_SCENARIOS)} for every point "
                                           f"(the replica theory has no {scenario} data; sweep point {where})")
+    if not config.spec().uniform:   # the replica theory's layers all have width N (MODEL.md section 5)
+        raise ConfigError("theory", True, f"false, or equal layer widths for every point (the replica theory assumes "
+                                          f"them; widths {config.spec().widths} at sweep point {where})")
     key = TheoryKey(scenario, config.network.L, float(config.data.alpha), float(config.network.kappa))
     try:
         key.problem()

@@ -65,7 +65,18 @@ class Engine:
     """Static description of the dynamics (sizes, parameters, backend) and the MC step."""
 
     def __init__(self, N: int, L: int, c: int, M: int, kappa: float, params: MCParams,
-                 idx: np.ndarray | None = None, backend: str = "numpy", precision: str = "float64"):
+                 idx: np.ndarray | None = None, backend: str = "numpy", precision: str = "float64",
+                 widths: tuple[int, ...] | None = None, fan_in: tuple[int, ...] | None = None):
+        # unequal widths (model.NetworkSpec.widths / fan_in): arrays padded to W = max width, C = max fan-in
+        self.uniform = widths is None or (len(set(widths)) == 1 and len(set(fan_in)) == 1)
+        if not self.uniform:
+            from ..errors import ConfigError
+            if params.sampler != "local":
+                raise ConfigError("sampler", params.sampler, f"local with unequal layer widths {tuple(widths)}")
+            if backend == "jax" or (backend == "auto" and gpu_present()):
+                if backend == "jax":
+                    raise ConfigError("backend", backend, f"numpy or numba with unequal layer widths {tuple(widths)}")
+                backend = "numba" if "numba" in BACKENDS else "numpy"
         if params.sampler != "local" and backend == "auto":   # the design-space sampler has no JAX kernels
             backend = "numba" if "numba" in BACKENDS else "numpy"
         backend = resolve_backend(backend)
@@ -83,13 +94,19 @@ class Engine:
         self.backend_name = backend
         self.precision = precision
         kwargs = {"precision": precision} if backend == "jax" else {}
+        self.widths = tuple(int(w) for w in widths) if widths is not None else (N,) * (L + 1)
+        self.fan_in = tuple(int(x) for x in fan_in) if fan_in is not None else (c,) * L
+        self.W, self.C = max(self.widths), max(self.fan_in)   # array width, weight sub-steps per MC step
+        if not self.uniform:
+            kwargs = {"widths": self.widths, "fan_in": self.fan_in}
         self.backend = BACKENDS[backend](params, self.V, c, N, L, M, float(kappa), **kwargs)
         self.owns_random_stream = bool(getattr(self.backend, "owns_random_stream", False))
         hidden = range(1, L)
         self.parities = [tuple(l for l in hidden if l % 2 == p) for p in (1, 0)]
         self.parities = [p for p in self.parities if p]
-        # weight sub-step w runs after neuron sub-step round floor(w N / c): spread through the step
-        self.weight_after = np.floor(np.arange(c) * N / c).astype(int)
+        # weight sub-step w runs after neuron sub-step round floor(w N / c): spread through the step. Unequal
+        # fan-ins: C = max c_l sub-steps, layer l moving in the first c_l of them (one attempt per weight per step)
+        self.weight_after = np.floor(np.arange(self.C) * N / self.C).astype(int)
         self.need_neuron_uniform = params.acceptance == "metropolis"
         self.need_weight_uniform = params.acceptance == "metropolis" or params.exact_sphere
         # the move set: None = the local moves below; else a class of mc/moves.py's interface
@@ -106,10 +123,11 @@ class Engine:
             shapes[f"choice{p}"] = ((N, len(layers), M), np.int64)
             if self.need_neuron_uniform:
                 shapes[f"u{p}"] = ((N, len(layers), M), np.float64)
-        shapes["slot"] = ((c, L, N), np.int64)
-        shapes["gauss"] = ((c, L, N), np.float64)
+        C, W = self.C, self.W
+        shapes["slot"] = ((C, L, W), np.int64)
+        shapes["gauss"] = ((C, L, W), np.float64)
         if self.need_weight_uniform:
-            shapes["uw"] = ((c, L, N), np.float64)
+            shapes["uw"] = ((C, L, W), np.float64)
         return shapes
 
     def draw(self, rng: np.random.Generator, out: dict | None = None) -> dict:
@@ -123,6 +141,11 @@ class Engine:
                 (rng.standard_normal if name == "gauss" else rng.random)(out=out[name])  # would a new array
             elif dtype is np.float64:
                 out[name] = rng.standard_normal(shape) if name == "gauss" else rng.random(shape)
+            elif name == "slot" and not self.uniform:   # layer by layer in [0, c_l): numpy's fast scalar-bound path
+                slots = out[name] if name in out else np.empty(shape, dtype=np.int64)
+                for l, c_l in enumerate(self.fan_in):
+                    slots[:, l, :] = rng.integers(0, c_l, size=(shape[0], shape[2]))
+                out[name] = slots
             else:
                 high = self.c if name == "slot" else self.N
                 if name in out:
@@ -189,9 +212,10 @@ class Engine:
             for p, layers in enumerate(self.parities):
                 be.neuron_substep(S, h, Wt, layers, r[f"choice{p}"][s],
                                   r[f"u{p}"][s] if self.need_neuron_uniform else None, counts_neuron)
-            while w < self.c and self.weight_after[w] == s:
+            while w < self.C and self.weight_after[w] == s:
                 be.weight_substep(S, h, Wt, column[w], r["gauss"][w],
-                                  r["uw"][w] if self.need_weight_uniform else None, counts_weight)
+                                  r["uw"][w] if self.need_weight_uniform else None, counts_weight,
+                                  **({} if self.uniform else {"sub": w}))
                 w += 1
 
     def advance(self, S, h, Wt, rngs, keys, system_sample, counts_neuron, counts_weight, t0: int,
@@ -215,5 +239,5 @@ class Engine:
         neuron = np.zeros(self.L + 1)
         neuron[1:self.L] = self.N * self.M
         weight = np.zeros(self.L + 1)
-        weight[1:] = self.N * self.c
+        weight[1:] = self.N * self.c if self.uniform else np.multiply(self.widths[1:], self.fan_in)
         return neuron, weight

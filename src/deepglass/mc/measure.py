@@ -9,6 +9,7 @@ import numpy as np
 import xarray as xr
 
 from .. import observables as obs
+from ..model import layer_gaps
 from .layout import weights_from_internal
 
 
@@ -18,9 +19,17 @@ def measurement_slice(run) -> xr.Dataset:
     idx_sys = None if run.idx is None else run.idx[:, None]
     J = weights_from_internal(run.Wt, idx_sys)                            # (ns, n_sys, L, N, c)
     layers = run.S.astype(np.int8)                                        # (ns, n_sys, L+1, M, N)
-    gaps = obs.all_gaps(J, layers, None if idx_sys is None else np.broadcast_to(idx_sys, J.shape))
-    viol = obs.violations_per_layer(gaps, spec.kappa)                     # (ns, n_sys, L)
-    energy = obs.energy_per_layer(gaps, spec.kappa, run.params.potential)
+    idx_b = None if idx_sys is None else np.broadcast_to(idx_sys, J.shape)
+    if spec.uniform:
+        gaps = obs.all_gaps(J, layers, idx_b)
+        viol = obs.violations_per_layer(gaps, spec.kappa)                 # (ns, n_sys, L)
+        energy = obs.energy_per_layer(gaps, spec.kappa, run.params.potential)
+    else:   # each layer its own width: per-layer gaps without the padding
+        per_layer = layer_gaps(J, [layers[..., l, :, :] for l in range(L + 1)], idx_b, spec)
+        viol = np.stack([obs.violations_per_layer(g[..., None, :, :], spec.kappa)[..., 0] for g in per_layer], -1)
+        energy = np.stack([obs.energy_per_layer(g[..., None, :, :], spec.kappa, run.params.potential)[..., 0]
+                           for g in per_layer], -1)
+    q_pad, Q_pad = padding_factors(spec)   # overlaps of padded arrays -> per-layer means (1 for equal widths)
 
     pad = lambda x, fill: np.concatenate([np.full((*x.shape[:-1], 1), fill, dtype=x.dtype), x], axis=-1)
     coords = {"time": [t], "sample": np.arange(ns), "layer": np.arange(L + 1)}
@@ -49,19 +58,36 @@ def measurement_slice(run) -> xr.Dataset:
         data["move_size"] = (("sample", "time", "layer"), pad(run.move_size[:, 0], np.nan)[:, None])
     if run.teacher is not None:
         data["teacher_q"] = (("sample", "time", "layer"),
-                             obs.neuron_overlap(layers[:, 0], run.teacher_layers)[:, None])
+                             (obs.neuron_overlap(layers[:, 0], run.teacher_layers) * q_pad)[:, None])
         data["teacher_Q"] = (("sample", "time", "layer"),
-                             pad(obs.weight_overlap(J[:, 0], run.teacher.J), np.nan)[:, None])
+                             pad(obs.weight_overlap(J[:, 0], run.teacher.J) * Q_pad, np.nan)[:, None])
         if run.test_inputs is not None:
             data["test_overlap"] = (("sample", "time", "layer"),
                                     obs.test_overlap(J[:, 0], run.teacher.J, run.test_inputs, run.idx,
-                                                     run.teacher_test)[:, None])
+                                                     run.teacher_test, spec=spec)[:, None])
+    if getattr(run, "test_labels", None) is not None:   # real data: accuracy of the host's class read-out
+        n_classes, coding = run.readout
+        data["test_accuracy"] = (("sample", "time"),
+                                 obs.class_accuracy(J[:, 0], run.test_images, run.test_labels, n_classes, coding,
+                                                    run.idx, spec)[:, None])
+        data["train_accuracy"] = (("sample", "time"),
+                                  obs.class_accuracy(J[:, 0], run.inputs[..., :spec.N_in], run.train_labels,
+                                                     n_classes, coding, run.idx, spec)[:, None])
     if run.R >= 1:
-        _replica_vars(run, data, coords, layers, J, viol, energy)
+        _replica_vars(run, data, coords, layers, J, viol, energy, q_pad, Q_pad)
     return xr.Dataset(data, coords=coords, attrs={"backend": run.engine.backend_name})
 
 
-def _replica_vars(run, data, coords, layers, J, viol, energy):
+def padding_factors(spec) -> tuple[np.ndarray, np.ndarray]:
+    """Means over padded arrays (zeros beyond a layer's width) times these are the layer's own means:
+    W / N_l for neuron overlaps (layers 0..L), W C / (N_l c_l) for weight overlaps (layers 1..L)."""
+    W, C = spec.width_max, spec.slots
+    q = W / np.asarray(spec.widths, dtype=np.float64)
+    Q = W * C / (np.asarray(spec.widths[1:], dtype=np.float64) * np.asarray(spec.fan_in))
+    return q, Q
+
+
+def _replica_vars(run, data, coords, layers, J, viol, energy, q_pad, Q_pad):
     """Guest energies, and pair overlaps / triangles among the R guests of each waiting time."""
     ns, L, R, t = run.ns, run.spec.L, run.R, run.t
     n_tw = len(run.tws)
@@ -78,8 +104,8 @@ def _replica_vars(run, data, coords, layers, J, viol, energy):
         g_energy[:, k, 0] = energy[:, sl].sum(-1).mean(-1)
         g_viol[:, k, 0] = viol[:, sl].sum(axis=(-1, -2))
         for p, (a, b) in enumerate(pairs):
-            q[:, k, 0, p] = obs.neuron_overlap(layers[:, sl][:, a], layers[:, sl][:, b])
-            Q[:, k, 0, p, 1:] = obs.weight_overlap(J[:, sl][:, a], J[:, sl][:, b])
+            q[:, k, 0, p] = obs.neuron_overlap(layers[:, sl][:, a], layers[:, sl][:, b]) * q_pad
+            Q[:, k, 0, p, 1:] = obs.weight_overlap(J[:, sl][:, a], J[:, sl][:, b]) * Q_pad
     data["guest_energy"] = (("sample", "tw", "time"), g_energy)
     data["guest_violations"] = (("sample", "tw", "time"), g_viol)
     if R >= 2:

@@ -56,12 +56,12 @@ def _gap_loops(V):
     """The two inner loops over the contiguous neuron axis k for one potential V."""
 
     @numba.njit(inline="always")
-    def flip_sums_fast(s_next, h_next, w_row, f, kappa):
-        """(sum_k V(s (h + f w)), sum_k V(s h)) over the next layer's gaps; inlined into _neuron_system, whose
+    def flip_sums_fast(s_next, h_next, w_row, f, kappa, n):
+        """(sum_k V(s (h + f w)), sum_k V(s h)) over the next layer's n gaps; inlined into _neuron_system, whose
         fastmath 'reassoc' lets these sums vectorise (any summation order)."""
         sn = 0.0
         so = 0.0
-        for k in range(s_next.shape[0]):
+        for k in range(n):
             sk = s_next[k]
             ro = sk * h_next[k]
             rn = sk * (w_row[k] * f) + ro
@@ -70,9 +70,9 @@ def _gap_loops(V):
         return sn, so
 
     @numba.njit(inline="always")
-    def flip_costs(s_next, h_next, w_row, f, kappa, v_new, v_old):
-        """V(s (h + f w)) and V(s h) for the next layer's gaps (the numpy formulas; J = 0 terms are equal)."""
-        for k in range(s_next.shape[0]):
+    def flip_costs(s_next, h_next, w_row, f, kappa, v_new, v_old, n):
+        """V(s (h + f w)) and V(s h) for the next layer's n gaps (the numpy formulas; J = 0 terms are equal)."""
+        for k in range(n):
             sk = s_next[k]
             ro = sk * h_next[k]
             rn = sk * (w_row[k] * f) + ro
@@ -80,9 +80,10 @@ def _gap_loops(V):
             v_old[k] = V(ro, kappa)
 
     @numba.njit(inline="always")
-    def move_costs(s_out, h_out, x, scale, e_new, e_old, h_new, kappa):
-        """h_new[k] = (x[k] + h[k]) scale[k] (the numpy formula); e_new[k] += V(s h_new), e_old[k] += V(s h)."""
-        for k in range(s_out.shape[0]):
+    def move_costs(s_out, h_out, x, scale, e_new, e_old, h_new, kappa, n):
+        """h_new[k] = (x[k] + h[k]) scale[k] (the numpy formula); e_new[k] += V(s h_new), e_old[k] += V(s h), for the
+        n rows of the layer (explicit bound, not a slice: the loop stays on the contiguous row, as fast as before)."""
+        for k in range(n):
             so = s_out[k]
             ho = h_out[k]
             hn = (x[k] + ho) * scale[k]
@@ -173,51 +174,53 @@ def _accept(dE, u, log_ratio, greedy, use_ratio, beta):
 
 # --------------------------------------------------------------------------- one sub-step of one system
 @numba.njit(fastmath=False)
-def _flip_dE_exact(s_next, h_next, w_row, f, kappa, pot, v_flip, v_own, v_new, v_old):
+def _flip_dE_exact(s_next, h_next, w_row, f, kappa, pot, v_flip, v_own, v_new, v_old, n):
     """A flip's dE summed in exactly numpy's order: (V(-r) - V(r)) + (V(new).sum(-1) - V(old).sum(-1)).
 
     Not fastmath, explicitly (numba callees inherit the caller's fastmath otherwise): used near a tie, where
     the vectorised sums of the caller could round differently."""
     if pot == 0:
-        _flips_soft(s_next, h_next, w_row, f, kappa, v_new, v_old)
+        _flips_soft(s_next, h_next, w_row, f, kappa, v_new, v_old, n)
     elif pot == 1:
-        _flips_hinge(s_next, h_next, w_row, f, kappa, v_new, v_old)
+        _flips_hinge(s_next, h_next, w_row, f, kappa, v_new, v_old, n)
     else:
-        _flips_count(s_next, h_next, w_row, f, kappa, v_new, v_old)
-    n = s_next.shape[0]
+        _flips_count(s_next, h_next, w_row, f, kappa, v_new, v_old, n)
     return (v_flip - v_own) + (_pairwise_sum(v_new, 0, n) - _pairwise_sum(v_old, 0, n))
 
 
 @numba.njit(cache=True, fastmath=_REASSOC)
-def _neuron_system(S, h, Wt, b, layers, choice, uniform, counts, inv_sqrt_c, kappa, pot, greedy, beta, v_new, v_old):
+def _neuron_system(S, h, Wt, b, layers, choice, uniform, counts, inv_sqrt_c, kappa, pot, greedy, beta, v_new, v_old,
+                   widths):
     """Neuron sub-step of system b: choice[a, m] is the proposed neuron of layer layers[a], pattern m.
 
     v_new, v_old (N,): scratch for the next layer's costs after / before the flip (exact path near ties).
+    inv_sqrt_c (L,): 1/sqrt(c_l) of weight layer l (perceptrons of layer l+1); widths (L+1,): N_l (the next
+    layer's gaps are its first N_{l+1} neurons; the padding beyond is never read).
     fastmath 'reassoc' reorders the dE sums only (every other product here involves +-1, 2: exact in any order).
     """
     nl, M = choice.shape
-    N = S.shape[-1]
     for a in range(nl):
         l = layers[a]
+        N = widths[l + 1]
         for m in range(M):
             i = choice[a, m]
             s = S[b, l, m, i]
             r_own = s * h[b, l, m, i]
-            f = (-2.0 * inv_sqrt_c) * s
+            f = (-2.0 * inv_sqrt_c[l]) * s
             s_next, h_next, w_row = S[b, l + 1, m], h[b, l + 1, m], Wt[b, l, i]
             v_flip, v_own = _V(-r_own, kappa, pot), _V(r_own, kappa, pot)
             if pot == 0:
-                sn, so = _fast_soft(s_next, h_next, w_row, f, kappa)
+                sn, so = _fast_soft(s_next, h_next, w_row, f, kappa, N)
             elif pot == 1:
-                sn, so = _fast_hinge(s_next, h_next, w_row, f, kappa)
+                sn, so = _fast_hinge(s_next, h_next, w_row, f, kappa, N)
             else:
-                sn, so = _fast_count(s_next, h_next, w_row, f, kappa)
+                sn, so = _fast_count(s_next, h_next, w_row, f, kappa, N)
             dE = (v_flip - v_own) + (sn - so)
             u = 0.5 if greedy else uniform[a, m]
             # the decision's margin: it can differ from numpy's only if rounding could flip its sign
             margin = dE if greedy else (beta * dE + math.log(u) if u > 0.0 else -1.0)
             if abs(margin) <= _TIE * (1.0 if greedy else beta) * (sn + so + v_flip + v_own):
-                dE = _flip_dE_exact(s_next, h_next, w_row, f, kappa, pot, v_flip, v_own, v_new, v_old)
+                dE = _flip_dE_exact(s_next, h_next, w_row, f, kappa, pot, v_flip, v_own, v_new, v_old, N)
             if _accept(dE, u, 0.0, greedy, False, beta):
                 S[b, l, m, i] = -s
                 for k in range(N):
@@ -226,19 +229,26 @@ def _neuron_system(S, h, Wt, b, layers, choice, uniform, counts, inv_sqrt_c, kap
 
 
 @numba.njit(cache=True)
-def _weight_system(S, h, Wt, b, column, gauss, uniform, counts, c, delta, inv_sqrt_c, kappa, pot, greedy, beta,
-                   exact_sphere, need_uw, norm2, scratch, ok, h_new):
-    """Weight sub-step of system b: row k of layer l moves its weight column[l, k].
+def _weight_system(S, h, Wt, b, column, gauss, uniform, counts, c_l, delta, inv_sqrt_c_l, kappa, pot, greedy, beta,
+                   exact_sphere, need_uw, norm2, scratch, ok, h_new, widths, sub):
+    """Weight sub-step sub of system b: row k of layer l moves its weight column[l, k].
 
     norm2 (L, N): squared norms of system b's rows (_row_norms), kept up to date here. Scratch (9, N), (N,), (M, N).
+    c_l, inv_sqrt_c_l (L,): fan-ins; widths (L+1,): layer l moves its N_{l+1} rows while sub < c_l.
     dE = sum_m V(new) - sum_m V(old), both summed over m in order: numpy's V(r).sum(-2), bit for bit.
     """
-    L, N = column.shape
+    L = column.shape[0]
     M = S.shape[2]
     s_norm = math.sqrt(1.0 + delta * delta)
     a, bb, scale, coef, dE, gain, x, e_old, taken = (scratch[0], scratch[1], scratch[2], scratch[3], scratch[4],
                                                     scratch[5], scratch[6], scratch[7], scratch[8])
     for l in range(L):
+        c = c_l[l]
+        if sub >= c:
+            continue
+        inv_sqrt_c = inv_sqrt_c_l[l]
+        N = widths[l + 1]
+        N_in = widths[l]
         col = column[l]
         for k in range(N):
             a[k] = Wt[b, l, col[k], k]
@@ -254,11 +264,11 @@ def _weight_system(S, h, Wt, b, column, gauss, uniform, counts, c, delta, inv_sq
             for k in range(N):   # a separate scalar gather keeps the gap loop below gather-free
                 x[k] = s_in[numba.uint64(col[k])] * coef[k]   # exact (S = +-1); unsigned: no wraparound test
             if pot == 0:
-                _moves_soft(S[b, l + 1, m], h[b, l + 1, m], x, scale, dE, e_old, h_new[m], kappa)
+                _moves_soft(S[b, l + 1, m], h[b, l + 1, m], x, scale, dE, e_old, h_new[m], kappa, N)
             elif pot == 1:
-                _moves_hinge(S[b, l + 1, m], h[b, l + 1, m], x, scale, dE, e_old, h_new[m], kappa)
+                _moves_hinge(S[b, l + 1, m], h[b, l + 1, m], x, scale, dE, e_old, h_new[m], kappa, N)
             else:
-                _moves_count(S[b, l + 1, m], h[b, l + 1, m], x, scale, dE, e_old, h_new[m], kappa)
+                _moves_count(S[b, l + 1, m], h[b, l + 1, m], x, scale, dE, e_old, h_new[m], kappa, N)
         for k in range(N):
             dE[k] -= e_old[k]
         n_ok = 0
@@ -291,7 +301,7 @@ def _weight_system(S, h, Wt, b, column, gauss, uniform, counts, c, delta, inv_sq
                 Wt[b, l, col[k], k] = bb[k]
                 counts[b, l + 1] += 1
         norm2[l] = 0.0
-        for jj in range(N):   # rescale the accepted rows (columns of Wt), contiguous in k, and sum their norms
+        for jj in range(N_in):   # rescale the accepted rows (columns of Wt), contiguous in k, and sum their norms
             w_line = Wt[b, l, jj]
             for k in range(N):
                 w_line[k] *= gain[k]
@@ -299,21 +309,21 @@ def _weight_system(S, h, Wt, b, column, gauss, uniform, counts, c, delta, inv_sq
 
 
 @numba.njit(cache=True)
-def _row_norms(Wt, b, norm2):
+def _row_norms(Wt, b, norm2, widths):
     """norm2[l, k] = sum_j Wt[b, l, j, k]^2, summed over j in order (the same sum _weight_system keeps)."""
-    L, N = Wt.shape[1], Wt.shape[2]
+    L = Wt.shape[1]
     norm2[:] = 0.0
     for l in range(L):
-        for jj in range(N):
+        for jj in range(widths[l]):
             w_line = Wt[b, l, jj]
-            for k in range(N):
+            for k in range(widths[l + 1]):
                 norm2[l, k] += w_line[k] * w_line[k]
 
 
 @numba.njit(cache=True)
 def _system_step(S, h, Wt, b, n_par, layers0, choice0, u0, layers1, choice1, u1, column, gauss, uw, weight_after,
                  counts_neuron, counts_weight, s_begin, s_end, c, delta, inv_sqrt_c, kappa, pot, greedy, beta,
-                 exact_sphere):
+                 exact_sphere, widths):
     """Neuron rounds s_begin..s_end-1 of system b's MC step with the weight sub-steps scheduled after them
     (weight_after[w] == s): exactly Engine.step's order. Random numbers system first, (B, n_sub, ...)
     (Engine.draw_systems); a rule that needs no uniforms gets dummies (index 0)."""
@@ -323,7 +333,7 @@ def _system_step(S, h, Wt, b, n_par, layers0, choice0, u0, layers1, choice1, u1,
     ok = np.empty(N, dtype=np.bool_)
     h_new = np.empty((M, N))
     norm2 = np.empty((Wt.shape[1], N))
-    _row_norms(Wt, b, norm2)
+    _row_norms(Wt, b, norm2, widths)
     n_w = weight_after.shape[0]
     w = 0
     while w < n_w and weight_after[w] < s_begin:
@@ -331,14 +341,14 @@ def _system_step(S, h, Wt, b, n_par, layers0, choice0, u0, layers1, choice1, u1,
     for s in range(s_begin, s_end):
         if n_par > 0:
             _neuron_system(S, h, Wt, b, layers0, choice0[b, s], u0[b, s] if not greedy else u0[0, 0],
-                           counts_neuron, inv_sqrt_c, kappa, pot, greedy, beta, scratch[0], scratch[1])
+                           counts_neuron, inv_sqrt_c, kappa, pot, greedy, beta, scratch[0], scratch[1], widths)
         if n_par > 1:
             _neuron_system(S, h, Wt, b, layers1, choice1[b, s], u1[b, s] if not greedy else u1[0, 0],
-                           counts_neuron, inv_sqrt_c, kappa, pot, greedy, beta, scratch[0], scratch[1])
+                           counts_neuron, inv_sqrt_c, kappa, pot, greedy, beta, scratch[0], scratch[1], widths)
         while w < n_w and weight_after[w] == s:
             _weight_system(S, h, Wt, b, column[b, w], gauss[b, w], uw[b, w] if need_uw else uw[0, 0],
                            counts_weight, c, delta, inv_sqrt_c, kappa, pot, greedy, beta, exact_sphere, need_uw,
-                           norm2, scratch, ok, h_new)
+                           norm2, scratch, ok, h_new, widths, w)
             w += 1
 
 
@@ -355,16 +365,16 @@ def _fused_parallel(S, h, Wt, *args):
 
 
 @numba.njit(cache=True)
-def _neuron_substep(S, h, Wt, layers, choice, uniform, counts, inv_sqrt_c, kappa, pot, greedy, beta):
+def _neuron_substep(S, h, Wt, layers, choice, uniform, counts, inv_sqrt_c, kappa, pot, greedy, beta, widths):
     v = np.empty((2, S.shape[-1]))
     for b in range(S.shape[0]):
         _neuron_system(S, h, Wt, b, layers, choice[b], uniform[b] if not greedy else uniform[0], counts,
-                       inv_sqrt_c, kappa, pot, greedy, beta, v[0], v[1])
+                       inv_sqrt_c, kappa, pot, greedy, beta, v[0], v[1], widths)
 
 
 @numba.njit(cache=True)
 def _weight_substep(S, h, Wt, column, gauss, uniform, counts, c, delta, inv_sqrt_c, kappa, pot, greedy, beta,
-                    exact_sphere):
+                    exact_sphere, widths, sub):
     N, M = S.shape[-1], S.shape[2]
     need_uw = exact_sphere or not greedy
     scratch = np.empty((9, N))
@@ -372,9 +382,10 @@ def _weight_substep(S, h, Wt, column, gauss, uniform, counts, c, delta, inv_sqrt
     h_new = np.empty((M, N))
     norm2 = np.empty((Wt.shape[1], N))
     for b in range(S.shape[0]):
-        _row_norms(Wt, b, norm2)
+        _row_norms(Wt, b, norm2, widths)
         _weight_system(S, h, Wt, b, column[b], gauss[b], uniform[b] if need_uw else uniform[0], counts, c, delta,
-                       inv_sqrt_c, kappa, pot, greedy, beta, exact_sphere, need_uw, norm2, scratch, ok, h_new)
+                       inv_sqrt_c, kappa, pot, greedy, beta, exact_sphere, need_uw, norm2, scratch, ok, h_new,
+                       widths, sub)
 
 
 class NumbaBackend:
@@ -383,9 +394,14 @@ class NumbaBackend:
     name = "numba"
     draws_system_first = True   # fused_step takes Engine.draw_systems' (B, n_sub, ...) layout
 
-    def __init__(self, params: MCParams, V, c: int, N: int, L: int, M: int, kappa: float = 0.0):
+    def __init__(self, params: MCParams, V, c: int, N: int, L: int, M: int, kappa: float = 0.0,
+                 widths: tuple[int, ...] | None = None, fan_in: tuple[int, ...] | None = None):
         self.params, self.c, self.N, self.L, self.M, self.kappa = params, c, N, L, M, float(kappa)
         self.inv_sqrt_c = 1.0 / np.sqrt(c)
+        # per-layer sizes (equal widths: every entry N, c; the same numbers as the scalars, the same results)
+        self.widths = np.asarray(widths if widths is not None else (N,) * (L + 1), dtype=np.int64)
+        self.c_l = np.asarray(fan_in if fan_in is not None else (c,) * L, dtype=np.float64)
+        self.inv_sqrt_c_l = 1.0 / np.sqrt(self.c_l)
         self.pot = _POT[params.potential]
         self.greedy = params.acceptance == "greedy"
         self.beta = float(params.beta) if params.beta is not None else 0.0
@@ -399,12 +415,12 @@ class NumbaBackend:
 
     def neuron_substep(self, S, h, Wt, layers, choice, uniform, counts):
         _neuron_substep(S, h, Wt, self._lay(layers), choice, self._dummy3 if uniform is None else uniform, counts,
-                        self.inv_sqrt_c, self.kappa, self.pot, self.greedy, self.beta)
+                        self.inv_sqrt_c_l, self.kappa, self.pot, self.greedy, self.beta, self.widths)
 
-    def weight_substep(self, S, h, Wt, column, gauss, uniform, counts):
+    def weight_substep(self, S, h, Wt, column, gauss, uniform, counts, sub: int = 0):
         _weight_substep(S, h, Wt, column, gauss, self._dummy3 if uniform is None else uniform, counts,
-                        float(self.c), float(self.params.delta), self.inv_sqrt_c, self.kappa, self.pot, self.greedy,
-                        self.beta, self.exact_sphere)
+                        self.c_l, float(self.params.delta), self.inv_sqrt_c_l, self.kappa, self.pot, self.greedy,
+                        self.beta, self.exact_sphere, self.widths, sub)
 
     def fused_step(self, engine, S, h, Wt, draws, column, counts_neuron, counts_weight, rounds=None,
                    parallel=None):
@@ -430,5 +446,5 @@ class NumbaBackend:
         uw = draws["uw"] if engine.need_weight_uniform else self._dummy4
         kernel = _fused_parallel if parallel else _fused_serial
         kernel(S, h, Wt, len(par), *args, column, draws["gauss"], uw, engine.weight_after, counts_neuron,
-               counts_weight, s_begin, s_end, float(self.c), float(self.params.delta), self.inv_sqrt_c, self.kappa,
-               self.pot, self.greedy, self.beta, self.exact_sphere)
+               counts_weight, s_begin, s_end, self.c_l, float(self.params.delta), self.inv_sqrt_c_l, self.kappa,
+               self.pot, self.greedy, self.beta, self.exact_sphere, self.widths)

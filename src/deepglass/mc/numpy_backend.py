@@ -7,6 +7,9 @@ gaps, so it can be applied to all of them at once (docs/simulation.md explains w
   weight sub-step: one random weight per (system, layer, row) (different rows share no gap).
 Arrays are flattened over the batch: S, h (B, L+1, M, N), Wt (B, L, N, N) (see state.py), updated
 in place. Random numbers are drawn beforehand (engine.py) so every backend consumes the same ones.
+Unequal widths (widths, fan_in given): the arrays are W = max width wide, padded with zeros; a flip's dE then
+sums V over the padding too, where the new and old gaps are both 0 (they cancel), and padded rows or rows of
+a layer beyond its c_l sub-steps are never accepted, so the padding stays 0.
 """
 from __future__ import annotations
 
@@ -20,16 +23,25 @@ class NumpyBackend:
 
     name = "numpy"
 
-    def __init__(self, params: MCParams, V, c: int, N: int, L: int, M: int, kappa: float = 0.0):
+    def __init__(self, params: MCParams, V, c: int, N: int, L: int, M: int, kappa: float = 0.0,
+                 widths: tuple[int, ...] | None = None, fan_in: tuple[int, ...] | None = None):
         self.params, self.V, self.c, self.N, self.L, self.M = params, V, c, N, L, M
         self.inv_sqrt_c = 1.0 / np.sqrt(c)
+        self.W = N   # array width
+        self.uniform = widths is None
+        if not self.uniform:   # per-layer c_l, broadcast over (B, L, W) rows; rows beyond N_l are padding
+            self.W = max(widths)
+            self.c = np.asarray(fan_in, dtype=np.float64)[None, :, None]
+            self.inv_sqrt_c = 1.0 / np.sqrt(self.c)
+            self.fan_in = np.asarray(fan_in)
+            self.row_valid = (np.arange(self.W)[None, :] < np.asarray(widths[1:])[:, None])[None]   # (1, L, W)
         self._plans: dict = {}
 
     # ----------------------------------------------------------------- index plans (cached per batch size)
     def _neuron_plan(self, B: int, layers: tuple[int, ...]):
         key = ("n", B, layers)
         if key not in self._plans:
-            L, M, N = self.L, self.M, self.N
+            L, M, N = self.L, self.M, self.W
             b = np.arange(B)[:, None, None]
             lay = np.asarray(layers)[None, :, None]
             m = np.arange(M)[None, None, :]
@@ -42,7 +54,7 @@ class NumpyBackend:
     def _weight_plan(self, B: int):
         key = ("w", B)
         if key not in self._plans:
-            L, N = self.L, self.N
+            L, N = self.L, self.W
             b = np.arange(B)[:, None, None]
             lay = np.arange(L)[None, :, None]
             k = np.arange(N)[None, None, :]
@@ -52,7 +64,7 @@ class NumpyBackend:
     # ----------------------------------------------------------------- neuron flips
     def neuron_substep(self, S, h, Wt, layers, choice, uniform, counts):
         """Flip-proposals for neuron choice[b, a, mu] of layer layers[a], pattern mu, system b."""
-        B, N = S.shape[0], self.N
+        B, N = S.shape[0], self.W
         rows_own, rows_next, wrows = self._neuron_plan(B, tuple(layers))
         S2, h2, W2 = S.reshape(-1, N), h.reshape(-1, N), Wt.reshape(-1, N)
         flat_own = rows_own * N + choice
@@ -63,7 +75,8 @@ class NumpyBackend:
         # the flip changes h^{mu,l+1}_k by -2 s J_{k,i}/sqrt(c) for every perceptron k reading i
         Sn = S2[rows_next]
         dh = W2[wrows + choice]
-        dh *= (-2.0 * self.inv_sqrt_c) * s[..., None]
+        inv_sqrt_c = self.inv_sqrt_c if self.uniform else self.inv_sqrt_c[0, list(layers), 0][None, :, None, None]
+        dh *= (-2.0 * inv_sqrt_c) * s[..., None]
         r_old = Sn * h2[rows_next]
         r_new = Sn * dh
         r_new += r_old
@@ -74,12 +87,14 @@ class NumpyBackend:
         counts[:, list(layers)] += ok.sum(-1)
 
     # ----------------------------------------------------------------- weight moves
-    def weight_substep(self, S, h, Wt, column, gauss, uniform, counts):
-        """Move J_{k, j} -> (J + delta x)/sqrt(1 + delta^2), j = column[b, l, k], then rescale row k to norm c."""
+    def weight_substep(self, S, h, Wt, column, gauss, uniform, counts, sub: int | None = None):
+        """Move J_{k, j} -> (J + delta x)/sqrt(1 + delta^2), j = column[b, l, k], then rescale row k to norm c.
+
+        sub: the sub-step's index within the MC step (unequal widths: layer l moves only while sub < c_l)."""
         params, c, V = self.params, self.c, self.V
         L = self.L
         delta = params.delta
-        flat = self._weight_plan(S.shape[0]) + column * self.N
+        flat = self._weight_plan(S.shape[0]) + column * self.W
         Wf = Wt.reshape(-1)
         a = Wf[flat]                                       # (B, L, N): old weight
         b = (a + delta * gauss) / np.sqrt(1.0 + delta * delta)
@@ -99,6 +114,8 @@ class NumpyBackend:
         dE = V(r_new).sum(-2) - V(r_old).sum(-2)
         log_ratio = self.hastings_log_ratio(a, b, gauss, rest2, scale) if params.exact_sphere else None
         ok = accept(params, dE, uniform, log_ratio)
+        if not self.uniform:
+            ok &= self.row_valid & (sub < self.fan_in)[None, :, None]
         np.copyto(h_row, h_new, where=ok[:, :, None, :])
         Wf[flat] = np.where(ok, b, a)
         Wt *= np.where(ok, scale, 1.0)[:, :, None, :]
@@ -112,10 +129,11 @@ class NumpyBackend:
         Jacobian of the projection gives the factor (rho'/rho)^(c+1) (docs/simulation.md).
         """
         c, delta = self.c, self.params.delta
-        if c == 1:  # a row of one weight is +-sqrt(1): the move is a symmetric sign flip
+        if np.all(c == 1):  # a row of one weight is +-sqrt(1): the move is a symmetric sign flip
             return np.zeros_like(a)
         s = np.sqrt(1.0 + delta * delta)
         a_new = scale * b
         ratio2 = scale * scale                              # rho'^2 / rho^2
         reverse = s * a * scale - a_new                     # s * b_reverse - a_new
-        return 0.5 * (c + 1) * np.log(ratio2) - (reverse * reverse - (delta * gauss) ** 2) / (2 * delta * delta)
+        out = 0.5 * (c + 1) * np.log(ratio2) - (reverse * reverse - (delta * gauss) ** 2) / (2 * delta * delta)
+        return out if np.ndim(c) == 0 else np.where(c == 1, 0.0, out)

@@ -19,12 +19,14 @@ from .design_space import slave_hidden_neurons
 from .engine import Engine
 from .params import MCParams
 from .schedule import _is_int, check_waiting_times
-from .layout import fields_from_scratch, normalise_internal_rows, weights_from_internal, weights_to_internal
+from .layout import (fields_from_scratch, forward_hidden_neurons, normalise_internal_rows, weights_from_internal,
+                     weights_to_internal)
 from .tempering import output_cost, swap_accept, swap_pairs
 from .tuning import robbins_monro_step
 from .streams import guest_rng, member_rng, host_rng, rng_from_words, rng_to_words, system_key
 
 PROTOCOLS = ("learning", "planted")
+HIDDEN_STARTS = ("random", "forward")
 RECOMPUTE_EVERY = 64  # MC steps between recomputations of the cached fields from scratch
 
 
@@ -43,14 +45,19 @@ def simulate(spec: NetworkSpec, data: TrainingSet, params: MCParams, *, protocol
              test_inputs: np.ndarray | None = None, stop_when_solved: bool = False,
              seed: np.random.SeedSequence, checkpoint: Checkpoint | None = None,
              backend: str = "auto", recompute_every: int = RECOMPUTE_EVERY, checkpoint_every: int = 0,
-             precision: str = "float64") -> Iterator[Event]:
+             precision: str = "float64", hidden_start: str = "random") -> Iterator[Event]:
     """Run the MC of learning; see docs/simulation.md for every argument.
 
     checkpoint_every: K > 0 adds a checkpoint event every K MC steps (besides every measurement time).
     precision: float64, or float32 with the jax backend.
+    hidden_start: learning only: the hidden neurons start "random", or as the "forward" pass of the random
+    initial weights (every hidden gap then starts >= 0; the design-space sampler always starts so).
     """
+    if hidden_start not in HIDDEN_STARTS:
+        raise ConfigError("hidden_start", hidden_start, f"one of {', '.join(HIDDEN_STARTS)}")
     run = _Run(spec, data, params, protocol, n_replicas, waiting_times, t_max, times, test_inputs,
                stop_when_solved, seed, backend, recompute_every, checkpoint_every, precision)
+    run.hidden_start = hidden_start
     if checkpoint is None:
         run.start()
     else:
@@ -91,7 +98,12 @@ class _Run:
             stop_when_solved, seed
         self.recompute_every = int(recompute_every)
         self._set_data(data, test_inputs)
-        self.engine = Engine(spec.N, spec.L, spec.c, self.M, spec.kappa, params, self.idx, backend, precision)
+        # unequal widths: arrays padded to W = max width (model.py); the fan-ins c_l normalise each layer
+        self.W = spec.width_max
+        self.c_norm = spec.c if spec.uniform else spec.fan_in
+        widths = {} if spec.uniform else {"widths": spec.widths, "fan_in": spec.fan_in}
+        self.engine = Engine(spec.N, spec.L, spec.c, self.M, spec.kappa, params, self.idx, backend, precision,
+                             **widths)
         self.pt_betas = np.asarray(params.pt_betas, dtype=np.float64)      # (K,) hot members of each ladder
         self.hot_engine = None
         if self.pt_betas.size:
@@ -107,32 +119,46 @@ class _Run:
     def _set_data(self, data: TrainingSet, test_inputs):
         spec = self.spec
         inputs, outputs = np.asarray(data.inputs), np.asarray(data.outputs)
-        if inputs.ndim != 3 or outputs.shape != inputs.shape or inputs.shape[-1] != spec.N:
+        if (inputs.ndim != 3 or outputs.shape != (*inputs.shape[:2], spec.N_out) or inputs.shape[-1] != spec.N_in):
             raise ConfigError("data", getattr(inputs, "shape", None),
-                              f"inputs and outputs of shape (n_samples, M, N = {spec.N})")
+                              f"inputs of shape (n_samples, M, N_in = {spec.N_in}) and outputs (n_samples, M, "
+                              f"N_out = {spec.N_out})")
         self.ns, self.M = inputs.shape[0], inputs.shape[1]
         self.idx = None if data.idx is None else np.asarray(data.idx)
-        if (self.idx is None) != spec.dense or (self.idx is not None and self.idx.shape != (self.ns, spec.L, spec.N,
-                                                                                             spec.c)):
+        if (self.idx is None) != spec.dense or (self.idx is not None and self.idx.shape != (
+                self.ns, spec.L, spec.width_max, spec.c)):
             raise ConfigError("data.idx", None if self.idx is None else self.idx.shape,
-                              f"None for dense networks, else shape (n_samples, L, N, c = {spec.c})")
+                              f"None for dense networks, else shape (n_samples, L, N = {spec.width_max}, c = {spec.c})")
         self.inputs, self.outputs = inputs.astype(np.float64), outputs.astype(np.float64)
         self.teacher = data.teacher
         if self.protocol == "planted" and (data.teacher is None or data.teacher_layers is None):
             raise ConfigError("protocol", "planted", "learning for data without a teacher (random scenario)")
         self.teacher_layers = None if data.teacher_layers is None else np.stack(
-            [np.asarray(x) for x in data.teacher_layers], axis=1)     # (ns, L+1, M, N)
+            [self._pad(x) for x in data.teacher_layers], axis=1)     # (ns, L+1, M, N)
+        # real data (datasets.py): held-out images and their classes, read out from the output layer
+        self.test_images = data.extra.get("test_inputs")
+        self.test_labels = data.extra.get("test_labels")
+        self.train_labels = data.extra.get("train_labels")
+        self.readout = (data.extra.get("n_classes"), data.extra.get("coding"))
         self.test_inputs = None
         if test_inputs is not None:
             test_inputs = np.asarray(test_inputs)
             if data.teacher is None:
                 raise ConfigError("test_inputs", "given", "None for data without a teacher")
-            if (test_inputs.ndim != 3 or test_inputs.shape[0] != self.ns or test_inputs.shape[2] != spec.N
+            if (test_inputs.ndim != 3 or test_inputs.shape[0] != self.ns or test_inputs.shape[2] != spec.N_in
                     or not np.all(np.abs(test_inputs) == 1)):
                 raise ConfigError("test_inputs", test_inputs.shape,
-                                  f"+-1 array of shape (n_samples = {self.ns}, M_test, N = {spec.N})")
+                                  f"+-1 array of shape (n_samples = {self.ns}, M_test, N = {spec.N_in})")
             self.test_inputs = test_inputs.astype(np.int8)
-            self.teacher_test = forward(data.teacher.J, self.test_inputs, self.idx)
+            self.teacher_test = forward(data.teacher.J, self.test_inputs, self.idx, spec)
+
+    def _pad(self, x: np.ndarray) -> np.ndarray:
+        """A layer's neurons (..., M, N_l) padded with zeros to the array width W (unequal widths)."""
+        x = np.asarray(x)
+        W = self.spec.width_max
+        if x.shape[-1] == W:
+            return x
+        return np.concatenate([x, np.zeros((*x.shape[:-1], W - x.shape[-1]), dtype=x.dtype)], axis=-1)
 
     # ----------------------------------------------------------------- initial state
     def start(self):
@@ -140,9 +166,9 @@ class _Run:
         self.t = 0
         self.rngs = [[host_rng(self.seed, s)] for s in range(ns)]
         self.keys = [[system_key(self.seed, s)] for s in range(ns)]
-        S = np.empty((ns, 1, L + 1, M, spec.N))
-        J = np.empty((ns, 1, L, spec.N, spec.c))
-        S[:, 0, 0], S[:, 0, L] = self.inputs, self.outputs
+        S = np.zeros((ns, 1, L + 1, M, self.W))
+        J = np.empty((ns, 1, L, self.W, spec.slots))
+        S[:, 0, 0], S[:, 0, L] = self._pad(self.inputs), self._pad(self.outputs)
         for s in range(ns):
             if self.protocol == "planted":
                 J[s, 0] = self.teacher.J[s]
@@ -150,12 +176,14 @@ class _Run:
             else:
                 g = self.rngs[s][0]
                 J[s, 0] = random_weights(spec, g)
-                S[s, 0, 1:L] = random_spins(g, (L - 1, M, spec.N))
+                S[s, 0, 1:L, :, :spec.N] = random_spins(g, (L - 1, M, spec.N))
         self.S = S
-        self.Wt = weights_to_internal(J, None if self.idx is None else self.idx[:, None], spec.N)
+        self.Wt = weights_to_internal(J, None if self.idx is None else self.idx[:, None], self.W)
         if self.params.sampler == "design-space" and self.protocol == "learning":
             slave_hidden_neurons(self.S, self.Wt, spec.c)   # hidden neurons = forward pass of the random weights
-        self.h = fields_from_scratch(self.S, self.Wt, spec.c)
+        elif self.protocol == "learning" and getattr(self, "hidden_start", "random") == "forward":
+            forward_hidden_neurons(self.S, self.Wt, self.c_norm, spec.widths)
+        self.h = fields_from_scratch(self.S, self.Wt, self.c_norm)
         self.move_size = self._initial_move_size(1)
         if self.hot_engine is not None:   # every hot member starts as a copy of its system
             K = self.pt_betas.size
@@ -182,14 +210,14 @@ class _Run:
         if found != meta:
             raise ConfigError("checkpoint", found, f"a checkpoint of a run with {meta}")
         n_sys = 1 + self.R * sum(tw <= cp.t for tw in self.tws)
-        if (cp.S.shape != (self.ns, n_sys, L + 1, self.M, spec.N) or cp.J.shape[-2:] != (spec.N, spec.c)
+        if (cp.S.shape != (self.ns, n_sys, L + 1, self.M, self.W) or cp.J.shape[-2:] != (self.W, spec.slots)
                 or not 0 <= cp.t < self.t_max):
             raise ConfigError("checkpoint", cp.S.shape, "a checkpoint of this network, data and protocol")
         self.t = int(cp.t)
         self.S = cp.S.astype(np.float64)
         self.h = np.zeros_like(self.S)
         self.h[:, :, 1:] = cp.h
-        self.Wt = weights_to_internal(cp.J, None if self.idx is None else self.idx[:, None], spec.N)
+        self.Wt = weights_to_internal(cp.J, None if self.idx is None else self.idx[:, None], self.W)
         self.rngs = [[rng_from_words(cp.rng_words[s, k]) for k in range(n_sys)] for s in range(self.ns)]
         self.move_size = self._initial_move_size(n_sys)
         if self.move_size is not None and cp.move_size is not None:
@@ -341,8 +369,8 @@ class _Run:
                                                     self.params.target_acceptance, self.t)
             self.steps_since += n
             if self.t % self.recompute_every == 0:
-                normalise_internal_rows(self.Wt, spec.c)
-                self.h = fields_from_scratch(self.S, self.Wt, spec.c)
+                normalise_internal_rows(self.Wt, self.c_norm)
+                self.h = fields_from_scratch(self.S, self.Wt, self.c_norm)
                 if self.hot_engine is not None:
                     normalise_internal_rows(self.pt["Wt"], spec.c)
                     self.pt["h"] = fields_from_scratch(self.pt["S"], self.pt["Wt"], spec.c)
@@ -361,6 +389,9 @@ class _Run:
                     return
             else:
                 gaps = self.S[:, 0, 1:] * self.h[:, 0, 1:]
+                if not spec.uniform:   # the padding's gaps are 0, not gaps: leave them out
+                    gaps = np.concatenate([gaps[:, l, :, :n].reshape(self.ns, -1)
+                                           for l, n in enumerate(spec.widths[1:])], axis=-1)
                 due = self.checkpoint_every > 0 and self.t % self.checkpoint_every == 0 and self.t < self.t_max
                 yield Event(self.t, float(np.sum(self.engine.V(gaps)) / self.ns), int(np.sum(gaps < spec.kappa)),
                             None, self.checkpoint() if due else None, self.t == self.t_max)
