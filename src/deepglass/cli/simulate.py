@@ -272,8 +272,10 @@ def demo(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
     t_max: Optional[int] = typer.Option(None, "--t-max", help="MC steps (default: sized for a < 3 minute demo)"),
 ) -> None:
-    """Planted teacher-student demo (N=20, L=10, alpha=2, 8 samples, 4 replicas): results and figures."""
-    from ..experiments.demo import DEMO_T_MAX, demo_config
+    """Planted teacher-student demo with the design-space sampler (N=6, L=2, alpha=3, 8 samples, 2 replicas): its
+    profile over the theory's curve and its equilibrium verdict."""
+    from ..experiments.demo import DEMO_T_MAX, demo_config, demo_theory
+    from ..plots.compare import plot_run_over_theory
     from ..experiments.runner import locked_run_directory, plan_run
     from ..experiments.summary import final_summary
     from ..plots.simulation import plot_run
@@ -288,14 +290,21 @@ def demo(
         else:
             run = _run_with_progress(plan, quiet)
             _report(run, plan)
-        figures = plot_run(run, out)
+        summary = final_summary(run)
+        theory = demo_theory(config)
+        figures = plot_run(run, out) + [plot_run_over_theory(run, theory, summary.get("nishimori"),
+                                                             out / "demo_profile_vs_theory.png")]
     for path in figures:
         emit(f"figure: {path}")
-    summary = final_summary(run)
     final = summary["final"]
     if final["generalization_error"] is not None:
         emit(f"generalization error at t = {final['time']}: {final['generalization_error']:.4f} "
-             f"(mean over {final['n_samples']} samples)")
+             f"(mean over {final['n_samples']} samples; theory N -> inf: {float(theory.attrs['eps_g']):.4f})")
+    for name, key in (("Q", "teacher_overlap_Q"), ("m (fresh inputs)", "generalization_overlap")):
+        mc = final.get(key) or []
+        th = theory["Q"].values[1:] if name == "Q" else theory["m_test"].values[1:]
+        emit(f"{name}_l, l = 1..{len(th)}: MC " + " ".join("-" if v is None else f"{v:.3f}" for v in mc)
+             + "  | theory " + " ".join(f"{v:.3f}" for v in th))
     check = summary.get("nishimori")
     if check and check.get("equilibrated") is not None:  # the equilibrium verdict belongs beside the numbers
         emit(f"equilibrium (Nishimori identity per layer): {check['reason']}")
