@@ -238,7 +238,7 @@ def test_cli_json_reuses_runs(tiny):
     summary = json.loads(result.stdout)
     assert summary["N"] == [4, 6, 8] and summary["t_max"] == 10
     assert summary["equilibrated"] == [[False, False, False]]
-    assert summary["sim_eps_g"] == pytest.approx(ds["sim_eps_g"].values.tolist())
+    np.testing.assert_allclose(np.array(summary["sim_eps_g"], dtype=float), ds["sim_eps_g"].values)
     assert (out / "compare_profiles.png").stat().st_size > 0
 
 
@@ -279,3 +279,17 @@ def test_demo_config_validates_and_is_sized_for_the_demo():
     assert config_seconds(config) < 150          # the cost model's estimate: MC well inside the 3-minute demo
     theory = demo_theory(config)
     assert theory.attrs["scenario"] == "teacher-student" and 0 < float(theory["Q"].sel(layer=1)) < 1
+
+
+def test_relaxation_time_window_stops_at_the_first_zero():
+    """Plateau noise after the decay must not enter tau: C = e^{-t/tau} then noise around 0."""
+    from deepglass.experiments.summary import planted_relaxation_times
+
+    rng = np.random.default_rng(3)
+    times = np.unique(np.round(np.geomspace(1, 20000, 80)).astype(int))
+    clean = np.exp(-times / 50.0)
+    noisy = clean + np.where(times > 400, 0.05 * rng.standard_normal(times.size), 0.0)
+    noisy[-1] = 0.0   # the plateau estimate (the last value) is 0 exactly
+    run = _fake_planted_run(times, np.repeat(noisy[:, None, None], 2, axis=1))
+    tau = planted_relaxation_times(run, {"run": {"protocol": "planted"}, "network": {"L": 1}})[0]
+    assert tau == pytest.approx(50.0, rel=0.05)

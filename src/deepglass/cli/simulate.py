@@ -244,6 +244,10 @@ def _print_nishimori(console, check) -> None:
                 table.add_row(name, str(l), *(f"{part[key][k]:.4f}" for key in
                                              ("student_teacher", "student_student", "difference", "error")))
     console.print(table)
+    if check.get("relaxation_time_Q"):
+        taus = " ".join("-" if t is None else f"{t:.3g}" for t in check["relaxation_time_Q"])
+        console.print(f"relaxation time of Q_l (MC steps, layers 1..L): {taus}; equilibrated needs t >= "
+                      f"{check.get('tau_factor', 10):g} x each", highlight=False)
     console.print(check["reason"], highlight=False)
 
 
@@ -274,7 +278,7 @@ def demo(
 ) -> None:
     """Planted teacher-student demo with the design-space sampler (N=6, L=2, alpha=3, 8 samples, 2 replicas): its
     profile over the theory's curve and its equilibrium verdict."""
-    from ..experiments.demo import DEMO_T_MAX, demo_config, demo_theory
+    from ..experiments.demo import DEMO_NOTE, DEMO_T_MAX, demo_config, demo_theory
     from ..plots.compare import plot_run_over_theory
     from ..experiments.runner import locked_run_directory, plan_run
     from ..experiments.summary import final_summary
@@ -293,7 +297,7 @@ def demo(
         summary = final_summary(run)
         theory = demo_theory(config)
         figures = plot_run(run, out) + [plot_run_over_theory(run, theory, summary.get("nishimori"),
-                                                             out / "demo_profile_vs_theory.png")]
+                                                             out / "demo_profile_vs_theory.png", DEMO_NOTE)]
     for path in figures:
         emit(f"figure: {path}")
     final = summary["final"]
@@ -308,4 +312,5 @@ def demo(
     check = summary.get("nishimori")
     if check and check.get("equilibrated") is not None:  # the equilibrium verdict belongs beside the numbers
         emit(f"equilibrium (Nishimori identity per layer): {check['reason']}")
+    emit(DEMO_NOTE)
     emit(f"results: {out / 'run.nc'}  (python: deepglass.open_run({str(out)!r}); CLI: deepglass info {out})")

@@ -8,9 +8,9 @@ forward pass) then sample that measure, the one the replica theory describes (MO
 guest replicas copied from the host at t_w = 0 give the student-student overlaps of the Nishimori identity,
 the run's equilibrium verdict; the final student-teacher profiles are drawn over the Bayes-optimal RS chain.
 
-The case (L = 2, alpha = 3, above the first crystalline transition of L = 2, N = 6) is chosen small
-enough to equilibrate in the demo's time: the theory is the N -> infinity limit, so the profile shows the
-finite-width offset too (docs/experiments.md "The demo").
+The case (L = 2, alpha = 2, above the first crystalline transition alpha = pi^2/8 of L = 2; N = 6) is the one
+found to pass the equilibrium verdict within the demo's time (docs/experiments.md "The demo"). The theory is
+the N -> infinity limit; what the profile shows at N = 6 is said in DEMO_NOTE.
 """
 from __future__ import annotations
 
@@ -20,7 +20,14 @@ from .config import RunConfig, parse_config
 
 # MC steps, measured on the 2-core dev machine with numba (docs/experiments.md "The demo" has the timing).
 DEMO_T_MAX = 15000
-DEMO = {"N": 6, "L": 2, "alpha": 3.0, "delta": 0.25, "n_samples": 8, "R": 2}
+DEMO = {"N": 6, "L": 2, "alpha": 2.0, "delta": 0.6, "n_samples": 8, "R": 2}
+
+
+DEMO_NOTE = ("note: the theory is N -> inf. At N = 6 the equilibrium chain visits the gauge images of the teacher "
+             "(a hidden neuron flipped with its row and outgoing column, permutations), so Q_l and q_l average to ~0 "
+             "in equilibrium while the theory's crystal (Q_l > 0) is the symmetry-broken large-N state; the output "
+             "overlap m_L is gauge invariant, and a 6-wide student generalizes far better than the N -> inf theory. "
+             "Closing the gap needs larger N (mixing) and gauge-fixed overlaps: docs/experiments.md \"The demo\".")
 
 
 def demo_config(seed: int = 2024, t_max: int = DEMO_T_MAX) -> RunConfig:

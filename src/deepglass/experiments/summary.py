@@ -163,11 +163,13 @@ def planted_relaxation_times(run: xr.Dataset, config: dict) -> list[float] | Non
 
     The planted host starts at the teacher, itself an equilibrium sample, so Q_st(t) is the weight
     autocorrelation of an equilibrium chain. With C_l(t) = (Q_st(t) - Q_st(T)) / (1 - Q_st(T)) (T the last
-    measured time, sample means) tau_l = int_0^T C_l(t) dt by the trapezoid rule over the measured times
-    (C(0) = 1). Using the late value as plateau makes tau a lower bound while the chain still decays (a linear
-    decay to T gives tau = T/2, so T >= 10 tau fails); NaN for a layer that never left the teacher
-    (1 - Q_st(T) < 1e-3: the acceptance test covers it). A small local estimator, until the engine reports
-    integrated autocorrelation times of its own (see docs/experiments.md)."""
+    measured time, sample means), tau_l = int_0^W C_l(t) dt by the trapezoid rule over the measured times
+    (C(0) = 1), W the first time C reaches 0 (linear interpolation): the usual self-consistent window, which
+    keeps the noise of the plateau (large on log-spaced late times) out of the integral. Using the late value
+    as plateau makes tau a lower bound while the chain still decays (a linear decay to T gives tau = T/2, so
+    T >= 10 tau fails); NaN for a layer that never left the teacher (1 - Q_st(T) < 1e-3: the acceptance test
+    covers it). A small local estimator, until the engine reports integrated autocorrelation times of its
+    own (docs/experiments.md "Equilibrium verdict")."""
     if config["run"]["protocol"] != "planted" or "teacher_Q" not in run or run.sizes.get("time", 0) < 2:
         return None
     L = int(config["network"]["L"])
@@ -181,8 +183,19 @@ def planted_relaxation_times(run: xr.Dataset, config: dict) -> list[float] | Non
             out.append(float("nan"))
             continue
         C = (series - plateau) / (1.0 - plateau)
-        out.append(float(np.sum(0.5 * (C[1:] + C[:-1]) * np.diff(times))))
+        out.append(_windowed_integral(times, C))
     return out
+
+
+def _windowed_integral(t: np.ndarray, C: np.ndarray) -> float:
+    """Trapezoid integral of C(t) (C[0] > 0) up to its first zero (linear interpolation), or to the end."""
+    below = np.flatnonzero(C <= 0.0)
+    if below.size == 0:
+        return float(np.sum(0.5 * (C[1:] + C[:-1]) * np.diff(t)))
+    k = int(below[0])   # C[k-1] > 0 >= C[k]
+    head = float(np.sum(0.5 * (C[1:k] + C[:k - 1]) * np.diff(t[:k])))
+    t0 = t[k - 1] + (t[k] - t[k - 1]) * C[k - 1] / (C[k - 1] - C[k])
+    return head + 0.5 * C[k - 1] * (t0 - t[k - 1])
 
 
 def equilibrium_verdict(run: xr.Dataset, config: dict | None = None) -> dict | None:

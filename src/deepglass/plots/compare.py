@@ -7,6 +7,7 @@ state): headless and thread safe.
 """
 from __future__ import annotations
 
+import textwrap
 import warnings
 from pathlib import Path
 
@@ -125,7 +126,8 @@ def plot_extrapolation(ds: xr.Dataset, path: str | Path) -> Path:
     return Path(path)
 
 
-def plot_run_over_theory(run: xr.Dataset, theory: xr.Dataset, verdict: dict | None, path: str | Path) -> Path:
+def plot_run_over_theory(run: xr.Dataset, theory: xr.Dataset, verdict: dict | None, path: str | Path,
+                         note: str = "") -> Path:
     """A planted run's final student-teacher profiles (mean +- s.e. over samples) drawn over the theory's
     curves: weight overlaps Q_l, neuron overlaps q_l (train) and the fresh-input overlaps m_l (the demo's figure).
     The verdict is written on the figure; an unequilibrated run is drawn as excluded crosses, not as a result."""
@@ -155,7 +157,8 @@ def plot_run_over_theory(run: xr.Dataset, theory: xr.Dataset, verdict: dict | No
         ax.axhline(0, color="grey", lw=0.5)
     axes[0].legend(fontsize=7)
     reason = (verdict or {}).get("reason", "no equilibrium verdict")
-    fig.suptitle(f"planted teacher-student run vs theory; equilibrium: {reason}"[:200], fontsize=8)
+    text = f"planted teacher-student run vs theory; equilibrium: {reason}" + (f"\n{note}" if note else "")
+    fig.suptitle("\n".join(line for part in text.split("\n") for line in textwrap.wrap(part, 160)), fontsize=7)
     fig.savefig(path, dpi=110)
     return Path(path)
 
