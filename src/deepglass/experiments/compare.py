@@ -319,8 +319,9 @@ def replica_plateau_check(run: xr.Dataset, waiting_time: int) -> dict:
         out[name] = {"layers": [int(l) for l in d["layer"].values], "drift": diff.tolist(), "error": err.tolist()}
     out["equilibrated"] = ok
     if not solved_tw:
-        out["reason"] = ("guests not copied from a solution (set waiting_time > 0 to a time the host has solved "
-                         "the data): NOT equilibrated")
+        out["reason"] = (f"not every host had solved the data at t_w = {waiting_time} (greedy descent from a random "
+                         "start can stall): the guests are not copies of a solution: NOT equilibrated (use a later "
+                         "waiting time or a lower load)")
     elif not solved_end:
         out["reason"] = "a host left or never reached the design space: NOT equilibrated"
     else:
