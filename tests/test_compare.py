@@ -293,3 +293,31 @@ def test_relaxation_time_window_stops_at_the_first_zero():
     run = _fake_planted_run(times, np.repeat(noisy[:, None, None], 2, axis=1))
     tau = planted_relaxation_times(run, {"run": {"protocol": "planted"}, "network": {"L": 1}})[0]
     assert tau == pytest.approx(50.0, rel=0.05)
+
+
+def test_sparse_extrapolation_takes_N_then_c_to_infinity():
+    """Synthetic data y(c, N) = A + B/c + b(c)/N at every equilibrated point: the N -> inf fit at each c gives
+    A + B/c, the c -> inf fit gives A (exact data, so to rounding); a point marked NOT equilibrated is ignored."""
+    from deepglass.experiments.compare import EQUILIBRATED, NOT_EQUILIBRATED, NOT_RUN, _assemble, chain_theory
+
+    config = CompareConfig(scenario="teacher-student", L=1, alpha=1.0, N_values=[4, 8, 16, 32], c_values=[4, 8, 16],
+                           n_samples=2, t_max=10, backend="numpy")
+    cs, Ns = np.array(config.c_values), np.array(config.N_values)
+    A, B = 0.62, -0.9
+    y = A + B / cs[:, None] + (0.3 + cs[:, None] / 40) / Ns[None, :]          # (c, N)
+    verdict = np.full((3, 4), EQUILIBRATED, dtype=np.int8)
+    verdict[cs[:, None] > Ns[None, :]] = NOT_RUN
+    y = np.where(verdict == NOT_RUN, np.nan, y)
+    verdict[0, 3] = NOT_EQUILIBRATED
+    y_bad = y.copy()
+    y_bad[0, 3] = 5.0                                                           # would ruin the fit if used
+    mean = np.full((3, 3, 4, 2), np.nan)
+    mean[:, :, :, 1] = y_bad
+    sem = np.where(np.isfinite(mean), 0.01, np.nan)
+    nish = np.full((2, 3, 4, 2), np.nan)
+    ds = _assemble(config, chain_theory(config), list(config.observables), mean, sem, np.full((3, 4), 10),
+                   verdict, np.full((3, 4), ""), nish, nish, np.full((3, 4, 2), np.nan))
+    np.testing.assert_allclose(ds["extrap"].sel(observable="teacher_Q", layer=1).values, A + B / cs, atol=1e-9)
+    assert list(ds["extrap_n_points"].sel(observable="teacher_Q", layer=1).values) == [3, 3, 2]
+    assert float(ds["extrap_c"].sel(observable="teacher_Q", layer=1)) == pytest.approx(A, abs=1e-9)
+    assert float(ds["final"].sel(observable="teacher_Q", layer=1)) == pytest.approx(A, abs=1e-9)
