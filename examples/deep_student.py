@@ -1,14 +1,15 @@
 """The deep-student study (issue 10): generalization overlap of a planted deep student in the exact ensemble
 (design-space sampler) vs N, next to the Bayes-optimal chain theory, for L = 6, 10 and alpha = 1, 2, 4.
 
-    PYTHONPATH=src python examples/deep_student.py OUT [--N 4,6] [--t-max 2000] [--samples 8] [--depths 6,10]
+    PYTHONPATH=src python examples/deep_student.py OUT [--N 4,6,8] [--t-max 5000] [--samples 8] [--depths 6,10]
 
-One `deepglass compare` per (L, alpha) into OUT/L<L>_alpha<alpha>/ (runs resume; a finished point is reused),
-then a markdown table of m_L = 1 - 2 eps_g per N with each point's equilibrium verdict.
-Cost on the 2-core development machine (numba, 8 samples x (host + 2 guests)): about 10-30 s per point at
-N = 4..6 and t_max = 2000 (about 5 minutes for the 12 points of the default); the cost per step grows like
-L N^2 alpha N, and the relaxation time grows with N too (docs/experiments.md "The deep student").
-The same study is panel (v) of `deepglass reproduce` (--quick: L = 6 only; full: N up to 24, t_max = 20000).
+It is panel (v) of `deepglass reproduce` with the sizes given here (same code, same seeds for the same --seed):
+one `compare` per (L, alpha) under OUT/runs/v/ (runs resume; a finished point is reused), then
+OUT/deep_student.nc (the panel's Dataset), OUT/deep_student.png (its figure) and a markdown table of
+m_L = 1 - 2 eps_g per N with each point's equilibrium verdict.
+Cost measured on the shared 2-core development machine (numba, 8 samples x (host + 2 guests), delta = 0.3,
+t_max = 5000): about 15 minutes for N = 4, 6 and 7 more for N = 8 (18 points). The cost per step grows like
+L N^2 M = L alpha N^3 and the relaxation time with N (docs/experiments.md "The deep student").
 """
 from __future__ import annotations
 
@@ -17,39 +18,47 @@ import sys
 import time
 from pathlib import Path
 
-from deepglass.experiments.compare import CompareConfig, run_compare
+import numpy as np
+
+from deepglass.experiments.reproduce import Context, deep_student_study
+from deepglass.experiments.store import write_dataset
+from deepglass.plots.reproduce_figures import plot_generalization
+
+
+def table(ds) -> str:
+    Ns = [int(n) for n in ds["N"].values]
+    lines = ["| L | alpha | " + " | ".join(f"m_L, N = {N}" for N in Ns) + " | theory m_L (N -> inf) | max tau_Q per N |",
+             "|---|---|" + "---|" * len(Ns) + "---|---|"]
+    for L in ds["depth"].values:
+        for a in ds["alpha"].values:
+            pick = ds.sel(depth=L, alpha=a)
+            cells = [f"{m:.3f} +- {e:.3f}" + ("" if ok == 1 else " (NOT eq.)") for m, e, ok in
+                     zip(pick["sim_m"].values, pick["sim_m_sem"].values, pick["equilibrated"].values)]
+            taus = ", ".join(f"{t:.0f}" for t in pick["relaxation_time_max"].values)
+            lines.append(f"| {int(L)} | {a:g} | " + " | ".join(cells) + f" | {float(pick['theory_m']):.3f} | {taus} |")
+    return "\n".join(lines)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
-    parser.add_argument("--N", default="4,6")
+    parser.add_argument("--N", default="4,6,8")
     parser.add_argument("--depths", default="6,10")
     parser.add_argument("--alphas", default="1,2,4")
-    parser.add_argument("--t-max", type=int, default=2000)
+    parser.add_argument("--t-max", type=int, default=5000)
     parser.add_argument("--samples", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    Ns = [int(n) for n in args.N.split(",")]
-    rows = []
-    for L in [int(x) for x in args.depths.split(",")]:
-        for alpha in [float(x) for x in args.alphas.split(",")]:
-            config = CompareConfig(L=L, alpha=alpha, N_values=Ns, n_samples=args.samples, t_max=args.t_max,
-                                   seed=args.seed, delta=0.3, M_test=1000)
-            start = time.monotonic()
-            ds = run_compare(config, args.out / f"L{L}_alpha{alpha:g}").isel(c=0)
-            seconds = time.monotonic() - start
-            m = ds["sim_mean"].sel(observable="test_overlap", layer=L).values
-            e = ds["sim_sem"].sel(observable="test_overlap", layer=L).values
-            cells = []
-            for N, mv, ev, ok, tau in zip(Ns, m, e, ds["equilibrated"].values, ds["relaxation_time_Q"].values):
-                cells.append(f"{mv:.3f} +- {ev:.3f}" + ("" if ok == 1 else " (NOT eq.)"))
-            theory = float(ds["theory_m"].sel(layer=L))
-            rows.append(f"| {L} | {alpha:g} | " + " | ".join(cells) + f" | {theory:.3f} | {seconds:.0f} s |")
-            print(rows[-1], flush=True)
-    print("\n| L | alpha | " + " | ".join(f"m_L, N = {N}" for N in Ns) + " | theory m_L (N -> inf) | wall |")
-    print("|---|---|" + "---|" * len(Ns) + "---|---|")
-    print("\n".join(rows))
+    p = {"depths": [int(x) for x in args.depths.split(",")], "alphas": [float(x) for x in args.alphas.split(",")],
+         "N_values": [int(n) for n in args.N.split(",")], "n_samples": args.samples, "t_max": args.t_max,
+         "M_test": 1000, "grid_points": 25, "backend": "auto", "delta": 0.3}
+    start = time.monotonic()
+    ds = deep_student_study(p, Context(args.out, args.seed, "custom", progress=lambda text: None))
+    write_dataset(ds, args.out / "deep_student.nc")
+    figure = plot_generalization(ds, args.out / "deep_student.png")
+    print(table(ds))
+    print(f"\n{int(np.sum(ds['equilibrated'].values == 1))} of {ds['equilibrated'].size} points equilibrated; "
+          f"{time.monotonic() - start:.0f} s; {args.out / 'deep_student.nc'}, {figure}")
     return 0
 
 

@@ -323,7 +323,7 @@ def compare_configs(p: dict, ctx: Context) -> list:
     return configs
 
 
-def _generalization(p: dict, ctx: Context) -> xr.Dataset:
+def deep_student_study(p: dict, ctx: Context) -> xr.Dataset:
     """The deep-student study: generalization overlap of a planted student (design-space sampler) vs N for each
     depth and load, with each point's equilibrium verdict, beside the Bayes-optimal chain theory."""
     from .compare import run_compare
@@ -516,7 +516,7 @@ PANELS = (
                      "M_test": 1000, "grid_points": 25, "backend": "auto", "delta": 0.3},
            "full": {"depths": [6, 10], "alphas": [1.0, 2.0, 4.0], "N_values": [4, 6, 8, 12, 16, 24], "n_samples": 8,
                     "t_max": 20000, "M_test": 2000, "grid_points": 40, "backend": "auto", "delta": 0.3}},
-          _generalization, _draw_generalization, _describe_generalization, _generalization_estimate, layout=2),
+          deep_student_study, _draw_generalization, _describe_generalization, _generalization_estimate, layout=2),
     Panel("vi", "ultrametric", "(vi) Ultrametric triangles of replicas per layer",
           {"tiny": {"bins": 10}, "quick": {"bins": 20}, "full": {"bins": 30}},
           _ultrametric, _draw_ultrametric, _describe_ultrametric, lambda p, scale: 2.0, layout=2),
