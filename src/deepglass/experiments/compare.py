@@ -25,7 +25,6 @@ import json
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -211,18 +210,15 @@ def _chain_theory(scenario: str, L: int, alpha: float, kappa: float, ansatz: str
     loads, solves each chain once)."""
     from ..theory import ChainProblem, solve
 
-    config = SimpleNamespace(scenario=scenario, L=L, alpha=alpha, kappa=kappa, ansatz=ansatz, steps=steps)
-    problem = ChainProblem(config.scenario, config.L, float(config.alpha), kappa=float(config.kappa))
-    if config.ansatz in ("auto", "rs") or config.scenario == "teacher-student":
+    problem = ChainProblem(scenario, L, alpha, kappa=kappa)
+    if ansatz in ("auto", "rs") or scenario == "teacher-student":
         rs = solve(problem, "rs")
-        unstable = float(rs.attrs.get("replicon_chain", 1.0)) < 0
-        if config.ansatz == "rs" or config.scenario == "teacher-student" or not unstable:
-            return rs.assign_attrs(ansatz_used="rs", rs_replicon_chain=float(rs.attrs.get("replicon_chain", np.nan)))
-        out = solve(problem, "krsb", steps=config.steps)
-        return out.assign_attrs(ansatz_used=f"{config.steps}rsb",
-                                rs_replicon_chain=float(rs.attrs.get("replicon_chain", np.nan)))
-    out = solve(problem, config.ansatz, steps=config.steps)
-    return out.assign_attrs(ansatz_used=config.ansatz if config.ansatz == "frsb" else f"{config.steps}rsb")
+        replicon = float(rs.attrs.get("replicon_chain", np.nan))
+        if ansatz == "rs" or scenario == "teacher-student" or not replicon < 0:
+            return rs.assign_attrs(ansatz_used="rs", rs_replicon_chain=replicon)
+        return solve(problem, "krsb", steps=steps).assign_attrs(ansatz_used=f"{steps}rsb", rs_replicon_chain=replicon)
+    out = solve(problem, ansatz, steps=steps)
+    return out.assign_attrs(ansatz_used=ansatz if ansatz == "frsb" else f"{steps}rsb")
 
 
 # ---------------------------------------------------------------------- extrapolation in 1/N
