@@ -251,8 +251,11 @@ def test_demo_writes_results_and_figures(tmp_path):
     run = open_run(out)
     cfg = json.loads(run.attrs["config_json"])
     assert (cfg["network"]["N"], cfg["network"]["L"], cfg["data"]["alpha"], cfg["run"]["n_samples"],
-            cfg["replicas"]["R"], cfg["run"]["protocol"]) == (20, 10, 2.0, 8, 4, "planted")
-    for name in ("replica_overlap_tw0.png", "teacher_overlap_profile.png", "energy.png"):
+            cfg["replicas"]["R"], cfg["run"]["protocol"], cfg["mc"]["sampler"]) == (6, 2, 2.0, 8, 2, "planted",
+                                                                                  "design-space")
+    assert "equilibrium (Nishimori identity per layer)" in result.output and "NOT" in result.output  # 3 steps
+    assert "theory N -> inf" in result.output
+    for name in ("replica_overlap_tw0.png", "teacher_overlap_profile.png", "energy.png", "demo_profile_vs_theory.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     again = invoke("demo", "--out", out, "--t-max", 3, "-q")
     assert again.exit_code == 0 and "already holds the completed demo" in again.output

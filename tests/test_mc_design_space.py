@@ -177,10 +177,16 @@ UNTUNED = {**NISHIMORI["mc"], "tune_steps": 0}
 
 
 def test_nishimori_check_tells_equilibrated_from_not(tmp_path):
-    from deepglass.experiments.summary import final_summary
-    long = final_summary(execute(plan_run(parse_config(NISHIMORI), tmp_path / "long")))["nishimori"]
+    from deepglass.experiments.summary import final_summary, nishimori_check
+    config = parse_config(NISHIMORI)
+    run = execute(plan_run(config, tmp_path / "long"))
+    long = nishimori_check(run, config.to_dict())             # the identity alone
     assert long["equilibrated"] is True and long["Q"]["layers"] == [1, 2] and long["q"]["layers"] == [1]
     assert max(long["Q"]["student_teacher"]) < 0.5           # the students did leave the teacher
+    # the full verdict (stored with the run) also needs >= 10 relaxation times of Q_l: 400 steps with tau ~ 60-80 is not
+    verdict = final_summary(run)["nishimori"]
+    assert verdict["equilibrated"] is False and "relaxation times" in verdict["reason"]
+    assert all(0 < tau < 400 for tau in verdict["relaxation_time_Q"])
     # guests copied from the teacher and run 4 steps: students are closer to the teacher than to each other
     short = {**NISHIMORI, "mc": UNTUNED, "run": {**NISHIMORI["run"], "t_max": 4}, "replicas": {"R": 4, "waiting_times": [0]}}
     check = final_summary(execute(plan_run(parse_config(short), tmp_path / "short")))["nishimori"]

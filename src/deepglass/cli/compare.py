@@ -14,8 +14,8 @@ from ..atomic import directory_lock
 from ._common import app, check_output_dir, emit, err_console, input_errors_exit_2
 
 
-FLAG_OF = {"L": "--depth", "N_values": "--N", "N": "--N", "n_samples": "--samples", "t_max": "--t-max",
-           "R": "--replicas", "M_test": "--m-test"}
+FLAG_OF = {"L": "--depth", "N_values": "--N", "N": "--N", "c_values": "--c", "c": "--c", "n_samples": "--samples",
+           "t_max": "--t-max", "R": "--replicas", "M_test": "--m-test", "waiting_time": "--tw"}
 
 
 def _flag(field: str) -> str:
@@ -26,36 +26,43 @@ def _flag(field: str) -> str:
     return FLAG_OF.get(leaf, "--" + leaf.replace("_", "-"))
 
 
-def _parse_sizes(text: str) -> list[int]:
+def _parse_sizes(text: str, flag: str = "--N", allowed: str = "a comma-separated list of at least two distinct "
+                                                               "integers N >= 2, e.g. 8,12,16") -> list[int]:
     try:
         values = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise ConfigError("--N", text, "a comma-separated list of at least two distinct integers N >= 2, e.g. 16,32,64") from None
+        raise ConfigError(flag, text, allowed) from None
     return values
 
 
 def compare_summary(ds) -> dict:
-    """JSON view: per observable and layer, theory, extrapolation (+- error, chi2/dof) and MC per N."""
+    """JSON view: per observable and c, layer-wise theory, MC per N with its verdict, extrapolations."""
     from ..experiments.summary import json_ready
 
-    out = {key: v for key, v in ds.attrs.items() if key not in ("compare_config", "run_seeds")}
+    out = {key: v for key, v in ds.attrs.items() if key not in ("compare_config", "run_seeds", "verdict_codes")}
     out["config"] = json.loads(ds.attrs["compare_config"])
     out["N"] = [int(n) for n in ds["N"].values]
-    out["sim_time"] = [int(t) for t in ds["sim_time"].values]
+    out["c"] = [int(c) for c in ds["c"].values]
+    out["sim_time"] = ds["sim_time"].values
+    out["equilibrated"] = [[{1: True, 0: False}.get(int(v)) for v in row] for row in ds["equilibrated"].values]
+    out["verdict_reason"] = ds["verdict_reason"].values.tolist()
+    out["relaxation_time_Q"] = ds["relaxation_time_Q"].values
+    out["nishimori_Q"] = {"difference": ds["nishimori_Q_diff"].values, "error": ds["nishimori_Q_err"].values}
     out["observables"] = {}
     for name in ds["observable"].values:
         pick = ds.sel(observable=name)
-        entry = {key: pick[var].values for key, var in
-                 (("theory", "theory"), ("extrap", "extrap"), ("extrap_err", "extrap_err"),
-                  ("extrap_chi2_dof", "extrap_chi2_dof"))}
-        if "theory_frozen" in ds:
-            entry["theory_frozen"] = pick["theory_frozen"].values
-        entry["sim_mean"] = pick["sim_mean"].values
-        entry["sim_sem"] = pick["sim_sem"].values
+        entry = {key: pick[key].values for key in ("theory", "final", "final_err", "extrap", "extrap_err",
+                                                   "extrap_chi2_dof", "extrap_n_points", "sim_mean", "sim_sem")}
+        for key in ("extrap_c", "extrap_c_err", "extrap_c_chi2_dof"):
+            if key in ds:
+                entry[key] = pick[key].values
         out["observables"][str(name)] = entry
-    for key in ("theory_eps_g", "frozen_eps_g", "extrap_eps_g", "extrap_eps_g_err"):
+    for key in ("theory_eps_g", "final_eps_g", "final_eps_g_err"):
         if key in ds:
             out[key] = float(ds[key])
+    for key in ("sim_eps_g", "sim_eps_g_sem", "extrap_eps_g", "extrap_eps_g_err"):
+        if key in ds:
+            out[key] = ds[key].values
     return json_ready(out)
 
 
@@ -64,32 +71,52 @@ def _table(ds) -> str:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(record=True, width=120, file=io.StringIO())  # recorded, exported once below
+    console = Console(record=True, width=140, file=io.StringIO())  # recorded, exported once below
     L = int(ds.attrs["L"])
+    fmt = lambda v: "-" if not np.isfinite(v) else f"{v:.4f}"
+    live = [(c, N) for c in ds["c"].values for N in ds["N"].values if int(ds["equilibrated"].sel(c=c, N=N)) != -2]
+    name_c = lambda c: "" if int(c) == 0 else f" c={int(c)}"
+    verdicts = Table(title=f"equilibrium verdict per point ({ds.attrs.get('sampler', 'local')} sampler, t_max = "
+                           f"{ds.attrs['t_max']}; * = NOT equilibrated: excluded from every fit)")
+    for col in ("point", "verdict", "tau_Q max", "reason"):
+        verdicts.add_column(col, justify="left" if col == "reason" else "right")
+    for c, N in live:
+        code = int(ds["equilibrated"].sel(c=c, N=N))
+        tau = ds["relaxation_time_Q"].sel(c=c, N=N).values
+        verdicts.add_row(f"N={int(N)}{name_c(c)}", {1: "yes", 0: "NO *", -1: "undecided *"}[code],
+                         fmt(np.nanmax(tau)) if np.isfinite(tau).any() else "-",
+                         str(ds["verdict_reason"].sel(c=c, N=N).values)[:90])
+    console.print(verdicts)
     for name in ds["observable"].values:
         pick = ds.sel(observable=name)
-        table = Table(title=f"{name}: theory vs MC extrapolated to N -> inf (t_max = {ds.attrs['t_max']})")
-        cols = ["layer", "theory"] + (["frozen"] if "theory_frozen" in ds else []) + \
-               [f"MC N={int(n)}" for n in ds["N"].values] + ["extrap a", "+-", "chi2/dof"]
+        table = Table(title=f"{name}: theory vs MC (mean +- s.e. over samples; * = not equilibrated) and the N -> inf "
+                            "fit a + b/N of the equilibrated points")
+        cols = ["layer", "theory"] + [f"N={int(N)}{name_c(c)}" for c, N in live]
+        for c in ds["c"].values:
+            cols += [f"a{name_c(c)}", "+-", "chi2/dof"]
+        if "extrap_c" in ds:
+            cols += ["c->inf", "+-"]
         for col in cols:
             table.add_column(col, justify="right")
-        fmt = lambda v: "-" if not np.isfinite(v) else f"{v:.4f}"
         for l in range(L + 1):
             if not np.isfinite(pick["sim_mean"].sel(layer=l).values).any():
                 continue
             row = [str(l), fmt(float(pick["theory"].sel(layer=l)))]
-            if "theory_frozen" in ds:
-                row.append(fmt(float(pick["theory_frozen"].sel(layer=l))))
-            row += [f"{fmt(m)}+-{fmt(s)}" for m, s in zip(pick["sim_mean"].sel(layer=l).values,
-                                                          pick["sim_sem"].sel(layer=l).values)]
-            row += [fmt(float(pick["extrap"].sel(layer=l))), fmt(float(pick["extrap_err"].sel(layer=l))),
-                    fmt(float(pick["extrap_chi2_dof"].sel(layer=l)))]
+            for c, N in live:
+                mark = "" if int(ds["equilibrated"].sel(c=c, N=N)) == 1 else "*"
+                row.append(f"{fmt(float(pick['sim_mean'].sel(c=c, N=N, layer=l)))}+-"
+                           f"{fmt(float(pick['sim_sem'].sel(c=c, N=N, layer=l)))}{mark}")
+            for c in ds["c"].values:
+                row += [fmt(float(pick["extrap"].sel(c=c, layer=l))), fmt(float(pick["extrap_err"].sel(c=c, layer=l))),
+                        fmt(float(pick["extrap_chi2_dof"].sel(c=c, layer=l)))]
+            if "extrap_c" in ds:
+                row += [fmt(float(pick["extrap_c"].sel(layer=l))), fmt(float(pick["extrap_c_err"].sel(layer=l)))]
             table.add_row(*row)
         console.print(table)
-    if "extrap_eps_g" in ds:
-        console.print(f"eps_g: theory {float(ds['theory_eps_g']):.4f}, frozen-representation theory "
-                      f"{float(ds['frozen_eps_g']):.4f}, MC extrapolated {float(ds['extrap_eps_g']):.4f} "
-                      f"+- {float(ds['extrap_eps_g_err']):.4f}")
+    if "final_eps_g" in ds:
+        console.print(f"eps_g: theory {float(ds['theory_eps_g']):.4f}, MC extrapolated {fmt(float(ds['final_eps_g']))} "
+                      f"+- {fmt(float(ds['final_eps_g_err']))} ({ds.attrs['final_note']}; "
+                      f"{ds.attrs['n_equilibrated']} of {ds.attrs['n_points']} points equilibrated)")
     return console.export_text()
 
 
@@ -97,36 +124,42 @@ def _table(ds) -> str:
 @input_errors_exit_2
 def compare(
     scenario: str = typer.Option("teacher-student", "--scenario", help="teacher-student | random"),
-    depth: int = typer.Option(4, "--depth", help="number of weight layers L >= 1"),
-    alpha: float = typer.Option(2.0, "--alpha", help="load alpha = M/N > 0"),
+    depth: int = typer.Option(2, "--depth", help="number of weight layers L >= 1"),
+    alpha: float = typer.Option(3.0, "--alpha", help="load alpha = M/c > 0"),
     kappa: float = typer.Option(0.0, "--kappa", help="gap threshold (0 for teacher-student)"),
-    sizes: str = typer.Option("16,32,64", "--N", help="comma-separated widths, at least two, e.g. 16,32,64"),
-    samples: int = typer.Option(4, "--samples", help="samples of the data per N (>= 2)"),
-    t_max: int = typer.Option(300, "--t-max", help="MC steps per run"),
-    replicas: Optional[int] = typer.Option(None, "--replicas", help="guest replicas R (random data: >= 2; default 0 "
-                                                                  "for teacher-student, 3 for random)"),
-    seed: int = typer.Option(0, "--seed", help="master seed (each N's run seed derives from it)"),
-    ansatz: str = typer.Option("rs", "--ansatz", help="rs | krsb | frsb (random data)"),
-    steps: int = typer.Option(1, "--steps", help="k for --ansatz krsb"),
+    sizes: str = typer.Option("8,12,16", "--N", help="comma-separated widths, at least two, e.g. 8,12,16"),
+    c_values: str = typer.Option("", "--c", help="comma-separated fan-ins c (sparse networks, each with two N >= c); "
+                                                 "empty: dense (c = N)"),
+    samples: int = typer.Option(8, "--samples", help="samples of the data per N (>= 2)"),
+    t_max: int = typer.Option(2000, "--t-max", help="MC steps per run"),
+    replicas: int = typer.Option(2, "--replicas", help="guest replicas R >= 2 (the equilibrium verdict needs two)"),
+    tw: int = typer.Option(0, "--tw", help="waiting time of the guests (random data: a time the host has solved)"),
+    seed: int = typer.Option(0, "--seed", help="master seed (each point's run seed derives from it)"),
+    ansatz: str = typer.Option("auto", "--ansatz", help="auto (RS, k-RSB where RS is unstable) | rs | krsb | frsb"),
+    steps: int = typer.Option(1, "--steps", help="k for k-RSB"),
     m_test: int = typer.Option(1000, "--m-test", help="fresh test inputs (teacher-student)"),
+    sampler: str = typer.Option("design-space", "--sampler", help="design-space (the theory's measure) | local "
+                                                                 "(learning dynamics; not the theory's ensemble)"),
+    delta: float = typer.Option(0.2, "--delta", help="weight move size 0 < delta <= 10"),
     backend: str = typer.Option("auto", "--backend", help="auto | numpy | numba"),
-    out: Path = typer.Option(..., "--out", help="directory: compare.nc, figures, runs/N<N>/"),
-    overwrite: bool = typer.Option(False, "--overwrite", help="rerun every N afresh, replacing what DIR/runs holds"),
+    out: Path = typer.Option(..., "--out", help="directory: compare.nc, figures, runs/<point>/"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="rerun every point afresh, replacing what DIR/runs holds"),
     format: str = typer.Option("table", "--format", help="table | json"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress lines"),
 ) -> None:
-    """Theory profiles vs planted/learning MC at several N, extrapolated to N -> infinity (a + b/N)."""
+    """Theory profiles vs MC of the design space at several N (and c), each point with its equilibrium verdict,
+    extrapolated to N -> infinity (a + b/N, equilibrated points only), then c -> infinity."""
     from ..experiments.compare import CompareConfig, run_compare
     from ..plots.compare import plot_compare
 
     if format not in ("table", "json"):
         raise ConfigError("--format", format, "table or json")
-    R = replicas if replicas is not None else (3 if scenario == "random" else 0)
     N_values = _parse_sizes(sizes)
+    cs = _parse_sizes(c_values, "--c", "a comma-separated list of distinct integers c >= 2, e.g. 4,8") if c_values else []
     try:
-        config = CompareConfig(scenario=scenario, L=depth, alpha=alpha, kappa=kappa, N_values=N_values,
-                               n_samples=samples, t_max=t_max, R=R, seed=seed, ansatz=ansatz, steps=steps,
-                               backend=backend, M_test=m_test)
+        config = CompareConfig(scenario=scenario, L=depth, alpha=alpha, kappa=kappa, N_values=N_values, c_values=cs,
+                               n_samples=samples, t_max=t_max, R=replicas, seed=seed, ansatz=ansatz, steps=steps,
+                               backend=backend, M_test=m_test, sampler=sampler, delta=delta, waiting_time=tw)
     except ConfigError as exc:  # name the flag the user typed, not the config field
         raise ConfigError(_flag(exc.field), exc.value, exc.allowed) from None
     check_output_dir(out)
@@ -135,7 +168,7 @@ def compare(
         if not quiet and event.done:
             err_console.print(f"N = {N}: done at MC time {event.t}", highlight=False)
 
-    with directory_lock(out):  # one compare per DIR; the runs in DIR/runs/N<N> lock their own directories
+    with directory_lock(out):  # one compare per DIR; the runs in DIR/runs/<point> lock their own directories
         ds = run_compare(config, out, on_progress=progress, overwrite=overwrite)
         figures = plot_compare(ds, out)
     if format == "json":

@@ -258,6 +258,10 @@ def _print_nishimori(console, check) -> None:
                 table.add_row(name, str(l), *(f"{part[key][k]:.4f}" for key in
                                              ("student_teacher", "student_student", "difference", "error")))
     console.print(table)
+    if check.get("relaxation_time_Q"):
+        taus = " ".join("-" if t is None else f"{t:.3g}" for t in check["relaxation_time_Q"])
+        console.print(f"relaxation time of Q_l (MC steps, layers 1..L): {taus}; equilibrated needs t >= "
+                      f"{check.get('tau_factor', 10):g} x each", highlight=False)
     console.print(check["reason"], highlight=False)
 
 
@@ -286,8 +290,10 @@ def demo(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
     t_max: Optional[int] = typer.Option(None, "--t-max", help="MC steps (default: sized for a < 3 minute demo)"),
 ) -> None:
-    """Planted teacher-student demo (N=20, L=10, alpha=2, 8 samples, 4 replicas): results and figures."""
-    from ..experiments.demo import DEMO_T_MAX, demo_config
+    """Planted teacher-student demo with the design-space sampler (N=6, L=2, alpha=3, 8 samples, 2 replicas): its
+    profile over the theory's curve and its equilibrium verdict."""
+    from ..experiments.demo import DEMO_NOTE, DEMO_T_MAX, demo_config, demo_theory
+    from ..plots.compare import plot_run_over_theory
     from ..experiments.runner import locked_run_directory, plan_run
     from ..experiments.summary import final_summary
     from ..plots.simulation import plot_run
@@ -302,15 +308,23 @@ def demo(
         else:
             run = _run_with_progress(plan, quiet)
             _report(run, plan)
-        figures = plot_run(run, out)
+        summary = final_summary(run)
+        theory = demo_theory(config)
+        figures = plot_run(run, out) + [plot_run_over_theory(run, theory, summary.get("nishimori"),
+                                                             out / "demo_profile_vs_theory.png", DEMO_NOTE)]
     for path in figures:
         emit(f"figure: {path}")
-    summary = final_summary(run)
     final = summary["final"]
     if final["generalization_error"] is not None:
         emit(f"generalization error at t = {final['time']}: {final['generalization_error']:.4f} "
-             f"(mean over {final['n_samples']} samples)")
+             f"(mean over {final['n_samples']} samples; theory N -> inf: {float(theory.attrs['eps_g']):.4f})")
+    for name, key in (("Q", "teacher_overlap_Q"), ("m (fresh inputs)", "generalization_overlap")):
+        mc = final.get(key) or []
+        th = theory["Q"].values[1:] if name == "Q" else theory["m_test"].values[1:]
+        emit(f"{name}_l, l = 1..{len(th)}: MC " + " ".join("-" if v is None else f"{v:.3f}" for v in mc)
+             + "  | theory " + " ".join(f"{v:.3f}" for v in th))
     check = summary.get("nishimori")
     if check and check.get("equilibrated") is not None:  # the equilibrium verdict belongs beside the numbers
         emit(f"equilibrium (Nishimori identity per layer): {check['reason']}")
+    emit(DEMO_NOTE)
     emit(f"results: {out / 'run.nc'}  (python: deepglass.open_run({str(out)!r}); CLI: deepglass info {out})")

@@ -329,56 +329,63 @@ def _describe_dynamics(ds):
     return caption, numbers
 
 
-# ---------------------------------------------------------------------- (v) teacher-student generalization
+# ---------------------------------------------------------------------- (v) the deep student, exact ensemble
 
 def compare_configs(p: dict, ctx: Context) -> list:
-    """One teacher-student CompareConfig per load alpha, each with a child seed of the panel's seed."""
+    """One teacher-student CompareConfig per (depth L, load alpha), design-space sampler, each with a child seed
+    of the panel's seed (keyed by L and alpha, so adding a load changes no other run)."""
     from .compare import CompareConfig
 
     seed = ctx.panel_seed("v")
     configs = []
-    for k, alpha in enumerate(p["alphas"]):
-        child = child_seed(seed, k)
-        configs.append(CompareConfig(scenario="teacher-student", L=p["L"], alpha=float(alpha),
-                                     N_values=tuple(p["N_values"]), n_samples=p["n_samples"], t_max=p["t_max"], R=0,
-                                     seed=child, M_test=p["M_test"], backend=p["backend"]))
+    for L in p["depths"]:
+        for k, alpha in enumerate(p["alphas"]):
+            child = child_seed(child_seed(seed, int(L)), k)
+            configs.append(CompareConfig(scenario="teacher-student", L=int(L), alpha=float(alpha),
+                                         N_values=tuple(p["N_values"]), n_samples=p["n_samples"], t_max=p["t_max"],
+                                         R=2, seed=child, M_test=p["M_test"], backend=p["backend"],
+                                         sampler="design-space", delta=p["delta"]))
     return configs
 
 
-def _generalization(p: dict, ctx: Context) -> xr.Dataset:
-    """One theory-vs-simulation comparison (deepglass.experiments.compare) per load alpha, collected."""
+def deep_student_study(p: dict, ctx: Context) -> xr.Dataset:
+    """The deep-student study: generalization overlap of a planted student (design-space sampler) vs N for each
+    depth and load, with each point's equilibrium verdict, beside the Bayes-optimal chain theory."""
     from .compare import run_compare
 
     parts = []
     for config in compare_configs(p, ctx):
-        alpha = config.alpha
-        where = ctx.out / RUN_DIR / "v" / f"{ctx.scale}-seed{ctx.seed}" / f"alpha{alpha:g}"
-        ds = run_compare(config, where, on_progress=lambda N, e, a=alpha: ctx.progress(
-            f"alpha = {a:g}, N = {N}: MC t = {e.t}/{p['t_max']}"))
+        L, alpha = config.L, config.alpha
+        where = ctx.out / RUN_DIR / "v" / f"{ctx.scale}-seed{ctx.seed}" / f"L{L}_alpha{alpha:g}"
+        ds = run_compare(config, where, on_progress=lambda N, e, a=alpha, L=L: ctx.progress(
+            f"L = {L}, alpha = {a:g}, N = {N}: MC t = {e.t}/{p['t_max']}")).isel(c=0)
         g = list(ds["observable"].values).index("test_overlap")
-        sem = ds["sim_sem"].isel(observable=g).sel(layer=p["L"]).values / 2.0
         parts.append(xr.Dataset({
-            "sim_eps_g": ("N", ds["sim_eps_g"].values), "sim_eps_g_sem": ("N", sem),
+            "sim_m": ("N", ds["sim_mean"].isel(observable=g).sel(layer=L).values),
+            "sim_m_sem": ("N", ds["sim_sem"].isel(observable=g).sel(layer=L).values),
+            "sim_eps_g": ("N", ds["sim_eps_g"].values), "sim_eps_g_sem": ("N", ds["sim_eps_g_sem"].values),
+            "equilibrated": ("N", ds["equilibrated"].values.astype(np.int8)),
+            "relaxation_time_max": ("N", np.nanmax(np.where(np.isfinite(ds["relaxation_time_Q"].values),
+                                                            ds["relaxation_time_Q"].values, -1.0), axis=-1)),
             "extrap_eps_g": ((), float(ds["extrap_eps_g"])), "extrap_eps_g_err": ((), float(ds["extrap_eps_g_err"])),
-            "theory_eps_g": ((), float(ds["theory_eps_g"])), "frozen_eps_g": ((), float(ds["frozen_eps_g"])),
-        }, coords={"N": ds["N"].values}).expand_dims(alpha=[float(alpha)]))
-    out = xr.concat(parts, dim="alpha")
+            "theory_eps_g": ((), float(ds["theory_eps_g"])),
+            "theory_m": ((), float(ds["theory_m"].sel(layer=L))),
+        }, coords={"N": ds["N"].values}).expand_dims(depth=[int(L)], alpha=[float(alpha)]))
+    out = xr.combine_by_coords(parts, combine_attrs="drop")
     out = out.merge(_generalization_theory(p))
-    out.attrs = {"L": p["L"], "t_max": p["t_max"], "n_samples": p["n_samples"], "M_test": p["M_test"],
-                 "seed": ctx.panel_seed("v")}
+    out.attrs = {"depths": json.dumps(list(p["depths"])), "t_max": p["t_max"], "n_samples": p["n_samples"],
+                 "M_test": p["M_test"], "delta": p["delta"], "sampler": "design-space", "seed": ctx.panel_seed("v")}
     return out
 
 
 def _generalization_theory(p: dict) -> xr.Dataset:
-    """eps_g(alpha) on a fine grid: the Bayes-optimal chain and the frozen-representation theory."""
+    """eps_g(alpha) of the Bayes-optimal chain on a fine grid, per depth."""
     from ..theory import learning_curve
-    from .compare import frozen_representation_theory
 
     grid = np.geomspace(min(p["alphas"]) / 2, max(p["alphas"]) * 2, p["grid_points"])
-    curve = learning_curve(p["L"], grid)
-    frozen = [frozen_representation_theory(p["L"], a).attrs["eps_g"] for a in grid]
-    return xr.Dataset({"theory_eps_g_grid": ("alpha_grid", curve["eps_g"].values),
-                       "frozen_eps_g_grid": ("alpha_grid", frozen)}, coords={"alpha_grid": grid})
+    curves = [learning_curve(int(L), grid)["eps_g"].values for L in p["depths"]]
+    return xr.Dataset({"theory_eps_g_grid": (("depth", "alpha_grid"), np.array(curves))},
+                      coords={"alpha_grid": grid, "depth": [int(L) for L in p["depths"]]})
 
 
 def _draw_generalization(ds, figures):
@@ -389,19 +396,26 @@ def _draw_generalization(ds, figures):
 
 def _describe_generalization(ds):
     numbers = {}
-    for a in ds["alpha"].values:
-        sim = {f"N={int(N)}": _num(v) for N, v in zip(ds["N"].values, ds["sim_eps_g"].sel(alpha=a).values)}
-        numbers[f"alpha = {a:g}"] = {
-            "MC": sim, "MC extrapolated a + b/N": _num(ds["extrap_eps_g"].sel(alpha=a)),
-            "theory (Bayes-optimal)": _num(ds["theory_eps_g"].sel(alpha=a)),
-            "theory (frozen representations)": _num(ds["frozen_eps_g"].sel(alpha=a))}
-    caption = (f"Teacher-student generalization, L = {ds.attrs['L']}: the student starts at the teacher (planted) and "
-               f"greedy MC samples the design space for t_max = {ds.attrs['t_max']} steps; eps_g = (1 - overlap of "
-               f"student and teacher outputs on {ds.attrs['M_test']} fresh inputs)/2. Left: vs 1/N, with the theory "
-               "values at 1/N = 0. Right: vs alpha beside the Bayes-optimal chain theory and the frozen-representation "
-               "theory (at kappa = 0 greedy MC never flips a neuron inside the design space, so hidden states stay "
-               "the teacher's and every row is a Gibbs-learning perceptron). Runs, theory and the a + b/N fit: "
-               "deepglass.experiments.compare.run_compare, one per alpha.")
+    for L in ds["depth"].values:
+        for a in ds["alpha"].values:
+            pick = ds.sel(depth=L, alpha=a)
+            sim = {}
+            for N, v, e, ok in zip(ds["N"].values, pick["sim_m"].values, pick["sim_m_sem"].values,
+                                   pick["equilibrated"].values):
+                sim[f"N={int(N)}"] = [_num(v), _num(e), "equilibrated" if ok == 1 else "NOT equilibrated"]
+            numbers[f"L = {int(L)}, alpha = {a:g}"] = {
+                "MC generalization overlap m_L [mean, s.e., verdict]": sim,
+                "MC eps_g extrapolated a + b/N (equilibrated points)": _num(pick["extrap_eps_g"]),
+                "theory m_L (Bayes-optimal, N -> inf)": _num(pick["theory_m"]),
+                "theory eps_g": _num(pick["theory_eps_g"])}
+    caption = (f"The deep student in the exact ensemble: depths L = {json.loads(ds.attrs['depths'])}, the student "
+               "starts at the teacher (planted) and the design-space sampler (row moves, hidden neurons slaved to the "
+               f"forward pass: the theory's measure) runs t_max = {ds.attrs['t_max']} steps, {ds.attrs['n_samples']} "
+               "samples per point. Left: generalization overlap m_L (student-teacher output agreement on "
+               f"{ds.attrs['M_test']} fresh inputs, eps_g = (1 - m_L)/2) vs N, filled where the run is equilibrated "
+               "(Nishimori identity per layer and >= 10 relaxation times), grey crosses where it is not (not a "
+               "result); dashed: the Bayes-optimal chain theory (N -> inf). Right: eps_g vs alpha, theory per depth, "
+               "equilibrated MC points. Runs and fits: deepglass.experiments.compare.run_compare, one per (L, alpha).")
     return caption, numbers
 
 
@@ -491,8 +505,8 @@ COMPARE_RUN_OVERHEAD = 4.0  # per planted run: theory solves, test-set forward p
 
 
 def _generalization_estimate(p: dict, scale: str) -> float:
-    runs = [(N, a) for N in p["N_values"] for a in p["alphas"]]
-    mc = sum(_mc_seconds(N, p["L"], a, p["t_max"], p["n_samples"]) for N, a in runs)
+    runs = [(N, L, a) for N in p["N_values"] for L in p["depths"] for a in p["alphas"]]
+    mc = sum(_mc_seconds(N, L, a, p["t_max"], p["n_samples"] * 3) for N, L, a in runs)  # host + 2 guests
     return mc + COMPARE_RUN_OVERHEAD * len(runs) + 0.1 * p["grid_points"]
 
 
@@ -520,14 +534,14 @@ PANELS = (
            "full": {"N_values": [10, 20, 40, 80], "L": 10, "alpha": 4.0, "t_max": 3000, "per_decade": 10,
                     "n_samples": 3, "R": 4, "tw": 100, "beta": 66.7, "backend": "auto"}},
           _dynamics, _draw_dynamics, _describe_dynamics, _dynamics_estimate, layout=3),
-    Panel("v", "generalization", "(v) Teacher-student generalization vs N and vs alpha: theory beside simulation",
-          {"tiny": {"L": 2, "alphas": [1.0, 2.0], "N_values": [8, 12], "n_samples": 2, "t_max": 20, "M_test": 200,
-                    "grid_points": 8, "backend": "numpy"},
-           "quick": {"L": 3, "alphas": [0.5, 1.0, 2.0, 4.0], "N_values": [16, 32], "n_samples": 3, "t_max": 200,
-                     "M_test": 1000, "grid_points": 25, "backend": "auto"},
-           "full": {"L": 4, "alphas": [0.5, 1.0, 2.0, 4.0, 8.0], "N_values": [16, 32, 64, 128], "n_samples": 4,
-                    "t_max": 1000, "M_test": 2000, "grid_points": 40, "backend": "auto"}},
-          _generalization, _draw_generalization, _describe_generalization, _generalization_estimate),
+    Panel("v", "generalization", "(v) The deep student: generalization overlap vs N in the exact ensemble, beside theory",
+          {"tiny": {"depths": [3], "alphas": [1.0, 2.0], "N_values": [4, 6], "n_samples": 2, "t_max": 20, "M_test": 200,
+                    "grid_points": 8, "backend": "numpy", "delta": 0.3},
+           "quick": {"depths": [6], "alphas": [1.0, 4.0], "N_values": [4, 6], "n_samples": 8, "t_max": 1000,
+                     "M_test": 1000, "grid_points": 25, "backend": "auto", "delta": 0.3},
+           "full": {"depths": [6, 10], "alphas": [1.0, 2.0, 4.0], "N_values": [4, 6, 8, 12, 16, 24], "n_samples": 8,
+                    "t_max": 20000, "M_test": 2000, "grid_points": 40, "backend": "auto", "delta": 0.3}},
+          deep_student_study, _draw_generalization, _describe_generalization, _generalization_estimate, layout=2),
     Panel("vi", "ultrametric", "(vi) Ultrametric triangles of replicas per layer",
           {"tiny": {"bins": 10}, "quick": {"bins": 20}, "full": {"bins": 30}},
           _ultrametric, _draw_ultrametric, _describe_ultrametric, lambda p, scale: 2.0, layout=2),

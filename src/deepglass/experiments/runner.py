@@ -25,6 +25,7 @@ from ..errors import RunDirectoryError
 from ..model import TrainingSet, make_training_set, sample_inputs
 from .config import RunConfig, load_config, parse_config
 from .resources import check_run_fits
+from .summary import equilibrium_attrs
 from .store import (RESULT_FILE, StoredRun, concat_measurements, read_run, remove_figures, result_file,
                     write_run)
 
@@ -224,6 +225,7 @@ def execute(plan: RunPlan, on_event: EventCallback | None = None, save_interval:
         if event.done:
             result = concat_measurements(done_parts + new_parts)
             result.attrs = run_attrs(config, "complete", event.t)
+            result.attrs |= equilibrium_attrs(result)  # the equilibrium verdict travels with the result
             write_run(plan.out, result)
         elif event.checkpoint is not None and (event.measurement is None  # a K-step checkpoint: always saved
                                                or time.monotonic() - last_save >= save_interval):

@@ -27,7 +27,7 @@ RESULT_FILE = "run.nc"
 # command): removed when a run is started afresh there, so no figure of a previous run stays beside the new
 # result. tests/test_reliability.py checks that plot_run's file names match these patterns.
 FIGURE_PATTERNS = ("energy.png", "replica_overlap_tw*.png", "replica_weight_overlap_tw*.png",
-                   "teacher_overlap_profile.png", "ultrametric_triangles.png", "ultrametric_dendrograms.png")
+                   "teacher_overlap_profile.png", "demo_profile_vs_theory.png", "ultrametric_triangles.png", "ultrametric_dendrograms.png")
 CHECKPOINT_GROUP = "checkpoint"
 FORMAT = "deepglass-run-1"
 ENGINE = "h5netcdf"

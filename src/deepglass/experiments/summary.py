@@ -91,7 +91,7 @@ def final_summary(run: xr.Dataset) -> dict:
         if name in last:  # one profile per waiting time
             final[key] = {f"t_w={int(tw)}": _layers_mean(last[name].sel(tw=tw), layers) for tw in last["tw"].values}
     summary["final"] = final
-    summary["nishimori"] = nishimori_check(run, config)
+    summary["nishimori"] = stored_nishimori(run)
     from .mixing import autocorrelation_times
     summary["autocorrelation"] = autocorrelation_times(run, config)
     return summary
@@ -156,6 +156,84 @@ def nishimori_check(run: xr.Dataset, config: dict) -> dict | None:
                           "the teacher's internal representations, not of the design space (mc.sampler = "
                           "\"design-space\")")
     return out
+
+
+TAU_FACTOR = 10.0        # a planted run is equilibrated only if it ran >= this many relaxation times in every layer
+NISHIMORI_ATTR = "nishimori_json"   # the verdict, stored in the completed run's Dataset (runner.execute)
+
+
+def planted_relaxation_times(run: xr.Dataset, config: dict) -> list[float] | None:
+    """Integrated relaxation time (MC steps) of the host's weight overlap with the teacher, per layer 1..L.
+
+    The planted host starts at the teacher, itself an equilibrium sample, so Q_st(t) is the weight
+    autocorrelation of an equilibrium chain. With C_l(t) = (Q_st(t) - Q_st(T)) / (1 - Q_st(T)) (T the last
+    measured time, sample means), tau_l = int_0^W C_l(t) dt by the trapezoid rule over the measured times
+    (C(0) = 1), W the first time C reaches 0 (linear interpolation): the usual self-consistent window, which
+    keeps the noise of the plateau (large on log-spaced late times) out of the integral. Using the late value
+    as plateau makes tau a lower bound while the chain still decays (a linear decay to T gives tau = T/2, so
+    T >= 10 tau fails); NaN for a layer that never left the teacher (1 - Q_st(T) < 1e-3: the acceptance test
+    covers it). A small local estimator, until the engine reports integrated autocorrelation times of its
+    own (docs/experiments.md "Equilibrium verdict")."""
+    if config["run"]["protocol"] != "planted" or "teacher_Q" not in run or run.sizes.get("time", 0) < 2:
+        return None
+    L = int(config["network"]["L"])
+    times = np.concatenate([[0.0], run["time"].values.astype(float)])
+    Q = run["teacher_Q"].sel(layer=list(range(1, L + 1))).mean("sample").values      # (time, layer)
+    out = []
+    for l in range(L):
+        series = np.concatenate([[1.0], Q[:, l]])
+        plateau = series[-1]
+        if not np.isfinite(plateau) or 1.0 - plateau < 1e-3:
+            out.append(float("nan"))
+            continue
+        C = (series - plateau) / (1.0 - plateau)
+        out.append(_windowed_integral(times, C))
+    return out
+
+
+def _windowed_integral(t: np.ndarray, C: np.ndarray) -> float:
+    """Trapezoid integral of C(t) (C[0] > 0) up to its first zero (linear interpolation), or to the end."""
+    below = np.flatnonzero(C <= 0.0)
+    if below.size == 0:
+        return float(np.sum(0.5 * (C[1:] + C[:-1]) * np.diff(t)))
+    k = int(below[0])   # C[k-1] > 0 >= C[k]
+    head = float(np.sum(0.5 * (C[1:k] + C[:k - 1]) * np.diff(t[:k])))
+    t0 = t[k - 1] + (t[k] - t[k - 1]) * C[k - 1] / (C[k - 1] - C[k])
+    return head + 0.5 * C[k - 1] * (t0 - t[k - 1])
+
+
+def equilibrium_verdict(run: xr.Dataset, config: dict | None = None) -> dict | None:
+    """nishimori_check plus the relaxation times: equilibrated iff the identity holds, no layer is frozen and
+    the run lasted >= TAU_FACTOR relaxation times in every layer."""
+    config = json.loads(run.attrs["config_json"]) if config is None else config
+    check = nishimori_check(run, config)
+    if check is None or check.get("equilibrated") is None:
+        return check
+    tau = planted_relaxation_times(run, config)
+    if tau is not None:
+        check["relaxation_time_Q"] = tau
+        check["tau_factor"] = TAU_FACTOR
+        finite = [x for x in tau if np.isfinite(x)]
+        short = bool(finite) and check["t"] < TAU_FACTOR * max(finite)
+        if short and check["equilibrated"]:
+            check["equilibrated"] = False
+            check["reason"] = (f"run shorter than {TAU_FACTOR:g} relaxation times (t = {check['t']}, tau_Q up to "
+                               f"{max(finite):.3g}): NOT shown to be equilibrated; " + check["reason"])
+    return check
+
+
+def equilibrium_attrs(run: xr.Dataset) -> dict:
+    """The attributes that store a completed run's equilibrium verdict in its own Dataset (JSON, null if none)."""
+    return {NISHIMORI_ATTR: json.dumps(json_ready(equilibrium_verdict(run)), allow_nan=False)}
+
+
+def stored_nishimori(run: xr.Dataset) -> dict | None:
+    """The verdict stored with the run (runs completed since it is stored), else computed from the measurements."""
+    if NISHIMORI_ATTR in run.attrs:
+        return json.loads(run.attrs[NISHIMORI_ATTR])
+    if "time" not in run.dims or run.sizes["time"] == 0:
+        return None
+    return equilibrium_verdict(run)
 
 
 def to_json(summary: dict) -> str:

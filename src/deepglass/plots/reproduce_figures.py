@@ -161,39 +161,50 @@ def plot_overlap_maps(ds: xr.Dataset, path: str | Path, var: str = "q") -> Path:
 # ---------------------------------------------------------------------- (v) generalization
 
 def plot_generalization(ds: xr.Dataset, path: str | Path) -> Path:
-    """eps_g vs 1/N (one series per alpha, theory at 1/N = 0) and eps_g vs alpha (theory curves, MC per N)."""
+    """The deep student: m_L vs N per (depth, alpha), equilibrated points as results and the others as grey
+    crosses (not results), theory N -> inf as dashed lines; eps_g vs alpha per depth with equilibrated MC points."""
     fig = Figure(figsize=(11, 4.4), layout="constrained")
     ax_n, ax_a = fig.subplots(1, 2)
-    alphas = ds["alpha"].values
-    Ns = ds["N"].values
+    depths, alphas, Ns = ds["depth"].values, ds["alpha"].values, ds["N"].values
     colors = colormaps["viridis"](np.linspace(0, 0.85, len(alphas)))
-    for a, col in zip(alphas, colors):
-        y = ds["sim_eps_g"].sel(alpha=a).values
-        err = ds["sim_eps_g_sem"].sel(alpha=a).values
-        ax_n.errorbar(1.0 / Ns, y, yerr=np.nan_to_num(err), fmt="o-", color=col, capsize=3, label=rf"$\alpha$ = {a:g}")
-        ax_n.plot([0], [float(ds["theory_eps_g"].sel(alpha=a))], "*", color=col, ms=11)
-        ax_n.plot([0], [float(ds["frozen_eps_g"].sel(alpha=a))], "D", color=col, ms=6, mfc="none")
-    ax_n.set_xlim(left=-0.005)
-    ax_n.set_xlabel("1 / N  (stars: Bayes-optimal chain theory; open diamonds: frozen-representation theory)")
-    ax_n.set_ylabel(r"generalization error $\varepsilon_g$")
-    ax_n.legend(fontsize=7)
-    grid = ds["alpha_grid"].values
-    ax_a.plot(grid, ds["theory_eps_g_grid"].values, "k-", label="theory: Bayes-optimal chain (RS, Nishimori)")
-    ax_a.plot(grid, ds["frozen_eps_g_grid"].values, "k--",
-              label="theory: frozen representations (what greedy planted MC samples)")
     markers = "osD^v<>"
-    for N, m in zip(Ns, markers):
-        ax_a.errorbar(alphas, ds["sim_eps_g"].sel(N=N).values, yerr=np.nan_to_num(ds["sim_eps_g_sem"].sel(N=N).values),
-                      fmt=m, capsize=3, label=f"MC, N = {int(N)}")
+    excluded_drawn = False
+    for d, (L, m) in enumerate(zip(depths, markers)):
+        shift = (d - (len(depths) - 1) / 2) * 0.15
+        for a, col in zip(alphas, colors):
+            pick = ds.sel(depth=L, alpha=a)
+            y, err, ok = pick["sim_m"].values, pick["sim_m_sem"].values, pick["equilibrated"].values == 1
+            ax_n.errorbar(Ns[ok] + shift, y[ok], yerr=np.nan_to_num(err[ok]), fmt=m, color=col, capsize=3,
+                          label=rf"L = {int(L)}, $\alpha$ = {a:g}")
+            bad = ~ok & np.isfinite(y)
+            if bad.any():
+                ax_n.plot(Ns[bad] + shift, y[bad], "x", color="0.55", ms=6,
+                          label=None if excluded_drawn else "NOT equilibrated: not a result")
+                excluded_drawn = True
+            ax_n.axhline(float(pick["theory_m"]), color=col, ls="--", lw=0.8)
+    ax_n.set_xlabel("N (dashed: Bayes-optimal chain theory, N -> inf)")
+    ax_n.set_ylabel("generalization overlap $m_L$ (fresh inputs)")
+    ax_n.set_xticks(Ns)
+    ax_n.legend(fontsize=6, ncol=2)
+    grid = ds["alpha_grid"].values
+    for d, (L, m) in enumerate(zip(depths, markers)):
+        line = ax_a.plot(grid, ds["theory_eps_g_grid"].sel(depth=L).values, "-", label=f"theory L = {int(L)}")
+        for N in Ns:
+            pick = ds.sel(depth=L, N=N)
+            ok = pick["equilibrated"].values == 1
+            if ok.any():
+                ax_a.errorbar(alphas[ok], pick["sim_eps_g"].values[ok], yerr=np.nan_to_num(pick["sim_eps_g_sem"].values[ok]),
+                              fmt=m, color=line[0].get_color(), alpha=0.4 + 0.6 * (N / Ns.max()), capsize=2,
+                              label=f"MC L = {int(L)}, N = {int(N)}")
     ax_a.set_xscale("log")
     ax_a.set_xticks(alphas, [f"{a:g}" for a in alphas])
     ax_a.xaxis.set_minor_formatter(NullFormatter())
     ax_a.set_xlabel(r"load $\alpha$")
     ax_a.set_ylabel(r"$\varepsilon_g$")
-    ax_a.legend(fontsize=7, loc="lower left")
+    ax_a.legend(fontsize=6, loc="lower left")
     a = ds.attrs
-    fig.suptitle(f"teacher-student, planted greedy MC: L = {a['L']}, t_max = {a['t_max']}, {a['n_samples']} samples "
-                 f"per point (errors: standard error over samples)", fontsize=9)
+    fig.suptitle(f"deep student, planted, design-space sampler (the theory's ensemble): t_max = {a['t_max']}, "
+                 f"{a['n_samples']} samples per point (errors: standard error over samples)", fontsize=9)
     return save_figure(fig, path)
 
 
