@@ -19,7 +19,7 @@ import xarray as xr
 from .config import RunConfig, parse_config
 
 # MC steps, measured on the 2-core dev machine with numba (docs/experiments.md "The demo" has the timing).
-DEMO_T_MAX = 15000
+DEMO_T_MAX = 60000
 DEMO = {"N": 6, "L": 2, "alpha": 2.0, "delta": 0.6, "n_samples": 8, "R": 2}
 
 
