@@ -143,8 +143,8 @@ def test_bad_input():
         solve_krsb_chain(ChainProblem("random", 2, 1.0), steps=-1)
     with pytest.raises(ConfigError, match="n_x"):
         solve_frsb_chain(ChainProblem("random", 1, 1.0), n_x=2)
-    with pytest.raises(ConfigError, match="field_nodes"):
-        solve_krsb_chain(ChainProblem("random", 1, 1.0), steps=1, field_nodes=5)
+    with pytest.raises(ConfigError, match="panel_nodes"):
+        solve_krsb_chain(ChainProblem("random", 1, 1.0), steps=1, panel_nodes=5)
 
 
 def test_dispatcher_reaches_rsb_solvers():

@@ -38,17 +38,17 @@ def _sample(ds: xr.Dataset, name: str, layer: int, x_mid: np.ndarray, smoothing:
 
 
 def solve_frsb_chain(problem: ChainProblem, init: xr.Dataset | None = None, tol: float = 1e-8,
-                     max_iter: int = 2000, n_x: int = 20, field_nodes: int = 301,
+                     max_iter: int = 2000, n_x: int = 20, panel_nodes: int = 12,
                      start_steps: int = 1, smoothing: float = 0.15) -> xr.Dataset:
     """Full-RSB saddle point of the chain on an x grid of n_x cells; contract layout (ansatz "frsb")."""
     check_random_scenario(problem, "frsb")
     if not isinstance(n_x, (int, np.integer)) or not 4 <= n_x <= 400:
         raise ConfigError("n_x", n_x, "an integer in 4..400 (cells of the x grid)")
-    opts = grid_options(field_nodes)
+    opts = grid_options(panel_nodes)
     L = problem.L
     if init is None:
         init = (replica_symmetric_start(problem) if start_steps == 0
-                else solve_krsb_chain(problem, steps=start_steps, tol=max(tol, 1e-8), field_nodes=field_nodes))
+                else solve_krsb_chain(problem, steps=start_steps, tol=max(tol, 1e-8), panel_nodes=panel_nodes))
     if int(init.attrs.get("L", -1)) != L:
         raise ConfigError("init", f"L = {init.attrs.get('L')}", f"a solution with the same depth L = {L}")
     edges = np.linspace(0.0, 1.0, n_x + 1)

@@ -106,24 +106,25 @@ def replica_symmetric_start(problem: ChainProblem) -> xr.Dataset | None:
         return None
 
 
-def grid_options(field_nodes: int) -> GridOptions:
-    if not isinstance(field_nodes, (int, np.integer)) or not 41 <= field_nodes <= 4001:
-        raise ConfigError("field_nodes", field_nodes, "an integer in 41..4001 (nodes of the field grid)")
-    return GridOptions(gap_half=field_nodes // 2, ising_half=field_nodes // 2)
+def grid_options(panel_nodes: int) -> GridOptions:
+    """Field quadrature (parisi_quadrature.QuadratureOptions) with ``panel_nodes`` Gauss-Legendre nodes per panel."""
+    if not isinstance(panel_nodes, (int, np.integer)) or not 6 <= panel_nodes <= 32:
+        raise ConfigError("panel_nodes", panel_nodes, "an integer in 6..32 (Gauss-Legendre nodes per field panel)")
+    return GridOptions(q_grid=int(panel_nodes))
 
 
 def solve_krsb_chain(problem: ChainProblem, steps: int = 1, init: xr.Dataset | None = None, tol: float = 1e-8,
-                     max_iter: int = 1000, field_nodes: int = 301) -> xr.Dataset:
+                     max_iter: int = 1000, panel_nodes: int = 12) -> xr.Dataset:
     """k-RSB saddle point of the chain, shared breakpoints optimised; contract layout (ansatz "krsb")."""
     check_random_scenario(problem, "krsb")
     if not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ConfigError("steps", steps, "an integer k >= 0 (number of RSB steps)")
-    opts = grid_options(field_nodes)
+    opts = grid_options(panel_nodes)
     steps = int(steps)
     if init is None or _steps_of(init) not in (steps, steps - 1):
         # continuation in k: RS -> 1RSB -> ... -> k-RSB, each step split open from the previous solution
         init = replica_symmetric_start(problem) if steps <= 1 else solve_krsb_chain(
-            problem, steps=steps - 1, tol=max(tol, 1e-7), max_iter=max_iter, field_nodes=field_nodes)
+            problem, steps=steps - 1, tol=max(tol, 1e-7), max_iter=max_iter, panel_nodes=panel_nodes)
     state = initial_state(problem, steps, init)
     what = f"{steps}-RSB chain (L = {problem.L}, alpha = {problem.alpha}, kappa = {problem.kappa})"
     state, ev, residual, iterations, collapsed = solve_chain(problem, state, opts, tol=tol, max_iter=max_iter,
