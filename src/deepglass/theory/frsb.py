@@ -18,7 +18,7 @@ from ..errors import ConfigError, ConvergenceError
 from .krsb import check_random_scenario, grid_options, replica_symmetric_start, solve_krsb_chain
 from .parisi import StepFunction
 from .parisi_chain import ONE, ChainState
-from .parisi_solver import level_spread, solve_levels, to_dataset
+from .parisi_solver import check_solution, level_spread, map_breakdown_as_convergence_error, solve_levels, to_dataset
 from .problem import ChainProblem
 
 
@@ -56,11 +56,14 @@ def solve_frsb_chain(problem: ChainProblem, init: xr.Dataset | None = None, tol:
     Q = [None] + [StepFunction(bp, np.maximum.accumulate(_sample(init, "Q", l, x_mid, smoothing))) for l in range(1, L + 1)]
     q = [ONE] + [StepFunction(bp, np.maximum.accumulate(_sample(init, "q", l, x_mid, smoothing))) for l in range(1, L)] + [ONE]
     state = ChainState(Q, q)
-    state, ev, residual, iterations, ok = solve_levels(problem, state, opts, tol=tol, max_iter=max_iter)
+    what = f"full-RSB chain (L = {L}, alpha = {problem.alpha}, kappa = {problem.kappa}, n_x = {n_x})"
+    with map_breakdown_as_convergence_error(what):
+        state, ev, residual, iterations, ok = solve_levels(problem, state, opts, tol=tol, max_iter=max_iter)
     if not ok:
-        raise ConvergenceError(f"full-RSB chain (L = {L}, alpha = {problem.alpha}, kappa = {problem.kappa}, "
-                               f"n_x = {n_x})", residual, iterations)
-    ds = to_dataset(problem, state, ev.free_entropy, ansatz="frsb", steps=0, residual=residual,
+        raise ConvergenceError(what, residual, iterations)
+    audit = check_solution(problem, state, ev, opts, residual, what, iterations=iterations, breakpoints=False, tol=tol)
+    ds = to_dataset(problem, state, ev.free_entropy, ansatz="frsb", steps=0, residual=audit["residual"],
                     iterations=iterations, collapsed=level_spread(state, L) == 0.0, n_x=max(101, 2 * n_x + 1))
+    ds.attrs.update({k: v for k, v in audit.items() if k != "residual"})
     ds.attrs["n_x"] = int(n_x)
     return ds

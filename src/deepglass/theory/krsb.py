@@ -17,7 +17,7 @@ import xarray as xr
 from ..errors import ConfigError, DeepglassError
 from .parisi import StepFunction
 from .parisi_chain import ONE, ChainState, GridOptions, level_to_y
-from .parisi_solver import solve_chain, to_dataset
+from .parisi_solver import check_solution, map_breakdown_as_convergence_error, solve_chain, to_dataset
 from .problem import ChainProblem
 
 
@@ -127,8 +127,13 @@ def solve_krsb_chain(problem: ChainProblem, steps: int = 1, init: xr.Dataset | N
             problem, steps=steps - 1, tol=max(tol, 1e-7), max_iter=max_iter, panel_nodes=panel_nodes)
     state = initial_state(problem, steps, init)
     what = f"{steps}-RSB chain (L = {problem.L}, alpha = {problem.alpha}, kappa = {problem.kappa})"
-    state, ev, residual, iterations, collapsed = solve_chain(problem, state, opts, tol=tol, max_iter=max_iter,
-                                                  optimise_breakpoints=steps > 0, what=what,
-                                                  try_joint_first=False)
-    return to_dataset(problem, state, ev.free_entropy, ansatz="krsb", steps=int(steps), residual=residual,
-                      iterations=iterations, collapsed=collapsed)
+    with map_breakdown_as_convergence_error(what):
+        state, ev, residual, iterations, collapsed = solve_chain(problem, state, opts, tol=tol, max_iter=max_iter,
+                                                                 optimise_breakpoints=steps > 0, what=what,
+                                                                 try_joint_first=False)
+    audit = check_solution(problem, state, ev, opts, residual, what, iterations=iterations,
+                           breakpoints=steps > 0 and not collapsed, tol=tol)
+    ds = to_dataset(problem, state, ev.free_entropy, ansatz="krsb", steps=int(steps), residual=audit["residual"],
+                    iterations=iterations, collapsed=collapsed)
+    ds.attrs.update({k: v for k, v in audit.items() if k != "residual"})
+    return ds

@@ -237,6 +237,18 @@ def _find_modes(x, kind, edges, nodes, bary, q, phi, slope, kappa, s, var, m, lw
             if lh > lmode[worst]:
                 modes[worst] = h
                 lmode[worst] = lh
+    # where the moments E[phi], E[phi'^2] get their mass: huge |phi| or phi'^2 in a tail of tiny weight
+    # (e.g. below kappa = -10) can outweigh the bulk; that node is kept as an extra centre (lmode = +inf)
+    best, kbest = -np.inf, 0
+    for k in range(n):
+        lk = -0.5 * (nodes[k] - x) ** 2 / var + m * phi[k] + math.log(max(slope[k] ** 2, abs(phi[k]), 1e-300))
+        if lk > best:
+            best, kbest = lk, k
+    if count == _MAX_MODES:
+        count -= 1
+    modes[count] = nodes[kbest]
+    lmode[count] = np.inf
+    count += 1
     return count
 
 
@@ -247,7 +259,8 @@ def _windows(x, kind, edges, nodes, bary, q, phi, slope, kappa, s, var, m, lw, m
     lo, hi = edges[0], edges[-1]
     top = -np.inf
     for i in range(count):
-        top = max(top, lmode[i])
+        if lmode[i] < np.inf:
+            top = max(top, lmode[i])
     ra = np.empty(count)
     rb = np.empty(count)
     rw = np.empty(count)
@@ -257,6 +270,27 @@ def _windows(x, kind, edges, nodes, bary, q, phi, slope, kappa, s, var, m, lw, m
             continue
         h = modes[i]
         f, d, p = _value_at(kind, edges, nodes, bary, q, phi, slope, kappa, s, h, lw)
+        moment = lmode[i] == np.inf
+        if moment:
+            w = min(sd, edges[p + 1] - edges[p])
+            l_ref = -0.5 * (h - x) ** 2 / var + m * f + math.log(max(d * d, abs(f), 1e-300))
+            ends = np.empty(2)
+            for side in range(2):
+                r = 1.0
+                e = 0.0
+                for _ in range(60):
+                    e = h - r * w if side == 0 else h + r * w
+                    if e <= lo or e >= hi:
+                        break
+                    f2, d2, p2 = _value_at(kind, edges, nodes, bary, q, phi, slope, kappa, s, e, lw)
+                    if -0.5 * (e - x) ** 2 / var + m * f2 + math.log(max(d2 * d2, abs(f2), 1e-300)) < l_ref - _DROP:
+                        break
+                    r *= 1.5
+                ends[side] = min(max(e, lo), hi)
+            ra[nw], rb[nw], rw[nw] = ends[0], ends[1], w
+            modes[nw], lmode[nw] = h, w
+            nw += 1
+            continue
         dd = 1e-4 * min(sd, edges[p + 1] - edges[p])
         f1, d1, p1 = _value_at(kind, edges, nodes, bary, q, phi, slope, kappa, s, min(h + dd, hi), lw)
         f0, d0, p0 = _value_at(kind, edges, nodes, bary, q, phi, slope, kappa, s, max(h - dd, lo), lw)
@@ -380,7 +414,7 @@ def _gauss_step(xs, kind, edges, nodes, bary, q, phi, slope, kappa, s, var, m, g
             for t in range(npts):
                 if pis[t] > 1e-30 * tot:
                     fmin, fmax = min(fmin, fs[t]), max(fmax, fs[t])
-            if m * (fmax - fmin) < 1.0:
+            if m * (fmax - fmin) < 1.0 and s0 > 0.5:
                 # weak tilt: the windows hold the Gaussian (normalised); around ref = E_G[phi],
                 # phi_out = ref + log1p(E_G[expm1(m (phi - ref))]) / m is exact to rounding relative to the
                 # spread of phi, also as m -> 0 or phi -> 0 (the log-sum-exp form loses eps / m)
