@@ -87,14 +87,13 @@ def test_two_rsb_with_last_m_one_is_one_rsb_with_wider_bottom():
 def test_equal_levels_and_small_m_reduce_to_rs():
     # a zero jump is no step; m -> 0 is the plain Gaussian average (relative precision kept as m -> 0)
     b = Bottom("gap", 1.0, np.sqrt(1e-7))
-    rs = accurate_recursion([0.6], [], Bottom("gap", 1.0, np.sqrt(0.4)))
     flat = accurate_recursion([1 - 1e-7] * 3, [0.3, 0.7], b)
     direct = accurate_recursion([1 - 1e-7], [], b)
     assert close(flat.value, direct.value) and close(flat.sq_slope, direct.sq_slope[0])
-    small = accurate_recursion([0.6, 1 - 1e-7], [1e-12], b)
+    # (1/m) log E e^{m phi} - E phi ~ (m/2) Var phi, and Var phi ~ 1e14 here: m = 1e-20 is 5e-7 on 1e7
+    small = accurate_recursion([0.6, 1 - 1e-7], [1e-20], b)
     zero = accurate_recursion([0.6, 1 - 1e-7], [0.0], b)
-    assert close(small.value, zero.value, rel=1e-9)
-    assert rs.value != pytest.approx(zero.value)  # m = 0 is not m = 1
+    assert close(small.value, zero.value, rel=1e-12) and close(small.sq_slope, zero.sq_slope, rel=1e-12)
 
 
 # ------------------------------------------------------------------ 1RSB against nested adaptive quadrature
@@ -107,6 +106,7 @@ def _one_rsb_case(c0, c1, m, kappa):
     return res, value, sq, mean
 
 
+@pytest.mark.slow  # the nested adaptive reference takes minutes on 2 cores
 def test_one_rsb_gap_matches_nested_quad():
     res, value, sq, mean = _one_rsb_case(0.25, 0.7, 0.4, 0.3)
     assert close(res.value, value) and close(res.sq_slope, sq) and close(res.mean_value, mean)
@@ -162,6 +162,7 @@ def test_refined_quadrature_agrees():
     assert close(base.mean_value, fine.mean_value)
 
 
+@pytest.mark.slow  # ~110 s on the shared 2-core machine
 def test_chain_rs_levels_equal_quad_formulas():
     # L = 2 chain, RS state: the gap blocks are E_z log H(u) and the spin block E log 2cosh, E tanh^2 (quad)
     problem = ChainProblem("random", 2, 3.0, 0.5)

@@ -97,6 +97,7 @@ def test_1rsb_collapses_to_rs_below_capacity_at_kappa_0():
     assert np.ptp(one["Q_levels"].sel(layer=1).values) < 1e-6
 
 
+@pytest.mark.slow  # ~60 s with the accurate quadrature (full RSB n_x = 20 included)
 def test_rsb_beyond_the_at_line_at_negative_kappa():
     # kappa = -1, alpha = 10: RS is replicon-unstable; each RSB step lowers the free entropy (n -> 0:
     # the saddle is a minimum in the overlaps), by less and less, and full RSB sits at the k -> oo end
