@@ -216,8 +216,8 @@ def _find_modes(x, kind, edges, nodes, bary, q, phi, slope, kappa, s, var, m, lw
                     a = c
                 else:
                     b = c
-                if b - a <= 1e-14 * (abs(c) + sd):
-                    break
+                if b - a <= 1e-4 * min(sd, nodes[k] - nodes[k - 1]) + 1e-15 * abs(c):
+                    break  # the maximum only centres a window of +-10 widths: 1e-4 of a node gap is plenty
             h = 0.5 * (a + b)
         if k < n:
             dprev = dk
