@@ -197,6 +197,29 @@ def solve_chain(problem: ChainProblem, state: ChainState, opts: GridOptions, *, 
     return st, ev, residual, total, False
 
 
+def polish(problem: ChainProblem, state: ChainState, opts: GridOptions, *, tol: float, max_iter: int,
+           optimise_breakpoints: bool, collapsed: bool, what: str):
+    """Second stage of a solve: from a solution found with a cheaper quadrature, the saddle point with ``opts``.
+
+    Levels and breakpoints together (a few secant steps from a close start); if that leaves the RSB
+    branch or fails, the robust nested iteration of solve_chain from the same start. Returns what
+    solve_chain returns; every residual in it is one of ``opts``.
+    """
+    L = problem.L
+    if collapsed or not optimise_breakpoints or pack_breakpoints(state, L).size == 0:
+        st, ev, res, it, ok = solve_levels(problem, state, opts, tol=tol, max_iter=max_iter,
+                                           collapse=np.inf if collapsed else 1e-6)
+        if not ok:
+            raise ConvergenceError(what + " (levels)", res, it)
+        return st, ev, res, it, collapsed or level_spread(st, L) == 0.0
+    st, ev, raw, it, ok = solve_joint(problem, state, opts, tol=tol, max_iter=min(max_iter, 200))
+    if ok and level_spread(st, L) > 0.5 * level_spread(state, L):
+        return st, ev, raw, it, False
+    st, ev, res, it2, coll = solve_chain(problem, state, opts, tol=tol, max_iter=max_iter,
+                                         optimise_breakpoints=True, what=what)
+    return st, ev, res, it + it2, coll
+
+
 @contextmanager
 def map_breakdown_as_convergence_error(what: str):
     """The saddle-point map can only fail numerically when overlaps are driven to 1 (conjugates -> infinity:
