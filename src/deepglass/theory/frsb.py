@@ -15,7 +15,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import ConfigError, ConvergenceError
-from .krsb import check_random_scenario, grid_options, replica_symmetric_start, solve_krsb_chain
+from .krsb import check_random_scenario, grid_options, replica_symmetric_start, solve_on
 from .parisi import StepFunction
 from .parisi_chain import ONE, ChainState
 from .parisi_solver import check_solution, level_spread, map_breakdown_as_convergence_error, solve_levels, to_dataset
@@ -46,9 +46,15 @@ def solve_frsb_chain(problem: ChainProblem, init: xr.Dataset | None = None, tol:
         raise ConfigError("n_x", n_x, "an integer in 4..400 (cells of the x grid)")
     opts = grid_options(panel_nodes)
     L = problem.L
+    cheap = opts.coarse()  # first stage (docs/theory.md R2a); the reported solution is polished on opts
     if init is None:
-        init = (replica_symmetric_start(problem) if start_steps == 0
-                else solve_krsb_chain(problem, steps=start_steps, tol=max(tol, 1e-8), panel_nodes=panel_nodes))
+        if start_steps == 0:
+            init = replica_symmetric_start(problem)
+        else:
+            st0, ev0, res0, it0, coll0 = solve_on(problem, start_steps, None, cheap, tol=max(tol, 1e-8),
+                                                  max_iter=max_iter)
+            init = to_dataset(problem, st0, ev0.free_entropy, ansatz="krsb", steps=start_steps, residual=res0,
+                              iterations=it0, collapsed=coll0)
     if int(init.attrs.get("L", -1)) != L:
         raise ConfigError("init", f"L = {init.attrs.get('L')}", f"a solution with the same depth L = {L}")
     edges = np.linspace(0.0, 1.0, n_x + 1)
@@ -58,7 +64,11 @@ def solve_frsb_chain(problem: ChainProblem, init: xr.Dataset | None = None, tol:
     state = ChainState(Q, q)
     what = f"full-RSB chain (L = {L}, alpha = {problem.alpha}, kappa = {problem.kappa}, n_x = {n_x})"
     with map_breakdown_as_convergence_error(what):
-        state, ev, residual, iterations, ok = solve_levels(problem, state, opts, tol=tol, max_iter=max_iter)
+        state, ev, residual, it1, ok = solve_levels(problem, state, cheap, tol=max(tol, 1e-9), max_iter=max_iter)
+        if not ok:
+            raise ConvergenceError(what + " (first stage)", residual, it1)
+        state, ev, residual, it2, ok = solve_levels(problem, state, opts, tol=tol, max_iter=max_iter)
+    iterations = it1 + it2
     if not ok:
         raise ConvergenceError(what, residual, iterations)
     audit = check_solution(problem, state, ev, opts, residual, what, iterations=iterations, breakpoints=False, tol=tol)

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 import numpy as np
 import xarray as xr
 
-from ..errors import ConvergenceError
+from ..errors import ConvergenceError, NoSolutionError
 from .parisi_chain import (
     ChainState,
     GridOptions,
@@ -246,8 +246,8 @@ def check_solution(problem: ChainProblem, state: ChainState, ev, opts: GridOptio
     """
     top = max(float(np.max(f.levels)) for f in functions(state, problem.L))
     if top >= COLLAPSE_LEVEL or not np.isfinite(ev.free_entropy):
-        raise ConvergenceError(what + f": the volume of solutions collapses (largest overlap level 1 - {1 - top:.1e}, "
-                               "free entropy -> -infinity): beyond capacity, no solution", float("inf"), iterations)
+        raise NoSolutionError(what, f"the volume of solutions collapses (largest overlap level 1 - {1 - top:.1e}, "
+                              "free entropy -> -infinity): beyond capacity", iterations)
     r_ref, ev_ref = level_residual(problem, state, opts.refined())
     refined = float(np.max(np.abs(r_ref))) if r_ref.size else 0.0
     if breakpoints:

@@ -1,0 +1,109 @@
+"""k-RSB capacity of the chain (random data): the SAT/UNSAT load where the largest level of some gap
+overlap c_l(x) = q^{l-1}(x) Q^l(x) q^l(x) reaches 1 (docs/theory.md, section 5).
+
+Where RS is stable up to its capacity (L = 1, kappa >= 0) k-RSB collapses onto RS and both agree
+(Gardner's alpha_c); where RS is unstable the k-RSB solution, with its own largest level, decides.
+Method: continuation in alpha with warm starts (each load a full solve_krsb_chain: accurate polish and
+refined audit) until the solve finds no solution (NoSolutionError: the volume collapses; or the map
+breaks down with overlaps driven to 1) or 1 - max c < 1e-3; then 1 - max c, linear in (alpha_c - alpha)
+near the capacity, is sampled just below and extrapolated to 0 by a quadratic fit. The estimate comes
+only from converged, audited solutions; failed loads only bound the search (an upper bound, reported).
+``min_gap`` (1 - max c at the last solution) says how close to the capacity the data came.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from ..errors import ConfigError, ConvergenceError, NoSolutionError
+from .krsb import solve_krsb_chain
+from .problem import ChainProblem
+
+
+def largest_gap_level(ds) -> float:
+    """max_l of the top level of c_l = q_{l-1} Q_l q_l (the EA values: the largest level of each function)."""
+    Q, q = np.asarray(ds["Q"].values[1:], float), np.asarray(ds["q"].values, float)
+    return float(np.max(q[:-1] * Q * q[1:]))
+
+
+def krsb_capacity(template: ChainProblem, steps: int = 1, *, alpha_start: float = 0.5, alpha_max: float = 1e3,
+                  growth: float = 1.25, close: float = 1e-3, rounds: int = 4, progress=None) -> dict:
+    """k-RSB capacity; returns {"alpha_c": float | None (none below alpha_max), "max_c", "alpha_reached",
+    "collapsed_to_rs" (of the last solution), "free_entropy", "points": [(alpha, 1 - max c)] of the last fit,
+    "stopped": why the scan ended}. A solve that fails to converge below the capacity propagates."""
+    if template.nishimori:
+        raise ConfigError("scenario", template.scenario,
+                          "random (teacher-student data have no capacity: the teacher is always a solution)")
+    if not np.isfinite(alpha_max) or alpha_max <= alpha_start:
+        raise ConfigError("alpha_max", alpha_max, f"a finite load > {alpha_start}")
+
+    def solve_at(a, init):
+        ds = solve_krsb_chain(dataclasses.replace(template, alpha=float(a)), steps=steps, init=init)
+        if progress is not None:
+            progress(f"alpha = {a:.6g}: max c = {largest_gap_level(ds):.8f}")
+        return ds
+
+    result = {"alpha_c": None, "max_c": np.nan, "alpha_reached": np.nan, "collapsed_to_rs": None,
+              "free_entropy": np.nan, "points": [], "stopped": "alpha_max"}
+    last, upper, a = None, np.inf, float(alpha_start)
+    while a <= alpha_max:
+        try:
+            ds = solve_at(a, last)
+        except ConvergenceError as exc:  # NoSolutionError, or the map broke down (overlaps driven to 1)
+            if last is None:
+                raise
+            result["stopped"] = "no solution" if isinstance(exc, NoSolutionError) else "map broke down"
+            upper = a if isinstance(exc, NoSolutionError) else np.inf
+            break
+        last = ds
+        result.update(max_c=largest_gap_level(ds), alpha_reached=a, free_entropy=float(ds.attrs["free_entropy"]),
+                      collapsed_to_rs=bool(ds.attrs["collapsed_to_rs"]))
+        if 1.0 - result["max_c"] < close:
+            result["stopped"] = "max c within 1e-3 of 1"
+            break
+        a *= growth
+    if result["stopped"] == "alpha_max":
+        return result
+    if last is None:
+        raise ConvergenceError(f"{steps}-RSB capacity (L = {template.L}, kappa = {template.kappa}): no solution "
+                               f"even at the first load {alpha_start}", float("inf"), 0)
+    # refine between the last solved load and the first unsolvable one (or beyond the close one)
+    lo = result["alpha_reached"]
+    hi = min(upper, a)
+    pts = [(lo, 1.0 - result["max_c"])]
+    estimate = None
+    for _ in range(rounds):
+        trial = lo + (hi - lo) * (np.array([0.25, 0.5, 0.75]) if estimate is None else np.array([0.3, 0.6]))
+        for t in trial:
+            if t <= lo or t >= upper:
+                continue
+            try:
+                ds = solve_at(t, last)
+            except NoSolutionError:  # beyond the capacity: an upper bound
+                upper = min(upper, t)
+                continue
+            except ConvergenceError:  # the map broke down close to 1: no bound, the fit decides
+                hi = min(hi, t)
+                continue
+            last, lo = ds, t
+            pts.append((t, 1.0 - largest_gap_level(ds)))
+            result.update(max_c=largest_gap_level(ds), alpha_reached=float(t), free_entropy=float(ds.attrs["free_entropy"]),
+                          collapsed_to_rs=bool(ds.attrs["collapsed_to_rs"]))
+        use = sorted(pts)[-4:]
+        if len(use) < 3:
+            hi = lo + 0.5 * (min(upper, hi) - lo)
+            continue
+        fa, fg = np.array(use).T
+        roots = np.roots(np.polyfit(fa, fg, 2))
+        real = roots[np.isreal(roots)].real
+        real = real[real >= fa.max()]
+        if not real.size:
+            break
+        estimate = float(min(real.min(), upper))
+        hi = min(estimate, hi) if estimate > lo else estimate
+    result["alpha_c"] = estimate
+    result["upper_bound"] = None if not np.isfinite(upper) else float(upper)
+    result["min_gap"] = float(1.0 - result["max_c"])
+    result["points"] = [(float(x), float(y)) for x, y in sorted(pts)]
+    return result
