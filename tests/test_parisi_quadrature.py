@@ -191,3 +191,16 @@ def test_solver_reports_refined_residual_and_refuses_beyond_capacity():
     assert ds.attrs["quadrature_error"] < 1e-11
     with pytest.raises(ConvergenceError):  # Gardner capacity at kappa = 0 is 2
         solve_krsb_chain(ChainProblem("random", 1, 3.0, 0.0), steps=1)
+
+
+@pytest.mark.parametrize("jump", [1e-13, 1e-9, 1e-6])
+def test_narrow_step_is_the_heat_kernel_expansion(jump):
+    # a level jump D far below the node spacing (collapsing steps): the tilted maximum of the first
+    # nodes lies between the range end and the first node, where the mode search used to miss it.
+    # phi_0 = log 2cosh + (D/2)(sech^2 + m tanh^2) + O(D^2), so Phi = E_a[that] to O(D^2)
+    a, m = 0.43324743, 0.3
+    res = accurate_recursion([a, a + jump], [m], Bottom("ising"))
+    value = ref.rs(ref.ising_bottom, a, kinks=(0.0,))[0]
+    sech2 = ref.gaussian_mean(lambda h: np.array([1.0 / np.cosh(h) ** 2]), a, kinks=(0.0,))[0]
+    expected = value + 0.5 * jump * (sech2 + m * (1.0 - sech2))
+    assert res.value == pytest.approx(expected, rel=1e-13, abs=jump ** 2)

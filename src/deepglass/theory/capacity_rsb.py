@@ -39,7 +39,10 @@ def krsb_capacity(template: ChainProblem, steps: int = 1, *, alpha_start: float 
         raise ConfigError("alpha_max", alpha_max, f"a finite load > {alpha_start}")
 
     def solve_at(a, init):
-        ds = solve_krsb_chain(dataclasses.replace(template, alpha=float(a)), steps=steps, init=init)
+        # a collapsed (RS) start would stay RS (the map leaves that subspace invariant): start cold then,
+        # from the RS solution split open, so that RSB is found where it exists
+        warm = init if init is not None and not init.attrs.get("collapsed_to_rs") else None
+        ds = solve_krsb_chain(dataclasses.replace(template, alpha=float(a)), steps=steps, init=warm)
         if progress is not None:
             progress(f"alpha = {a:.6g}: max c = {largest_gap_level(ds):.8f}")
         return ds
@@ -70,7 +73,7 @@ def krsb_capacity(template: ChainProblem, steps: int = 1, *, alpha_start: float 
                                f"even at the first load {alpha_start}", float("inf"), 0)
     # refine between the last solved load and the first unsolvable one (or beyond the close one)
     lo = result["alpha_reached"]
-    hi = min(upper, a)
+    hi = min(upper, a if a > lo else lo * growth)
     pts = [(lo, 1.0 - result["max_c"])]
     estimate = None
     for _ in range(rounds):
