@@ -16,9 +16,34 @@ import dataclasses
 
 import numpy as np
 
-from ..errors import ConfigError, ConvergenceError, NoSolutionError
+from ..errors import ConfigError, ConvergenceError, DeepglassError, NoSolutionError
 from .krsb import solve_krsb_chain
 from .problem import ChainProblem
+
+
+class LostBranchError(ConvergenceError):
+    """The k-RSB solve collapsed onto RS where RS is unstable (or onto another RS fixed point): the RSB
+    branch is lost, so no k-RSB capacity can be read off (a refusal, not a capacity)."""
+
+    def __init__(self, what: str, reached: str):
+        DeepglassError.__init__(self, f"{what}; {reached}")
+        self.what, self.residual, self.iterations = what, float("nan"), 0
+
+
+def _check_collapse(problem: ChainProblem, ds) -> None:
+    """A collapsed k-RSB solution is accepted only if it is the RS solution and RS is stable there."""
+    from .rs import solve_rs
+
+    rs = solve_rs(problem)
+    rep = rs.attrs.get("replicon_chain")
+    same = np.allclose(ds["Q"].values[1:], rs["Q"].values[1:], atol=1e-6) and np.allclose(
+        ds["q"].values, rs["q"].values, atol=1e-6)
+    if not same or rep is None or rep <= 0:
+        why = (f"RS is unstable there (replicon_chain = {rep:.3g})" if same else
+               "onto a fixed point that is not the RS solution")
+        raise LostBranchError(f"{ds.attrs['steps']}-RSB solve at alpha = {problem.alpha:.6g} (L = {problem.L}, "
+                              f"kappa = {problem.kappa}) collapsed onto RS, {why}: the RSB branch is lost",
+                              "no k-RSB capacity")
 
 
 def largest_gap_level(ds) -> float:
@@ -41,10 +66,21 @@ def krsb_capacity(template: ChainProblem, steps: int = 1, *, alpha_start: float 
     def solve_at(a, init):
         # a collapsed (RS) start would stay RS (the map leaves that subspace invariant): start cold then,
         # from the RS solution split open, so that RSB is found where it exists
+        problem = dataclasses.replace(template, alpha=float(a))
         warm = init if init is not None and not init.attrs.get("collapsed_to_rs") else None
-        ds = solve_krsb_chain(dataclasses.replace(template, alpha=float(a)), steps=steps, init=warm)
+        ds = solve_krsb_chain(problem, steps=steps, init=warm)
+        if warm is not None and ds.attrs["collapsed_to_rs"]:  # a warm start can slide onto RS: try cold
+            cold = solve_krsb_chain(problem, steps=steps)
+            ds = ds if cold.attrs["collapsed_to_rs"] else cold
         if progress is not None:
-            progress(f"alpha = {a:.6g}: max c = {largest_gap_level(ds):.8f}")
+            progress(f"alpha = {a:.6g}: max c = {largest_gap_level(ds):.8f}"
+                     f"{' (collapsed onto RS)' if ds.attrs['collapsed_to_rs'] else ''}")
+        if ds.attrs["collapsed_to_rs"]:
+            try:
+                _check_collapse(problem, ds)
+            except LostBranchError as exc:
+                exc.args = (f"{exc}; last RSB solution: alpha = {result['alpha_reached']}, max c = {result['max_c']}",)
+                raise
         return ds
 
     result = {"alpha_c": None, "max_c": np.nan, "alpha_reached": np.nan, "collapsed_to_rs": None,
@@ -53,6 +89,8 @@ def krsb_capacity(template: ChainProblem, steps: int = 1, *, alpha_start: float 
     while a <= alpha_max:
         try:
             ds = solve_at(a, last)
+        except LostBranchError:
+            raise
         except ConvergenceError as exc:  # NoSolutionError, or the map broke down (overlaps driven to 1)
             if last is None:
                 raise
@@ -83,6 +121,8 @@ def krsb_capacity(template: ChainProblem, steps: int = 1, *, alpha_start: float 
                 continue
             try:
                 ds = solve_at(t, last)
+            except LostBranchError:
+                raise
             except NoSolutionError:  # beyond the capacity: an upper bound
                 upper = min(upper, t)
                 continue
