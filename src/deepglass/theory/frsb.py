@@ -7,6 +7,8 @@ exact solution of the Parisi PDE, so this is the PDE with a first-order-in-dx di
 n_x levels of every function is the same map as k-RSB (parisi_chain.py), solved with Anderson mixing.
 
 Start: the 1RSB solution (or ``init``) sampled on the grid, so the iteration begins on the RSB branch.
+Two stages (docs/theory.md R2a): the 1RSB start and a first level solve on opts.coarse(), then the
+level solve on the accurate rule and the refined audit; every reported residual is of the latter two.
 Scenario: random data only (teacher-student is RS on the Nishimori line: ConfigError, use "rs").
 """
 from __future__ import annotations
