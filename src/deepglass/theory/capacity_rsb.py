@@ -21,6 +21,9 @@ from .krsb import solve_krsb_chain
 from .problem import ChainProblem
 
 
+FAR = 0.02  # a failed solve with 1 - max c above this is a solver failure, not the capacity's approach
+
+
 class LostBranchError(ConvergenceError):
     """The k-RSB solve collapsed onto RS where RS is unstable (or onto another RS fixed point): the RSB
     branch is lost, so no k-RSB capacity can be read off (a refusal, not a capacity)."""
@@ -106,6 +109,11 @@ def krsb_capacity(template: ChainProblem, steps: int = 1, *, alpha_start: float 
         a *= growth
     if result["stopped"] == "alpha_max":
         return result
+    if result["stopped"] == "map broke down" and 1.0 - result["max_c"] > FAR:
+        raise ConvergenceError(f"{steps}-RSB capacity (L = {template.L}, kappa = {template.kappa}): the solve failed at "
+                               f"alpha = {a:.6g} while max c = {result['max_c']:.4f} (at alpha = "
+                               f"{result['alpha_reached']:.6g}) is still far from 1: no capacity can be extrapolated",
+                               float("nan"), 0)
     if last is None:
         raise ConvergenceError(f"{steps}-RSB capacity (L = {template.L}, kappa = {template.kappa}): no solution "
                                f"even at the first load {alpha_start}", float("inf"), 0)
