@@ -91,6 +91,7 @@ def rsb_rows(rows):
         t_rs, rs = timed(lambda: solve(p, "rs"))
         for label, ansatz, steps, target in (("3-RSB chain L=10", "krsb", 3, "< 10 s"),
                                              ("full-RSB chain L=10", "frsb", 0, "< 60 s")):
+            print(f"# {label}, alpha={alpha:g} ...", flush=True)  # progress: these rows take minutes
             try:
                 t, ds = timed(lambda: solve(p, ansatz, steps=steps))
             except ConvergenceError as exc:
@@ -101,6 +102,7 @@ def rsb_rows(rows):
                          f"s = {ds.attrs['free_entropy']:.7f} (s - s_RS = {gain:.2e}), "
                          f"residual {ds.attrs['residual']:.1e}, quadrature_error "
                          f"{ds.attrs.get('quadrature_error', float('nan')):.1e}; baseline = RS solve"))
+            print(f"# {rows[-1][0]}: {t:.2f} s; {rows[-1][-1]}", flush=True)
     print("| case | time (s) | target | naive baseline (s) | speed-up | notes |")
     print("|---|---|---|---|---|---|")
     for name, t, target, tn, note in rows:
