@@ -57,7 +57,8 @@ def largest_gap_level(ds) -> float:
 
 def krsb_capacity(template: ChainProblem, steps: int = 1, *, alpha_start: float = 0.5, alpha_max: float = 1e3,
                   growth: float = 1.25, close: float = 1e-3, rounds: int = 4, progress=None) -> dict:
-    """k-RSB capacity; returns {"alpha_c": float | None (none below alpha_max), "max_c", "alpha_reached",
+    """k-RSB capacity; returns {"alpha_c": float | None (none below alpha_max; quadratic extrapolation),
+    "alpha_c_linear" (linear extrapolation of the same points), "lower_bound" (= alpha_reached), "max_c", "alpha_reached",
     "collapsed_to_rs" (of the last solution), "free_entropy", "points": [(alpha, 1 - max c)] of the last fit,
     "stopped": why the scan ended}. A solve that fails to converge below the capacity propagates."""
     if template.nishimori:
@@ -125,7 +126,7 @@ def krsb_capacity(template: ChainProblem, steps: int = 1, *, alpha_start: float 
     for _ in range(rounds):
         trial = lo + (hi - lo) * (np.array([0.25, 0.5, 0.75]) if estimate is None else np.array([0.3, 0.6]))
         for t in trial:
-            if t <= lo or t >= upper:
+            if t <= lo or t >= upper or t >= hi:
                 continue
             try:
                 ds = solve_at(t, last)
@@ -154,6 +155,12 @@ def krsb_capacity(template: ChainProblem, steps: int = 1, *, alpha_start: float 
         estimate = float(min(real.min(), upper))
         hi = min(estimate, hi) if estimate > lo else estimate
     result["alpha_c"] = estimate
+    # how far the extrapolation reaches: the linear root from the same last points (close to the quadratic
+    # one when the data come close to 1); a solution exists at alpha_reached, a lower bound in this ansatz
+    fa, fg = np.array(sorted(pts)[-4:]).T
+    slope = np.polyfit(fa, fg, 1)[0] if fa.size >= 2 else np.nan
+    result["alpha_c_linear"] = float(fa[-1] - fg[-1] / slope) if slope < 0 else None
+    result["lower_bound"] = float(result["alpha_reached"])
     result["upper_bound"] = None if not np.isfinite(upper) else float(upper)
     result["min_gap"] = float(1.0 - result["max_c"])
     result["points"] = [(float(x), float(y)) for x, y in sorted(pts)]
