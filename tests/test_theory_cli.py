@@ -193,7 +193,7 @@ def test_krsb_capacity_bad_input_exits_2(args, field):
     assert r.exit_code == 2 and field in r.output
 
 
-@pytest.mark.slow  # ~1 min on 2 loaded cores: a dozen audited 1RSB solves up to 1 - q ~ 1e-3
+@pytest.mark.slow  # 1-6 min on the shared 2-core machine: a dozen audited 1RSB solves up to 1 - q ~ 1e-3
 def test_krsb_capacity_reproduces_gardner_at_kappa_0():
     r = _run("capacity", "--depth", "1", "--ansatz", "krsb", "--steps", "1", "--alpha-start", "1")
     assert r.exit_code == 0, r.output
