@@ -21,7 +21,7 @@ from .krsb import solve_krsb_chain
 from .problem import ChainProblem
 
 
-FAR = 0.02  # a failed solve with 1 - max c above this is a solver failure, not the capacity's approach
+FAR = 0.05  # a failed solve with 1 - max c above this is a solver failure, not the capacity's approach
 
 
 class LostBranchError(ConvergenceError):
