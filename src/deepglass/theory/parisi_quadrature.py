@@ -395,6 +395,8 @@ def _gauss_step(xs, kind, edges, nodes, bary, q, phi, slope, kappa, s, var, m, g
         nw, n_kept = _windows(x, kind, edges, nodes, bary, q, phi, slope, kappa, s, var, m, lw, modes, lmode,
                               count, wa, wb, ww)
         npc = _pieces(wa, wb, ww, nw, modes, n_kept, edges, sd, piece, wa, wa, False)
+        if npc > 100000:  # a window cut into this many pieces is a mode-search failure: refuse, do not allocate
+            raise ValueError("parisi_quadrature: an integration window needs more than 1e5 pieces")
         pa = np.empty(npc)
         pb = np.empty(npc)
         _pieces(wa, wb, ww, nw, modes, n_kept, edges, sd, piece, pa, pb, True)
