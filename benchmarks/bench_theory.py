@@ -1,6 +1,6 @@
 """Timing of the theory solvers, with ratios against a naive baseline run in the same process.
 
-Run: .venv/bin/python benchmarks/bench_theory.py   (writes nothing; the table goes into RESULTS.md)
+Run: .venv/bin/python benchmarks/bench_theory.py [--rsb]   (writes nothing; the table goes into RESULTS.md)
 Baselines: the plain fixed-point iteration of the same RS map (what one would write first), and for the
 transitions a bisection on the onset of non-zero overlaps in full solves (no stability root).
 """
@@ -46,8 +46,10 @@ def naive_alpha_g(problem_template, layer, lo, hi, tol=1e-6):
     return 0.5 * (lo + hi)
 
 
-def main():
+def main(rsb_only: bool = False):
     rows = []
+    if rsb_only:
+        return rsb_rows(rows)
     # 1. RS chain L = 20 at one load
     p = ChainProblem("random", 20, 50.0)
     t_fast, ds = timed(lambda: solve(p), repeat=5)
@@ -78,6 +80,10 @@ def main():
     except ConvergenceError as exc:  # a full solve in the bisection failed: no baseline time
         t_naive, note = np.nan, f"naive onset bisection failed: {exc}"[:160]
     rows.append(("alpha_g(l), l<=5, L=12 (random)", t_fast, "< 10 s", t_naive, f"alpha_g(5) = {a5:.6f}; {note}"))
+    return rsb_rows(rows)
+
+
+def rsb_rows(rows):
     # 3. RSB chains at L = 10, at loads where the chain replicon is negative (RSB present); the
     # reference column is the RS solve of the same problem (ratio = cost of breaking the symmetry).
     for alpha in (6.0, 30.0):
@@ -85,6 +91,7 @@ def main():
         t_rs, rs = timed(lambda: solve(p, "rs"))
         for label, ansatz, steps, target in (("3-RSB chain L=10", "krsb", 3, "< 10 s"),
                                              ("full-RSB chain L=10", "frsb", 0, "< 60 s")):
+            print(f"# {label}, alpha={alpha:g} ...", flush=True)  # progress: these rows take minutes
             try:
                 t, ds = timed(lambda: solve(p, ansatz, steps=steps))
             except ConvergenceError as exc:
@@ -93,7 +100,9 @@ def main():
             gain = ds.attrs["free_entropy"] - rs.attrs["free_entropy"]
             rows.append((f"{label}, alpha={alpha:g}", t, target, t_rs,
                          f"s = {ds.attrs['free_entropy']:.7f} (s - s_RS = {gain:.2e}), "
-                         f"residual {ds.attrs['residual']:.1e}; baseline = RS solve"))
+                         f"residual {ds.attrs['residual']:.1e}, quadrature_error "
+                         f"{ds.attrs.get('quadrature_error', float('nan')):.1e}; baseline = RS solve"))
+            print(f"# {rows[-1][0]}: {t:.2f} s; {rows[-1][-1]}", flush=True)
     print("| case | time (s) | target | naive baseline (s) | speed-up | notes |")
     print("|---|---|---|---|---|---|")
     for name, t, target, tn, note in rows:
@@ -102,4 +111,6 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(rsb_only="--rsb" in sys.argv[1:])  # --rsb: only the RSB rows (old vs new Parisi grids)

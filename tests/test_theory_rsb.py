@@ -97,6 +97,7 @@ def test_1rsb_collapses_to_rs_below_capacity_at_kappa_0():
     assert np.ptp(one["Q_levels"].sel(layer=1).values) < 1e-6
 
 
+@pytest.mark.slow  # ~60 s with the accurate quadrature (full RSB n_x = 20 included)
 def test_rsb_beyond_the_at_line_at_negative_kappa():
     # kappa = -1, alpha = 10: RS is replicon-unstable; each RSB step lowers the free entropy (n -> 0:
     # the saddle is a minimum in the overlaps), by less and less, and full RSB sits at the k -> oo end
@@ -143,8 +144,8 @@ def test_bad_input():
         solve_krsb_chain(ChainProblem("random", 2, 1.0), steps=-1)
     with pytest.raises(ConfigError, match="n_x"):
         solve_frsb_chain(ChainProblem("random", 1, 1.0), n_x=2)
-    with pytest.raises(ConfigError, match="field_nodes"):
-        solve_krsb_chain(ChainProblem("random", 1, 1.0), steps=1, field_nodes=5)
+    with pytest.raises(ConfigError, match="panel_nodes"):
+        solve_krsb_chain(ChainProblem("random", 1, 1.0), steps=1, panel_nodes=5)
 
 
 def test_dispatcher_reaches_rsb_solvers():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
@@ -98,26 +99,6 @@ def _solving():
         raise fail("interrupted (Ctrl-C) during the solve; no result written", 130) from None
 
 
-RSB_GRID_RESOLVES = 0.05  # 1 - c below this: the Parisi solvers' uniform field grid misses the gap window
-
-
-def _warn_if_rsb_grid_unresolved(ds) -> None:
-    """k-RSB / full RSB evaluate the gap block on a uniform 301-node field grid whose spacing (0.06 sqrt(c)) no
-    longer resolves the window sqrt(1 - c) of a frozen layer (chat off by 4x at 1 - c = 1e-6, docs/theory.md
-    R9; the accurate panels of wip/ are not merged): such numbers must not pass silently."""
-    if ds.attrs.get("ansatz") not in ("krsb", "frsb"):
-        return
-    import numpy as np
-
-    Q, q = ds["Q"].values[1:], ds["q"].values
-    c = q[:-1] * Q * q[1:]
-    gap = float(1.0 - np.nanmax(c)) if np.isfinite(c).any() else 1.0
-    if gap < RSB_GRID_RESOLVES:
-        err_console.print(f"[yellow]warning:[/] a gap overlap is within {gap:.2g} of 1, where the RSB field grid is "
-                          "not accurate (docs/theory.md R9): treat these RSB numbers as approximate",
-                          highlight=False, soft_wrap=True)
-
-
 def _warn_if_rs_unstable(ds) -> None:
     """RS with random data and a negative chain replicon is not the physical solution: say so on stderr."""
     rep = ds.attrs.get("replicon_chain")
@@ -148,7 +129,6 @@ def theory(
     with _solving():
         ds = solve(problem, ansatz, steps=steps)
     _warn_if_rs_unstable(ds)
-    _warn_if_rsb_grid_unresolved(ds)
     if format == "netcdf":
         from ..experiments.store import write_dataset
 
@@ -224,22 +204,42 @@ def capacity(
     depth: int = typer.Option(..., "--depth", help="number of weight layers L >= 1"),
     kappa: float = typer.Option(0.0, "--kappa", help="gap threshold"),
     alpha_max: float = typer.Option(1000.0, "--alpha-max", help="largest load scanned (> 0.1)"),
+    ansatz: str = typer.Option("rs", "--ansatz", help="rs | krsb (the k-RSB SAT/UNSAT threshold)"),
+    steps: int = typer.Option(1, "--steps", help="k for --ansatz krsb, 1..6"),
+    alpha_start: float = typer.Option(0.5, "--alpha-start", help="first load of the k-RSB scan (> 0)"),
     out: Optional[Path] = typer.Option(None, "--out", help="also write the JSON to this file"),
 ) -> None:
-    """RS capacity of the chain (random data): the load where some gap overlap q Q q reaches 1, or none below
-    --alpha-max (a result, exit 0), with the RS stability (replicon_chain) at the last load solved."""
-    problem = _problem("random", depth, 1.0, kappa, 0.0)
-    from ..theory.transitions import capacity as rs_capacity
-
-    with _solving():
-        cap = rs_capacity(problem, alpha_max=alpha_max)
+    """Capacity of the chain (random data): the load where some gap overlap q Q q (k-RSB: its largest level)
+    reaches 1, or none below --alpha-max (a result, exit 0); RS also reports its stability (replicon_chain)
+    at the last load solved."""
+    if ansatz not in ("rs", "krsb"):
+        raise ConfigError("ansatz", ansatz, "rs or krsb")
+    _check_ansatz(ansatz, steps)
+    if not (math.isfinite(alpha_start) and alpha_start > 0):
+        raise ConfigError("alpha_start", alpha_start, "a finite load > 0")
+    problem = _problem("random", depth, 1.0, kappa, 0.0, ansatz)
     from ..experiments.summary import json_ready
 
-    rep = cap["replicon_chain"]
-    result = json_ready({"scenario": "random", "L": depth, "kappa": kappa, "alpha_max": alpha_max, "ansatz": "rs",
-                         "alpha_c": cap["alpha_c"], "found": cap["alpha_c"] is not None,
-                         "max_c": cap["max_c"], "alpha_reached": cap["alpha_reached"],
-                         "replicon_chain": rep, "rs_stable": None if rep is None else bool(rep > 0)})
+    if ansatz == "krsb":
+        from ..theory.capacity_rsb import krsb_capacity
+
+        if out is not None:
+            check_output_file(out)
+        with _solving():
+            cap = krsb_capacity(problem, steps, alpha_start=alpha_start, alpha_max=alpha_max,
+                                progress=lambda line: err_console.print(line, highlight=False))
+        result = json_ready({"scenario": "random", "L": depth, "kappa": kappa, "alpha_max": alpha_max,
+                             "ansatz": "krsb", "steps": steps, "found": cap["alpha_c"] is not None, **cap})
+    else:
+        from ..theory.transitions import capacity as rs_capacity
+
+        with _solving():
+            cap = rs_capacity(problem, alpha_max=alpha_max)
+        rep = cap["replicon_chain"]
+        result = json_ready({"scenario": "random", "L": depth, "kappa": kappa, "alpha_max": alpha_max, "ansatz": "rs",
+                             "alpha_c": cap["alpha_c"], "found": cap["alpha_c"] is not None,
+                             "max_c": cap["max_c"], "alpha_reached": cap["alpha_reached"],
+                             "replicon_chain": rep, "rs_stable": None if rep is None else bool(rep > 0)})
     text = json.dumps(result, indent=2)
     if out is not None:
         _write_text_atomic(text + "\n", out)

@@ -17,7 +17,7 @@ import xarray as xr
 from ..errors import ConfigError, DeepglassError
 from .parisi import StepFunction
 from .parisi_chain import ONE, ChainState, GridOptions, level_to_y
-from .parisi_solver import solve_chain, to_dataset
+from .parisi_solver import check_solution, map_breakdown_as_convergence_error, polish, solve_chain, to_dataset
 from .problem import ChainProblem
 
 
@@ -106,28 +106,61 @@ def replica_symmetric_start(problem: ChainProblem) -> xr.Dataset | None:
         return None
 
 
-def grid_options(field_nodes: int) -> GridOptions:
-    if not isinstance(field_nodes, (int, np.integer)) or not 41 <= field_nodes <= 4001:
-        raise ConfigError("field_nodes", field_nodes, "an integer in 41..4001 (nodes of the field grid)")
-    return GridOptions(gap_half=field_nodes // 2, ising_half=field_nodes // 2)
+def grid_options(panel_nodes: int) -> GridOptions:
+    """Field quadrature (parisi_quadrature.QuadratureOptions) with ``panel_nodes`` Gauss-Legendre nodes per panel."""
+    if not isinstance(panel_nodes, (int, np.integer)) or not 6 <= panel_nodes <= 32:
+        raise ConfigError("panel_nodes", panel_nodes, "an integer in 6..32 (Gauss-Legendre nodes per field panel)")
+    return GridOptions(q_grid=int(panel_nodes))
+
+
+def solve_on(problem: ChainProblem, steps: int, init: xr.Dataset | None, opts: GridOptions, *, tol: float,
+             max_iter: int):
+    """k-RSB saddle point with the quadrature ``opts``, by continuation in k from RS (or from ``init``).
+
+    Returns (state, evaluation, residual, iterations, collapsed), not audited: the first stage of
+    solve_krsb_chain (and of full RSB's start), done on a cheap grid.
+    """
+    iterations = 0
+    if init is None or _steps_of(init) not in (steps, steps - 1):
+        # continuation in k: RS -> 1RSB -> ... -> k-RSB, each step split open from the previous solution
+        if steps <= 1:
+            init = replica_symmetric_start(problem)
+        else:
+            st, ev, res, iterations, coll = solve_on(problem, steps - 1, None, opts, tol=max(tol, 1e-7),
+                                                     max_iter=max_iter)
+            init = to_dataset(problem, st, ev.free_entropy, ansatz="krsb", steps=steps - 1, residual=res,
+                              iterations=iterations, collapsed=coll)
+    state = initial_state(problem, steps, init)
+    what = f"{steps}-RSB chain (L = {problem.L}, alpha = {problem.alpha}, kappa = {problem.kappa})"
+    with map_breakdown_as_convergence_error(what):
+        st, ev, res, it, collapsed = solve_chain(problem, state, opts, tol=tol, max_iter=max_iter,
+                                                 optimise_breakpoints=steps > 0, what=what, try_joint_first=False)
+    return st, ev, res, iterations + it, collapsed
 
 
 def solve_krsb_chain(problem: ChainProblem, steps: int = 1, init: xr.Dataset | None = None, tol: float = 1e-8,
-                     max_iter: int = 1000, field_nodes: int = 301) -> xr.Dataset:
-    """k-RSB saddle point of the chain, shared breakpoints optimised; contract layout (ansatz "krsb")."""
+                     max_iter: int = 1000, panel_nodes: int = 12) -> xr.Dataset:
+    """k-RSB saddle point of the chain, shared breakpoints optimised; contract layout (ansatz "krsb").
+
+    Two stages (docs/theory.md R2a): the continuation in k on the cheaper rule opts.coarse(), then the
+    polish on ``opts`` from that point; the reported residual is the larger of the polish's and the
+    one re-evaluated with opts.refined() (parisi_solver.check_solution).
+    """
     check_random_scenario(problem, "krsb")
     if not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ConfigError("steps", steps, "an integer k >= 0 (number of RSB steps)")
-    opts = grid_options(field_nodes)
+    opts = grid_options(panel_nodes)
     steps = int(steps)
-    if init is None or _steps_of(init) not in (steps, steps - 1):
-        # continuation in k: RS -> 1RSB -> ... -> k-RSB, each step split open from the previous solution
-        init = replica_symmetric_start(problem) if steps <= 1 else solve_krsb_chain(
-            problem, steps=steps - 1, tol=max(tol, 1e-7), max_iter=max_iter, field_nodes=field_nodes)
-    state = initial_state(problem, steps, init)
     what = f"{steps}-RSB chain (L = {problem.L}, alpha = {problem.alpha}, kappa = {problem.kappa})"
-    state, ev, residual, iterations, collapsed = solve_chain(problem, state, opts, tol=tol, max_iter=max_iter,
-                                                  optimise_breakpoints=steps > 0, what=what,
-                                                  try_joint_first=False)
-    return to_dataset(problem, state, ev.free_entropy, ansatz="krsb", steps=int(steps), residual=residual,
-                      iterations=iterations, collapsed=collapsed)
+    st, ev, res, it1, collapsed = solve_on(problem, steps, init, opts.coarse(), tol=max(tol, 1e-9),
+                                           max_iter=max_iter)
+    with map_breakdown_as_convergence_error(what):
+        state, ev, residual, it2, collapsed = polish(problem, st, opts, tol=tol, max_iter=max_iter,
+                                                     optimise_breakpoints=steps > 0, collapsed=collapsed, what=what)
+    iterations = it1 + it2
+    audit = check_solution(problem, state, ev, opts, residual, what, iterations=iterations,
+                           breakpoints=steps > 0 and not collapsed, tol=tol)
+    ds = to_dataset(problem, state, ev.free_entropy, ansatz="krsb", steps=int(steps), residual=audit["residual"],
+                    iterations=iterations, collapsed=collapsed)
+    ds.attrs.update({k: v for k, v in audit.items() if k != "residual"})
+    return ds

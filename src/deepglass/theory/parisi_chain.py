@@ -20,27 +20,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from .parisi import (
-    FieldGrid,
     StepFunction,
-    gap_bottom,
-    ising_bottom,
     levels_on,
-    parisi_recursion,
     spherical_entropy,
     spherical_overlap_from_conjugate,
     union_partition,
 )
+from .parisi_quadrature import Bottom, QuadratureOptions, accurate_recursion
 from .problem import ChainProblem
 
 ONE = StepFunction(np.zeros(0), np.ones(1))
 
 
-@dataclass(frozen=True)
-class GridOptions:
-    """Field grids: 2 half + 1 nodes over the relevant range (fixed node count keeps the map continuous)."""
-
-    gap_half: int = 150
-    ising_half: int = 150
+GridOptions = QuadratureOptions  # the field quadrature of every block (parisi_quadrature.py)
 
 
 @dataclass
@@ -90,9 +82,7 @@ def gap_block(factors: list, kappa: float, opts: GridOptions) -> _GapBlock:
     c = np.clip(np.prod(flv, axis=0), 0.0, 1.0 - 1e-12)
     c = np.maximum.accumulate(c)
     c_max = float(c[-1])
-    sd = np.sqrt(c_max)
-    grid = FieldGrid.fixed(max(9.0 * sd, abs(kappa) + 6.0 * sd) if c_max > 0 else 0.0, opts.gap_half)
-    res = parisi_recursion(c, union, gap_bottom(kappa, c_max), grid)
+    res = accurate_recursion(c, union, Bottom("gap", float(kappa), float(np.sqrt(1.0 - c_max))), opts)
     widths = np.diff(np.concatenate([[0.0], union, [1.0]]))
     return _GapBlock(res.value, union, where, widths, res.sq_slope, res.breakpoint_gradient(union), flv)
 
@@ -100,10 +90,7 @@ def gap_block(factors: list, kappa: float, opts: GridOptions) -> _GapBlock:
 def ising_block(q: StepFunction, eps_levels: np.ndarray, field: float, opts: GridOptions):
     """s_S(q) = (1/2) int eps q - (1/2)(eps(1) + h) + Phi_Ising[eps + h], its new q and breakpoint gradient."""
     a = np.maximum.accumulate(np.maximum(eps_levels, 0.0)) + field
-    a_max = float(a[-1])
-    sd = np.sqrt(a_max)
-    grid = FieldGrid.fixed(9.0 * sd + a_max if a_max > 0 else 0.0, opts.ising_half)
-    res = parisi_recursion(a, q.breakpoints, ising_bottom, grid)
+    res = accurate_recursion(a, q.breakpoints, Bottom("ising"), opts)
     w = q.widths
     value = 0.5 * np.sum(w * eps_levels * q.levels) - 0.5 * (eps_levels[-1] + field) + res.value
     prod = eps_levels * q.levels

@@ -11,10 +11,12 @@ collapse a singular, infinitely slow direction (the breakpoints are then undeter
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 import xarray as xr
 
-from ..errors import ConvergenceError
+from ..errors import ConvergenceError, NoSolutionError
 from .parisi_chain import (
     ChainState,
     GridOptions,
@@ -193,6 +195,70 @@ def solve_chain(problem: ChainProblem, state: ChainState, opts: GridOptions, *, 
     if residual > tol:  # the saddle-point residual decides, not the iteration's own stopping flag
         raise ConvergenceError(what + " (breakpoints)", residual, total)
     return st, ev, residual, total, False
+
+
+def polish(problem: ChainProblem, state: ChainState, opts: GridOptions, *, tol: float, max_iter: int,
+           optimise_breakpoints: bool, collapsed: bool, what: str):
+    """Second stage of a solve: from a solution found with a cheaper quadrature, the saddle point with ``opts``.
+
+    Levels and breakpoints together (a few secant steps from a close start); if that leaves the RSB
+    branch or fails, the robust nested iteration of solve_chain from the same start. Returns what
+    solve_chain returns; every residual in it is one of ``opts``.
+    """
+    L = problem.L
+    if collapsed or not optimise_breakpoints or pack_breakpoints(state, L).size == 0:
+        st, ev, res, it, ok = solve_levels(problem, state, opts, tol=tol, max_iter=max_iter,
+                                           collapse=np.inf if collapsed else 1e-6)
+        if not ok:
+            raise ConvergenceError(what + " (levels)", res, it)
+        return st, ev, res, it, collapsed or level_spread(st, L) == 0.0
+    st, ev, raw, it, ok = solve_joint(problem, state, opts, tol=tol, max_iter=min(max_iter, 200))
+    if ok and level_spread(st, L) > 0.5 * level_spread(state, L):
+        return st, ev, raw, it, False
+    st, ev, res, it2, coll = solve_chain(problem, state, opts, tol=tol, max_iter=max_iter,
+                                         optimise_breakpoints=True, what=what)
+    return st, ev, res, it + it2, coll
+
+
+@contextmanager
+def map_breakdown_as_convergence_error(what: str):
+    """The saddle-point map can only fail numerically when overlaps are driven to 1 (conjugates -> infinity:
+    the volume of solutions collapses); report that as a ConvergenceError, not a traceback."""
+    try:
+        yield
+    except (ValueError, FloatingPointError, ZeroDivisionError, OverflowError) as exc:
+        raise ConvergenceError(what + f": the saddle-point map broke down ({exc}); overlaps are driven to 1, the "
+                               "volume of solutions collapses (beyond capacity?)", float("nan"), 0) from None
+
+
+COLLAPSE_LEVEL = 1.0 - 1e-10  # a level this close to 1: the volume of solutions has collapsed
+
+
+def check_solution(problem: ChainProblem, state: ChainState, ev, opts: GridOptions, residual: float, what: str,
+                   *, iterations: int, breakpoints: bool, tol: float) -> dict:
+    """Audit of a converged solution with a refined quadrature (parisi_quadrature.QuadratureOptions.refined).
+
+    Raises ConvergenceError where the volume collapses (a level at 1: beyond capacity, the iteration only
+    stopped at the clip 1 - 1e-12 of the levels) or the free entropy is not finite. Returns attrs:
+    ``residual`` (max of the solver's residual and the saddle-point residual re-evaluated with the refined
+    quadrature, so a wrong solution cannot show residual 0), ``residual_refined``, ``quadrature_error``
+    (|s - s_refined|) and ``free_entropy_refined``.
+    """
+    top = max(float(np.max(f.levels)) for f in functions(state, problem.L))
+    if top >= COLLAPSE_LEVEL or not np.isfinite(ev.free_entropy):
+        raise NoSolutionError(what, f"the volume of solutions collapses (largest overlap level 1 - {1 - top:.1e}, "
+                              "free entropy -> -infinity): beyond capacity", iterations)
+    r_ref, ev_ref = level_residual(problem, state, opts.refined())
+    refined = float(np.max(np.abs(r_ref))) if r_ref.size else 0.0
+    if breakpoints:
+        g = breakpoint_gradient(ev_ref, problem.L)
+        if g is not None and g.size:
+            refined = max(refined, float(np.max(np.abs(g))))
+    total = max(float(residual), refined)
+    if total > max(1e3 * tol, 1e-6):
+        raise ConvergenceError(what + " (residual re-evaluated with the refined quadrature)", total, iterations)
+    return {"residual": total, "residual_refined": refined, "free_entropy_refined": float(ev_ref.free_entropy),
+            "quadrature_error": abs(float(ev.free_entropy) - float(ev_ref.free_entropy))}
 
 
 def to_dataset(problem: ChainProblem, state: ChainState, free_entropy: float, *, ansatz: str, steps: int,
