@@ -213,6 +213,8 @@ def info(
     if final is None:
         return
     columns = {"teacher q_l": final["teacher_overlap_q"], "teacher Q_l": final["teacher_overlap_Q"],
+               "gauge-fixed q_l": final.get("teacher_overlap_q_gauge"),
+               "gauge-fixed Q_l": final.get("teacher_overlap_Q_gauge"),
                "test overlap": final["generalization_overlap"]}
     if final["replica_overlap_q"]:
         for tw, values in final["replica_overlap_q"].items():
@@ -318,11 +320,19 @@ def demo(
     if final["generalization_error"] is not None:
         emit(f"generalization error at t = {final['time']}: {final['generalization_error']:.4f} "
              f"(mean over {final['n_samples']} samples; theory N -> inf: {float(theory.attrs['eps_g']):.4f})")
-    for name, key in (("Q", "teacher_overlap_Q"), ("m (fresh inputs)", "generalization_overlap")):
-        mc = final.get(key) or []
-        th = theory["Q"].values[1:] if name == "Q" else theory["m_test"].values[1:]
-        emit(f"{name}_l, l = 1..{len(th)}: MC " + " ".join("-" if v is None else f"{v:.3f}" for v in mc)
-             + "  | theory " + " ".join(f"{v:.3f}" for v in th))
+    L = len(theory["layer"]) - 1
+    for name, key, tname, ls in (("Q", "teacher_overlap_Q", "Q", range(1, L + 1)),
+                                 ("Q gauge-fixed", "teacher_overlap_Q_gauge", "Q", range(1, L + 1)),
+                                 ("q", "teacher_overlap_q", "q", range(1, L)),
+                                 ("q gauge-fixed", "teacher_overlap_q_gauge", "q", range(1, L)),
+                                 ("m (fresh inputs)", "generalization_overlap", "m_test", range(1, L + 1))):
+        mc = final.get(key)
+        if mc is None or not len(ls):
+            continue
+        th = theory[tname].values
+        emit(f"{name}_l, l = {ls.start}..{ls.stop - 1}: MC " + " ".join(
+            "-" if mc[final["layers"].index(l)] is None else f"{mc[final['layers'].index(l)]:.3f}" for l in ls)
+             + "  | theory " + " ".join(f"{th[l]:.3f}" for l in ls))
     check = summary.get("nishimori")
     if check and check.get("equilibrated") is not None:  # the equilibrium verdict belongs beside the numbers
         emit(f"equilibrium (Nishimori identity per layer): {check['reason']}")
