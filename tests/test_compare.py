@@ -312,7 +312,7 @@ def test_sparse_extrapolation_takes_N_then_c_to_infinity():
     verdict[0, 3] = NOT_EQUILIBRATED
     y_bad = y.copy()
     y_bad[0, 3] = 5.0                                                           # would ruin the fit if used
-    mean = np.full((3, 3, 4, 2), np.nan)
+    mean = np.full((len(config.observables), 3, 4, 2), np.nan)
     mean[:, :, :, 1] = y_bad
     sem = np.where(np.isfinite(mean), 0.01, np.nan)
     nish = np.full((2, 3, 4, 2), np.nan)

@@ -213,8 +213,6 @@ def info(
     if final is None:
         return
     columns = {"teacher q_l": final["teacher_overlap_q"], "teacher Q_l": final["teacher_overlap_Q"],
-               "gauge-fixed q_l": final.get("teacher_overlap_q_gauge"),
-               "gauge-fixed Q_l": final.get("teacher_overlap_Q_gauge"),
                "test overlap": final["generalization_overlap"]}
     if final["replica_overlap_q"]:
         for tw, values in final["replica_overlap_q"].items():
@@ -228,6 +226,15 @@ def info(
         for i, l in enumerate(final["layers"]):
             layers.add_row(str(l), *(_fmt(v[i]) for v in columns.values()))
         console.print(layers)
+    gauge = {"gauge-fixed teacher q_l": final.get("teacher_overlap_q_gauge"),
+             "gauge-fixed teacher Q_l": final.get("teacher_overlap_Q_gauge")}
+    if all(v is not None for v in gauge.values()):   # planted runs: the overlaps of the gauge-fixed student
+        table = Table(caption="max over gauge images: biased up ~ sqrt(log N / N) (docs/simulation.md)")
+        for name in ("layer", *gauge):
+            table.add_column(name, justify="right")
+        for i, l in enumerate(final["layers"]):
+            table.add_row(str(l), *(_fmt(v[i]) for v in gauge.values()))
+        console.print(table)
     _print_nishimori(console, summary.get("nishimori"))
     _print_autocorrelation(console, summary.get("autocorrelation"))
 

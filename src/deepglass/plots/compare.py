@@ -67,19 +67,6 @@ def plot_profiles(ds: xr.Dataset, path: str | Path) -> Path:
         if np.isfinite(final).any():
             ax.errorbar(layers + shift[-1], final, yerr=np.nan_to_num(ds["final_err"].sel(observable=name).values),
                         fmt="D", color="crimson", ms=5, capsize=3, label="MC extrapolated (equilibrated points)")
-        if f"{name}_gauge" in last:   # gauge-fixed overlaps (observables.fix_gauge) beside the plain ones
-            g = last[f"{name}_gauge"].transpose("sample", "layer").values
-            with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                g_mean = np.nanmean(g, axis=0)
-                g_sem = np.nanstd(g, axis=0, ddof=1) / np.sqrt(np.maximum(np.sum(np.isfinite(g), axis=0), 1))
-            if ok:
-                ax.errorbar(layers + 0.08, g_mean, yerr=np.nan_to_num(g_sem), fmt="s", capsize=3, color="tab:orange",
-                            label="MC gauge-fixed (max over gauge images)")
-            else:
-                ax.plot(layers + 0.08, g_mean, **{**EXCLUDED, "color": "tab:orange"},
-                        label="gauge-fixed, " + EXCLUDED_LABEL)
-            ax.legend(fontsize=7)
         ax.set_xlabel("layer l")
         ax.set_ylabel(LABELS.get(name, name))
         ax.set_xticks(layers)
@@ -165,6 +152,19 @@ def plot_run_over_theory(run: xr.Dataset, theory: xr.Dataset, verdict: dict | No
                         label="MC, design space (mean +- s.e.)")
         else:
             ax.plot(layers, mean, **EXCLUDED, label=EXCLUDED_LABEL)
+        if f"{name}_gauge" in last:   # gauge-fixed overlaps (observables.fix_gauge) beside the plain ones
+            g = last[f"{name}_gauge"].transpose("sample", "layer").values
+            with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                g_mean = np.nanmean(g, axis=0)
+                g_sem = np.nanstd(g, axis=0, ddof=1) / np.sqrt(np.maximum(np.sum(np.isfinite(g), axis=0), 1))
+            if ok:
+                ax.errorbar(layers + 0.08, g_mean, yerr=np.nan_to_num(g_sem), fmt="s", capsize=3, color="tab:orange",
+                            label="MC gauge-fixed (max over gauge images)")
+            else:
+                ax.plot(layers + 0.08, g_mean, **{**EXCLUDED, "color": "tab:orange"},
+                        label="gauge-fixed, " + EXCLUDED_LABEL)
+            ax.legend(fontsize=7)
         ax.set_xlabel("layer l")
         ax.set_ylabel(LABELS.get(name, name))
         ax.set_xticks(layers)
