@@ -43,17 +43,21 @@ def fix_gauge(J: np.ndarray, S: np.ndarray, J_teacher: np.ndarray, S_teacher: np
     widths = widths or (S.shape[-1],) * (L + 1)
     for l in range(1, L):
         n = widths[l]
-        C = S[l, :, :n].T @ np.asarray(S_teacher[l, :, :n], dtype=np.float64) / M
-        R = J[l - 1, :n] @ np.asarray(J_teacher[l - 1, :n], dtype=np.float64).T / J.shape[-1]
-        signs = np.where(C != 0, np.sign(C), np.where(R < 0, -1.0, 1.0))
-        if idx is None:   # sum of the tie-breaker over n pairs < 1/(2M) <= half the smallest step of sum |C|
+        S_l, T_l = S[l, :, :n], np.asarray(S_teacher[l, :, :n], dtype=np.float64)
+        J_l, Jt_l = J[l - 1, :n], np.asarray(J_teacher[l - 1, :n], dtype=np.float64)
+        if idx is None:
+            C, R = S_l.T @ T_l / M, J_l @ Jt_l.T / J.shape[-1]
+            signs = np.where(C != 0, np.sign(C), np.where(R < 0, -1.0, 1.0))
+            # sum of the tie-breaker over n pairs < 1/(2M) <= half the smallest step of sum |C|
             score = np.abs(C) + signs * R / (4.0 * n * M * max(1.0, np.abs(R).max()))
             rows, cols = linear_sum_assignment(score, maximize=True)
             pi = np.empty(n, dtype=np.intp)
             pi[cols] = rows
-        else:
+            sigma = signs[pi, np.arange(n)]
+        else:             # sparse: only the diagonal C_jj (and R_jj) is needed
+            C, R = np.mean(S_l * T_l, axis=0), np.sum(J_l * Jt_l, axis=-1)
             pi = np.arange(n)
-        sigma = signs[pi, np.arange(n)]
+            sigma = np.where(C != 0, np.sign(C), np.where(R < 0, -1.0, 1.0))
         S[l, :, :n] = S[l, :, pi].T * sigma
         J[l - 1, :n] = J[l - 1, pi] * sigma[:, None]                 # incoming rows of layer l
         if idx is None:
