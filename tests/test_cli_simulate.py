@@ -212,12 +212,16 @@ def test_info_json_reports_final_sample_averages(tmp_path):
     assert final["energy"] == pytest.approx(float(last["energy"].mean()))
     assert final["violations"] == int(last["violations"].sum())
     for key, var in (("generalization_overlap", "test_overlap"), ("teacher_overlap_q", "teacher_q"),
-                     ("teacher_overlap_Q", "teacher_Q")):
+                     ("teacher_overlap_Q", "teacher_Q"), ("teacher_overlap_q_gauge", "teacher_q_gauge"),
+                     ("teacher_overlap_Q_gauge", "teacher_Q_gauge")):
         assert len(final[key]) == 3
         np.testing.assert_allclose(final[key], last[var].sel(layer=[1, 2, 3]).mean("sample").values)
     assert final["generalization_error"] == pytest.approx((1 - final["generalization_overlap"][-1]) / 2)
+    # gauge fixing maximises sum_j |C_pi(j) j| >= sum_j C_jj: never below the plain overlap (every sample, time)
+    assert np.all(run["teacher_q_gauge"].values >= run["teacher_q"].values - 1e-12)
     table = invoke("info", out)
     assert table.exit_code == 0 and "teacher q_l" in table.output and "seed" in table.output
+    assert "gauge-fixed teacher Q_l" in table.output
     assert invoke("info", out, "--format", "yaml").exit_code == 2
 
 

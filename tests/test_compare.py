@@ -128,7 +128,8 @@ def test_run_compare_shapes_bounds_and_verdicts(tiny):
     config, out, ds = tiny
     L = config.L
     assert list(ds["N"].values) == [4, 6, 8] and list(ds["c"].values) == [0]
-    assert list(ds["observable"].values) == ["teacher_Q", "teacher_q", "test_overlap"]
+    assert list(ds["observable"].values) == ["teacher_Q", "teacher_q", "test_overlap", "teacher_Q_gauge",
+                                             "teacher_q_gauge"]
     for name in ("sim_mean", "sim_sem"):
         assert ds[name].dims == ("observable", "c", "N", "layer")
     assert "theory_frozen" not in ds and ds.attrs["sampler"] == "design-space"
@@ -311,7 +312,7 @@ def test_sparse_extrapolation_takes_N_then_c_to_infinity():
     verdict[0, 3] = NOT_EQUILIBRATED
     y_bad = y.copy()
     y_bad[0, 3] = 5.0                                                           # would ruin the fit if used
-    mean = np.full((3, 3, 4, 2), np.nan)
+    mean = np.full((len(config.observables), 3, 4, 2), np.nan)
     mean[:, :, :, 1] = y_bad
     sem = np.where(np.isfinite(mean), 0.01, np.nan)
     nish = np.full((2, 3, 4, 2), np.nan)

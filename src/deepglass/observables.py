@@ -8,6 +8,7 @@ from __future__ import annotations
 from itertools import combinations
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from .model import forward, forward_fields, gap, potential_function
 
@@ -20,6 +21,60 @@ def neuron_overlap(S_a: np.ndarray, S_b: np.ndarray) -> np.ndarray:
 def weight_overlap(J_a: np.ndarray, J_b: np.ndarray) -> np.ndarray:
     """Q_l^{ab} = (1/(N c)) sum_{i,j} J_ij^{l,a} J_ij^{l,b}: (..., L, N, c) x2 -> (..., L)."""
     return np.mean(J_a * J_b, axis=(-1, -2))
+
+
+def fix_gauge(J: np.ndarray, S: np.ndarray, J_teacher: np.ndarray, S_teacher: np.ndarray,
+              idx: np.ndarray | None = None, widths: tuple[int, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The gauge image of one student closest to the teacher, fixed layer by layer from the input.
+
+    Flipping a hidden neuron with its incoming row and outgoing weights, or (dense only) permuting hidden
+    neurons, leaves the network's function and the design space invariant (docs/simulation.md, "Gauge-fixed
+    student-teacher overlaps"). For hidden layer l, C_ij = (1/M) sum_mu S_i^mu T_j^mu (i student, j teacher);
+    dense (idx None): the permutation pi maximising sum_j |C_pi(j) j| (Hungarian), signs sign C_pi(j) j;
+    sparse (fixed graph): signs sign C_jj only. Student neuron pi(j), times its sign, becomes neuron j.
+    C takes values in (2/M) Z, so at finite M ties are common; they are broken by the overlap R_ij of the
+    incoming weight rows (gauge-fixed already, layer l-1 comes first), weighted below any difference of |C|,
+    so that the result is the same for every gauge image of the student. C_ij = 0: sign R_ij.
+    J, J_teacher (L, W, C) contract weights, S, S_teacher (L+1, M, W), idx (L, W, c); widths (N_0..N_L) of
+    padded arrays (None: all W). Input and output layers are fixed. Returns the transformed (J, S), new arrays.
+    """
+    J, S = np.array(J, dtype=np.float64), np.array(S, dtype=np.float64)
+    L, M = J.shape[-3], S.shape[-2]
+    widths = widths or (S.shape[-1],) * (L + 1)
+    for l in range(1, L):
+        n = widths[l]
+        S_l, T_l = S[l, :, :n], np.asarray(S_teacher[l, :, :n], dtype=np.float64)
+        J_l, Jt_l = J[l - 1, :n], np.asarray(J_teacher[l - 1, :n], dtype=np.float64)
+        if idx is None:
+            C, R = S_l.T @ T_l / M, J_l @ Jt_l.T / J.shape[-1]
+            signs = np.where(C != 0, np.sign(C), np.where(R < 0, -1.0, 1.0))
+            # sum of the tie-breaker over n pairs < 1/(2M) <= half the smallest step of sum |C|
+            score = np.abs(C) + signs * R / (4.0 * n * M * max(1.0, np.abs(R).max()))
+            rows, cols = linear_sum_assignment(score, maximize=True)
+            pi = np.empty(n, dtype=np.intp)
+            pi[cols] = rows
+            sigma = signs[pi, np.arange(n)]
+        else:             # sparse: only the diagonal C_jj (and R_jj) is needed
+            C, R = np.mean(S_l * T_l, axis=0), np.sum(J_l * Jt_l, axis=-1)
+            pi = np.arange(n)
+            sigma = np.where(C != 0, np.sign(C), np.where(R < 0, -1.0, 1.0))
+        S[l, :, :n] = S[l, :, pi].T * sigma
+        J[l - 1, :n] = J[l - 1, pi] * sigma[:, None]                 # incoming rows of layer l
+        if idx is None:
+            J[l, :, :n] = J[l, :, pi].T * sigma                      # outgoing columns (inputs of layer l+1)
+        else:                                                        # sparse: weights reading neuron j, flipped
+            J[l] *= np.where(np.asarray(idx[l]) < n, sigma[np.minimum(idx[l], n - 1)], 1.0)
+    return J, S
+
+
+def gauge_fixed_overlaps(J: np.ndarray, S: np.ndarray, J_teacher: np.ndarray, S_teacher: np.ndarray,
+                         idx: np.ndarray | None = None, widths: tuple[int, ...] | None = None
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """(q (L+1,), Q (L,)): neuron_overlap and weight_overlap of the gauge-fixed student (fix_gauge) with the
+    teacher, the same means as the plain overlaps (equal to them when the gauge is the identity). At finite N
+    they are biased upward: a maximum over gauge images of unrelated networks is ~ sqrt(log N / N) > 0."""
+    J_f, S_f = fix_gauge(J, S, J_teacher, S_teacher, idx, widths)
+    return neuron_overlap(S_f, S_teacher), weight_overlap(J_f, J_teacher)
 
 
 def all_gaps(J: np.ndarray, layers: np.ndarray, idx: np.ndarray | None = None) -> np.ndarray:

@@ -226,6 +226,15 @@ def info(
         for i, l in enumerate(final["layers"]):
             layers.add_row(str(l), *(_fmt(v[i]) for v in columns.values()))
         console.print(layers)
+    gauge = {"gauge-fixed teacher q_l": final.get("teacher_overlap_q_gauge"),
+             "gauge-fixed teacher Q_l": final.get("teacher_overlap_Q_gauge")}
+    if all(v is not None for v in gauge.values()):   # planted runs: the overlaps of the gauge-fixed student
+        table = Table(caption="max over gauge images: biased up ~ sqrt(log N / N) (docs/simulation.md)")
+        for name in ("layer", *gauge):
+            table.add_column(name, justify="right")
+        for i, l in enumerate(final["layers"]):
+            table.add_row(str(l), *(_fmt(v[i]) for v in gauge.values()))
+        console.print(table)
     _print_nishimori(console, summary.get("nishimori"))
     _print_autocorrelation(console, summary.get("autocorrelation"))
 
@@ -318,11 +327,19 @@ def demo(
     if final["generalization_error"] is not None:
         emit(f"generalization error at t = {final['time']}: {final['generalization_error']:.4f} "
              f"(mean over {final['n_samples']} samples; theory N -> inf: {float(theory.attrs['eps_g']):.4f})")
-    for name, key in (("Q", "teacher_overlap_Q"), ("m (fresh inputs)", "generalization_overlap")):
-        mc = final.get(key) or []
-        th = theory["Q"].values[1:] if name == "Q" else theory["m_test"].values[1:]
-        emit(f"{name}_l, l = 1..{len(th)}: MC " + " ".join("-" if v is None else f"{v:.3f}" for v in mc)
-             + "  | theory " + " ".join(f"{v:.3f}" for v in th))
+    L = len(theory["layer"]) - 1
+    for name, key, tname, ls in (("Q", "teacher_overlap_Q", "Q", range(1, L + 1)),
+                                 ("Q gauge-fixed", "teacher_overlap_Q_gauge", "Q", range(1, L + 1)),
+                                 ("q", "teacher_overlap_q", "q", range(1, L)),
+                                 ("q gauge-fixed", "teacher_overlap_q_gauge", "q", range(1, L)),
+                                 ("m (fresh inputs)", "generalization_overlap", "m_test", range(1, L + 1))):
+        mc = final.get(key)
+        if mc is None or not len(ls):
+            continue
+        th = theory[tname].values
+        emit(f"{name}_l, l = {ls.start}..{ls.stop - 1}: MC " + " ".join(
+            "-" if mc[final["layers"].index(l)] is None else f"{mc[final['layers'].index(l)]:.3f}" for l in ls)
+             + "  | theory " + " ".join(f"{th[l]:.3f}" for l in ls))
     check = summary.get("nishimori")
     if check and check.get("equilibrated") is not None:  # the equilibrium verdict belongs beside the numbers
         emit(f"equilibrium (Nishimori identity per layer): {check['reason']}")

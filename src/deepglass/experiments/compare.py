@@ -43,8 +43,12 @@ BACKENDS = ("auto", "numpy", "numba")
 SAMPLERS = ("design-space", "local")
 DENSE = 0   # the c coordinate of dense networks (c = N at every N)
 # simulation observable -> the theory profile it estimates
-THEORY_OF = {"teacher_Q": "Q", "teacher_q": "q", "test_overlap": "m_test", "Q_replica": "Q", "q_replica": "q"}
-OBSERVABLES = {"teacher-student": ("teacher_Q", "teacher_q", "test_overlap"), "random": ("Q_replica", "q_replica")}
+THEORY_OF = {"teacher_Q": "Q", "teacher_q": "q", "test_overlap": "m_test", "Q_replica": "Q", "q_replica": "q",
+             "teacher_Q_gauge": "Q", "teacher_q_gauge": "q"}
+# the gauge-fixed overlaps (observables.fix_gauge) are the finite-N estimators of the theory's symmetry-broken
+# Q_l, q_l (the plain ones average to ~0 once the chain visits the teacher's gauge images); both are kept
+OBSERVABLES = {"teacher-student": ("teacher_Q", "teacher_q", "test_overlap", "teacher_Q_gauge", "teacher_q_gauge"),
+               "random": ("Q_replica", "q_replica")}
 # verdict codes of a (c, N) point
 EQUILIBRATED, NOT_EQUILIBRATED, UNDECIDED, NOT_RUN = 1, 0, -1, -2
 VERDICT_NAMES = {EQUILIBRATED: "equilibrated", NOT_EQUILIBRATED: "NOT equilibrated", UNDECIDED: "undecided",
@@ -266,7 +270,10 @@ def final_profiles(run: xr.Dataset, observables, waiting_time: int = 0) -> dict[
     last = run.isel(time=-1)
     out = {}
     for name in observables:
-        var = last[name]
+        if name not in last and name.endswith("_gauge"):   # a run stored before gauge fixing existed: NaN
+            var = last[name[: -len("_gauge")]] * np.nan
+        else:
+            var = last[name]
         if "tw" in var.dims:
             var = var.sel(tw=waiting_time)
         if "pair" in var.dims:

@@ -27,7 +27,8 @@ DEMO_NOTE = ("note: the theory is N -> inf. At N = 6 the equilibrium chain visit
              "(a hidden neuron flipped with its row and outgoing column, permutations), so Q_l and q_l average to ~0 "
              "in equilibrium while the theory's crystal (Q_l > 0) is the symmetry-broken large-N state; the output "
              "overlap m_L is gauge invariant, and a 6-wide student generalizes far better than the N -> inf theory. "
-             "Closing the gap needs larger N (mixing) and gauge-fixed overlaps: docs/experiments.md \"The demo\".")
+             "The gauge-fixed overlaps (max over gauge images) are biased upward by ~sqrt(log N / N) (about 0.5 at N = 6 "
+             "for q_1, Q_1): docs/simulation.md \"Gauge-fixed student-teacher overlaps\", docs/experiments.md \"The demo\".")
 
 
 def demo_config(seed: int = 2024, t_max: int = DEMO_T_MAX) -> RunConfig:

@@ -87,6 +87,9 @@ def final_summary(run: xr.Dataset) -> dict:
         final["teacher_overlap_q"] = _layers_mean(last["teacher_q"], layers)
     if "teacher_Q" in last:
         final["teacher_overlap_Q"] = _layers_mean(last["teacher_Q"], layers)
+    for name in ("q", "Q"):   # gauge-fixed student-teacher overlaps (observables.fix_gauge), planted runs
+        if f"teacher_{name}_gauge" in last:
+            final[f"teacher_overlap_{name}_gauge"] = _layers_mean(last[f"teacher_{name}_gauge"], layers)
     for name, key in (("q_replica", "replica_overlap_q"), ("Q_replica", "replica_overlap_Q")):
         if name in last:  # one profile per waiting time
             final[key] = {f"t_w={int(tw)}": _layers_mean(last[name].sel(tw=tw), layers) for tw in last["tw"].values}

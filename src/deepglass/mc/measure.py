@@ -61,6 +61,9 @@ def measurement_slice(run) -> xr.Dataset:
                              (obs.neuron_overlap(layers[:, 0], run.teacher_layers) * q_pad)[:, None])
         data["teacher_Q"] = (("sample", "time", "layer"),
                              pad(obs.weight_overlap(J[:, 0], run.teacher.J) * Q_pad, np.nan)[:, None])
+        q_g, Q_g = _gauge_fixed(run, J[:, 0], layers[:, 0])
+        data["teacher_q_gauge"] = (("sample", "time", "layer"), (q_g * q_pad)[:, None])
+        data["teacher_Q_gauge"] = (("sample", "time", "layer"), pad(Q_g * Q_pad, np.nan)[:, None])
         if run.test_inputs is not None:
             data["test_overlap"] = (("sample", "time", "layer"),
                                     obs.test_overlap(J[:, 0], run.teacher.J, run.test_inputs, run.idx,
@@ -76,6 +79,13 @@ def measurement_slice(run) -> xr.Dataset:
     if run.R >= 1:
         _replica_vars(run, data, coords, layers, J, viol, energy, q_pad, Q_pad)
     return xr.Dataset(data, coords=coords, attrs={"backend": run.engine.backend_name})
+
+
+def _gauge_fixed(run, J, layers) -> tuple[np.ndarray, np.ndarray]:
+    """Gauge-fixed student-teacher overlaps of every sample's host (observables.fix_gauge): (ns, L+1), (ns, L)."""
+    out = [obs.gauge_fixed_overlaps(J[s], layers[s], run.teacher.J[s], run.teacher_layers[s],
+                                    None if run.idx is None else run.idx[s], run.spec.widths) for s in range(run.ns)]
+    return np.stack([q for q, _ in out]), np.stack([Q for _, Q in out])
 
 
 def padding_factors(spec) -> tuple[np.ndarray, np.ndarray]:

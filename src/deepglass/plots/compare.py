@@ -19,7 +19,8 @@ from ..theory.problem import central_layers
 
 LABELS = {"teacher_Q": "student-teacher weight overlap Q_l", "teacher_q": "student-teacher neuron overlap q_l (train)",
           "test_overlap": "student-teacher overlap on fresh inputs m_l", "Q_replica": "replica weight overlap Q_l",
-          "q_replica": "replica neuron overlap q_l"}
+          "q_replica": "replica neuron overlap q_l", "teacher_Q_gauge": "gauge-fixed student-teacher Q_l",
+          "teacher_q_gauge": "gauge-fixed student-teacher q_l (train)"}
 EXCLUDED = dict(marker="x", color="0.55", ls="none", ms=5)
 EXCLUDED_LABEL = "NOT equilibrated: not a result, excluded from fits"
 
@@ -81,7 +82,8 @@ def extrapolation_panels(ds: xr.Dataset) -> list[tuple[str, int]]:
     L = int(ds.attrs["L"])
     centre = (central_layers(L) or (L,))[0]
     if ds.attrs["scenario"] == "teacher-student":
-        return [("test_overlap", L), ("teacher_Q", centre)]
+        gauge = "teacher_Q_gauge" in ds["observable"].values   # the estimator of the symmetry-broken Q_l
+        return [("test_overlap", L), ("teacher_Q_gauge" if gauge else "teacher_Q", centre)]
     return [("q_replica", centre), ("Q_replica", centre)]
 
 
@@ -150,6 +152,19 @@ def plot_run_over_theory(run: xr.Dataset, theory: xr.Dataset, verdict: dict | No
                         label="MC, design space (mean +- s.e.)")
         else:
             ax.plot(layers, mean, **EXCLUDED, label=EXCLUDED_LABEL)
+        if f"{name}_gauge" in last:   # gauge-fixed overlaps (observables.fix_gauge) beside the plain ones
+            g = last[f"{name}_gauge"].transpose("sample", "layer").values
+            with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                g_mean = np.nanmean(g, axis=0)
+                g_sem = np.nanstd(g, axis=0, ddof=1) / np.sqrt(np.maximum(np.sum(np.isfinite(g), axis=0), 1))
+            if ok:
+                ax.errorbar(layers + 0.08, g_mean, yerr=np.nan_to_num(g_sem), fmt="s", capsize=3, color="tab:orange",
+                            label="MC gauge-fixed (max over gauge images)")
+            else:
+                ax.plot(layers + 0.08, g_mean, **{**EXCLUDED, "color": "tab:orange"},
+                        label="gauge-fixed, " + EXCLUDED_LABEL)
+            ax.legend(fontsize=7)
         ax.set_xlabel("layer l")
         ax.set_ylabel(LABELS.get(name, name))
         ax.set_xticks(layers)
