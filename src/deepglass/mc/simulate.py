@@ -107,6 +107,9 @@ class _Run:
         self.pt_betas = np.asarray(params.pt_betas, dtype=np.float64)      # (K,) hot members of each ladder
         self.hot_engine = None
         if self.pt_betas.size:
+            if not spec.uniform:   # the hot members' engine and costs are written for equal widths
+                raise ConfigError("mc.pt_betas", list(params.pt_betas), f"[] with unequal layer widths {spec.widths} "
+                                                                        "(tempering needs equal widths)")
             if protocol == "learning" and spec.kappa > 0:
                 raise ConfigError("mc.pt_betas", list(params.pt_betas), "[] for learning runs at kappa > 0 (hot "
                                                                          "members need satisfied hidden gaps)")
@@ -180,7 +183,10 @@ class _Run:
         self.S = S
         self.Wt = weights_to_internal(J, None if self.idx is None else self.idx[:, None], self.W)
         if self.params.sampler == "design-space" and self.protocol == "learning":
-            slave_hidden_neurons(self.S, self.Wt, spec.c)   # hidden neurons = forward pass of the random weights
+            if spec.uniform:   # hidden neurons = forward pass of the random weights
+                slave_hidden_neurons(self.S, self.Wt, spec.c)
+            else:              # the same, per-layer widths and fan-ins, padding left at 0
+                forward_hidden_neurons(self.S, self.Wt, self.c_norm, spec.widths)
         elif self.protocol == "learning" and getattr(self, "hidden_start", "random") == "forward":
             forward_hidden_neurons(self.S, self.Wt, self.c_norm, spec.widths)
         self.h = fields_from_scratch(self.S, self.Wt, self.c_norm)
