@@ -91,3 +91,27 @@ def test_tempering_refuses_unequal_widths():
     with pytest.raises(ConfigError, match="unequal layer widths") as err:
         run(spec, MCParams(sampler="design-space", pt_betas=(2.0,)))
     assert err.value.field == "mc.pt_betas"
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_kappa_negative_neuron_flips_keep_padding_and_fields(name):
+    """kappa < 0: the neurons are not slaved, the local neuron flips run between the row sweeps."""
+    pytest.importorskip("numba")
+    spec = NetworkSpec(**{**SPECS[name], "kappa": -0.3})
+    params = MCParams(sampler="design-space", delta=0.5, acceptance="metropolis", beta=3.0)
+    data, a = run(spec, params, "numpy", protocol="learning")
+    _, b = run(spec, params, "numba", protocol="learning")
+    cp = a[-1].checkpoint
+    for field in ("S", "J", "h", "rng_words"):
+        np.testing.assert_array_equal(getattr(cp, field), getattr(b[-1].checkpoint, field))
+    assert a[-1].measurement["acceptance_neuron"].values[..., 1:spec.L].min() > 0   # hidden neurons did flip
+    S = cp.S.astype(np.float64)
+    for l, n in enumerate(spec.widths):
+        assert np.all(S[..., l, :, n:] == 0) and np.all(np.abs(S[..., l, :, :n]) == 1)
+    for l, (n, c) in enumerate(zip(spec.widths[1:], spec.fan_in)):
+        np.testing.assert_allclose(np.sum(cp.J[..., l, :n, :c] ** 2, -1), c, rtol=1e-12)
+        for s in range(S.shape[0]):
+            for k in range(S.shape[1]):
+                idx_l = None if spec.dense else data.idx[s, l, :n, :c]
+                ref = local_field(cp.J[s, k, l, :n, :c], S[s, k, l, :, :spec.widths[l]], idx_l)
+                np.testing.assert_allclose(cp.h[s, k, l, :, :n], ref, rtol=1e-9, atol=1e-12)
