@@ -176,8 +176,7 @@ def test_dataset_config_widths_and_errors(tmp_path):
         with pytest.raises(ConfigError) as err:
             parse_config({**dataset_config(tmp_path / "m"), "data": {**dataset_config(tmp_path / "m")["data"], **change}})
         assert err.value.field == field, (change, err.value)
-    for section, change, field in [("network", {"N_in": 17}, "network.N_in"), ("mc", {"sampler": "design-space",
-                                   "pt_betas": [2.0]}, "mc.pt_betas"), ("mc", {"backend": "jax"}, "mc.backend"),
+    for section, change, field in [("network", {"N_in": 17}, "network.N_in"),  ("mc", {"backend": "jax"}, "mc.backend"),
                                    ("run", {"protocol": "planted", "t_max": 4}, "run.protocol")]:
         base = dataset_config(tmp_path / "m")
         with pytest.raises(ConfigError) as err:

@@ -86,11 +86,45 @@ def test_resume_is_bit_identical():
         np.testing.assert_array_equal(getattr(rest[-1].checkpoint, field), getattr(full[-1].checkpoint, field))
 
 
-def test_tempering_refuses_unequal_widths():
-    spec = NetworkSpec(**SPECS["dense"])
-    with pytest.raises(ConfigError, match="unequal layer widths") as err:
-        run(spec, MCParams(sampler="design-space", pt_betas=(2.0,)))
-    assert err.value.field == "mc.pt_betas"
+@pytest.mark.parametrize("name", list(SPECS))
+def test_tempering_ladders_on_unequal_widths(name):
+    """Hot members: hidden neurons = forward pass, hidden gaps >= kappa, padding 0, fields from scratch; the
+    beta = inf members stay in the design space; swaps happen; numpy == numba; resume bit for bit."""
+    pytest.importorskip("numba")
+    spec = NetworkSpec(**SPECS[name])
+    params = MCParams(sampler="design-space", delta=0.5, pt_betas=(30.0, 3.0))
+    data, a = run(spec, params, "numpy", t_max=20, recompute_every=4)
+    _, b = run(spec, params, "numba", t_max=20, recompute_every=4)
+    cp = a[-1].checkpoint
+    assert_invariants(spec, data, cp)
+    tp, tb = cp.tempering, b[-1].checkpoint.tempering
+    for field in ("S", "J", "h", "rng_words", "swaps"):
+        np.testing.assert_array_equal(tp[field], tb[field])
+    assert max(float(e.measurement["swap_acceptance"].mean()) for e in a if e.measurement is not None) > 0.02
+    S, J, h = tp["S"].astype(np.float64), tp["J"], tp["h"]      # (ns, n_sys, K, ...)
+    ns, n_sys, K = S.shape[:3]
+    shape = (ns, n_sys, K)
+    idx = None if data.idx is None else np.broadcast_to(data.idx[:, None, None], (*shape, *data.idx.shape[1:]))
+    layers = forward(J, np.broadcast_to(data.inputs[:, None, None], (*shape, *data.inputs.shape[1:])), idx, spec)
+    gaps = layer_gaps(J, [S[..., l, :, :] for l in range(spec.L + 1)], idx, spec)
+    for l in range(1, spec.L):
+        np.testing.assert_array_equal(S[..., l, :, :spec.widths[l]], layers[l])
+        assert np.all(gaps[l - 1] >= spec.kappa)
+    for l, n in enumerate(spec.widths):
+        assert np.all(S[..., l, :, n:] == 0)
+    for l, (n, c) in enumerate(zip(spec.widths[1:], spec.fan_in)):
+        assert np.all(h[..., l, :, n:] == 0)
+        np.testing.assert_allclose(np.sum(J[..., l, :n, :c] ** 2, -1), c, rtol=1e-12)
+        for s in range(ns):
+            for k in range(n_sys):
+                for m in range(K):
+                    idx_l = None if spec.dense else data.idx[s, l, :n, :c]
+                    ref = local_field(J[s, k, m, l, :n, :c], S[s, k, m, l, :, :spec.widths[l]], idx_l)
+                    np.testing.assert_allclose(h[s, k, m, l, :, :n], ref, rtol=1e-9, atol=1e-12)
+    mid = next(e.checkpoint for e in a if e.t == 10)
+    _, rest = run(spec, params, "numpy", t_max=20, recompute_every=4, checkpoint=mid)
+    for field in ("S", "J", "h", "rng_words", "swaps"):
+        np.testing.assert_array_equal(rest[-1].checkpoint.tempering[field], tp[field])
 
 
 @pytest.mark.parametrize("name", list(SPECS))

@@ -263,9 +263,6 @@ class RunConfig(_Section):
             raise ConfigError("run.hidden_start", self.run.hidden_start, "random with protocol = planted (the "
                                                                          "planted start is the teacher's)")
         spec = self.spec()   # raises on a c too wide for a layer
-        if not spec.uniform and self.mc.pt_betas:
-            raise ConfigError("mc.pt_betas", list(self.mc.pt_betas), f"[] with unequal layer widths {spec.widths} "
-                                                                     "(parallel tempering needs equal widths)")
         if not spec.uniform and self.mc.backend == "jax":
             raise ConfigError("mc.backend", "jax", f"auto, numpy or numba with unequal layer widths {spec.widths} "
                                                    "(the JAX kernels need equal widths)")
