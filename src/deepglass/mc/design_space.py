@@ -19,6 +19,8 @@ fields of layer l, the same neurons change sign back, and so on down the cascade
 J_i -> sqrt(c)(J_i + delta x)/|J_i + delta x| (x ~ N(0, 1_c), a density that depends only on J_i . J_i')
 no Hastings factor is needed; the single-weight proposal carries the local move's Hastings factor (exact_sphere).
 For kappa < 0 the neurons are not slaved: each MC step adds the local neuron flips (engine backend).
+Unequal widths (model.py): the arrays are padded to W; layer l's sweep moves its own N_l rows over their c_l
+inputs with 1/sqrt(c_l), cascades and costs see each layer's own neurons only, and the padding stays 0.
 
 MC step: for each layer l = 1..L in turn, one proposal for every row i = 0..N-1 (a systematic scan: each
 row move leaves the measure invariant, so their composition does; every weight is moved once per step on
