@@ -176,13 +176,14 @@ def test_dataset_config_widths_and_errors(tmp_path):
         with pytest.raises(ConfigError) as err:
             parse_config({**dataset_config(tmp_path / "m"), "data": {**dataset_config(tmp_path / "m")["data"], **change}})
         assert err.value.field == field, (change, err.value)
-    for section, change, field in [("network", {"N_in": 17}, "network.N_in"), ("mc", {"sampler": "design-space"},
-                                   "mc.sampler"), ("mc", {"backend": "jax"}, "mc.backend"),
+    for section, change, field in [("network", {"N_in": 17}, "network.N_in"),  ("mc", {"backend": "jax"}, "mc.backend"),
                                    ("run", {"protocol": "planted", "t_max": 4}, "run.protocol")]:
         base = dataset_config(tmp_path / "m")
         with pytest.raises(ConfigError) as err:
             parse_config({**base, section: {**base[section], **change}})
         assert err.value.field == field
+    base = dataset_config(tmp_path / "m")   # the design-space sampler takes the data set's unequal widths
+    assert parse_config({**base, "mc": {**base["mc"], "sampler": "design-space"}}).mc.sampler == "design-space"
     with pytest.raises(ConfigError) as err:
         parse_config({"data": {"M": 5}})
     assert err.value.field == "data.M"

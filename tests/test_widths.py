@@ -158,12 +158,11 @@ def test_forward_start_has_no_violated_hidden_gap():
         assert np.all(S[0, l, :, :n] * h[0, l, :, :n] >= 0) and np.all(S[0, l, :, n:] == 0)
 
 
-def test_engine_refuses_jax_and_design_space_for_unequal_widths():
+def test_engine_refuses_jax_for_unequal_widths():
     spec = NetworkSpec(**SPECS["dense"])
     with pytest.raises(ConfigError, match="unequal layer widths"):
         run_states(spec, backend="jax")
-    with pytest.raises(ConfigError, match="unequal layer widths"):
-        run_states(spec, params=MCParams(sampler="design-space"))
+    # (the design-space sampler and its tempering take them: tests/test_mc_design_space_widths.py)
 
 
 def test_attempts_per_step_count_every_weight_once():

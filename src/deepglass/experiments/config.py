@@ -263,9 +263,6 @@ class RunConfig(_Section):
             raise ConfigError("run.hidden_start", self.run.hidden_start, "random with protocol = planted (the "
                                                                          "planted start is the teacher's)")
         spec = self.spec()   # raises on a c too wide for a layer
-        if not spec.uniform and self.mc.sampler != "local":
-            raise ConfigError("mc.sampler", self.mc.sampler, "local with unequal layer widths (the design-space "
-                                                             f"sampler needs equal widths; widths {spec.widths})")
         if not spec.uniform and self.mc.backend == "jax":
             raise ConfigError("mc.backend", "jax", f"auto, numpy or numba with unequal layer widths {spec.widths} "
                                                    "(the JAX kernels need equal widths)")

@@ -19,6 +19,8 @@ fields of layer l, the same neurons change sign back, and so on down the cascade
 J_i -> sqrt(c)(J_i + delta x)/|J_i + delta x| (x ~ N(0, 1_c), a density that depends only on J_i . J_i')
 no Hastings factor is needed; the single-weight proposal carries the local move's Hastings factor (exact_sphere).
 For kappa < 0 the neurons are not slaved: each MC step adds the local neuron flips (engine backend).
+Unequal widths (model.py): the arrays are padded to W; layer l's sweep moves its own N_l rows over their c_l
+inputs with 1/sqrt(c_l), cascades and costs see each layer's own neurons only, and the padding stays 0.
 
 MC step: for each layer l = 1..L in turn, one proposal for every row i = 0..N-1 (a systematic scan: each
 row move leaves the measure invariant, so their composition does; every weight is moved once per step on
@@ -52,6 +54,11 @@ class DesignSpaceMoves:
         self.hastings = self.params.proposal == "weight" and self.params.exact_sphere
         self.need_u = self.metropolis or self.hastings
         self.inv_sqrt_c = 1.0 / np.sqrt(self.c)
+        # unequal widths (model.py): arrays padded to W; layer l has widths[l] neurons and fan-in c_l. Equal widths:
+        # every width N and every fan-in c, the same numbers as before (the uniform path's arithmetic is unchanged)
+        self.uniform = engine.uniform
+        self.widths, self.fan_in, self.W, self.C = engine.widths, engine.fan_in, engine.W, engine.C
+        self.inv_sqrt_fan = [1.0 / np.sqrt(c_l) for c_l in self.fan_in]
         # parallel tempering's hot members (mc/tempering.py): Metropolis on the output-layer cost only, every
         # hidden gap a hard constraint (rejected below kappa), so hidden layers stay slaved and satisfied
         self.hard_hidden = False
@@ -62,13 +69,13 @@ class DesignSpaceMoves:
 
     # ----------------------------------------------------------------- random numbers
     def draw_shapes(self) -> dict:
-        N, L, c, M = self.N, self.L, self.c, self.M
+        N, L, c, M, W = self.N, self.L, self.C, self.M, self.W   # W = N, C = c for equal widths
         shapes = {}
         if self.params.proposal == "weight":
-            shapes["slot"] = ((L, N), np.int64)
-        shapes["gauss"] = ((L, N, 1 if self.params.proposal == "weight" else c), np.float64)
+            shapes["slot"] = ((L, W), np.int64)
+        shapes["gauss"] = ((L, W, 1 if self.params.proposal == "weight" else c), np.float64)
         if self.need_u:
-            shapes["u"] = ((L, N), np.float64)
+            shapes["u"] = ((L, W), np.float64)
         if self.flips:
             for p, layers in enumerate(self.parities):
                 shapes[f"choice{p}"] = ((N, len(layers), M), np.int64)
@@ -77,14 +84,16 @@ class DesignSpaceMoves:
         return shapes
 
     def highs(self) -> dict:
-        return {name: (self.c if name == "slot" else self.N) for name in self.draw_shapes()}
+        # unequal widths: slot of layer l in [0, c_l) (an (L, 1) bound broadcast over the rows)
+        slot_high = self.c if self.uniform else np.asarray(self.fan_in, dtype=np.int64)[:, None]
+        return {name: (slot_high if name == "slot" else self.N) for name in self.draw_shapes()}
 
     def attempts_per_step(self) -> tuple[np.ndarray, np.ndarray]:
         neuron = np.zeros(self.L + 1)
         if self.flips:
             neuron[1:self.L] = self.N * self.M
         weight = np.zeros(self.L + 1)
-        weight[1:] = self.N   # row moves
+        weight[1:] = self.widths[1:]   # row moves: one per perceptron
         return neuron, weight
 
     # ----------------------------------------------------------------- the MC step
@@ -117,10 +126,11 @@ class DesignSpaceMoves:
         return np.full(st.S.shape[0], float(self.params.beta) if self.params.beta is not None else 0.0)
 
     def supports(self, system_sample: np.ndarray, w: int) -> np.ndarray:
-        """(B, N, c) input neurons of every perceptron of layer w + 1 of every system."""
+        """(B, N_{w+1}, c_{w+1}) input neurons of every perceptron of layer w + 1 of every system."""
+        n = self.widths[w + 1]
         if self.idx is None:
-            return np.broadcast_to(np.arange(self.N), (system_sample.shape[0], self.N, self.N))
-        return self.idx[system_sample, w]
+            return np.broadcast_to(np.arange(self.widths[w]), (system_sample.shape[0], n, self.widths[w]))
+        return self.idx[system_sample, w] if self.uniform else self.idx[system_sample, w, :n]
 
     def layer_moves(self, st: BatchState, w: int, g: np.ndarray, slot, u) -> None:
         """One proposal per row i = 0..N-1 of weight layer w (perceptron layer p = w + 1) of every system.
@@ -133,9 +143,16 @@ class DesignSpaceMoves:
         Sums run in a fixed sequential order (row norms over the row's support, new fields over the row's
         inputs, own costs over patterns): the numba kernel sums in the same order."""
         S, h, Wt, V = st.S, st.h, st.Wt, self.V
-        B, L, N, M, c = S.shape[0], self.L, self.N, self.M, self.c
-        b3 = np.arange(B)[:, None, None]
+        B, L, M = S.shape[0], self.L, self.M
         p = w + 1
+        N, c, inv_sqrt_c = self.widths[p], self.fan_in[w], self.inv_sqrt_fan[w]   # this layer's rows and fan-in
+        if self.uniform:
+            N, c, inv_sqrt_c = self.N, self.c, self.inv_sqrt_c
+        else:   # the padding is never proposed: only the layer's rows and its fan-in's numbers
+            g = g[:, :N, :g.shape[-1] if slot is not None else c]
+            slot = None if slot is None else slot[:, :N]
+            u = None if u is None else u[:, :N]
+        b3 = np.arange(B)[:, None, None]
         d = self.move_sizes(st)[:, w, None]                                   # (B, 1)
         sup = self.supports(st.system_sample, w)                               # (B, N, c)
         rows = Wt[b3, w, sup, np.arange(N)[None, :, None]]                     # (B, N, c) the old rows
@@ -151,7 +168,7 @@ class DesignSpaceMoves:
             for k in range(c):                                                  # S_in[m, sup[i, k]] w[i, k]
                 hn = hn + np.take_along_axis(S[:, w], np.broadcast_to(sup[:, None, :, k], (B, M, N)), -1) \
                     * new_rows[:, None, :, k]
-            hn = hn * self.inv_sqrt_c
+            hn = hn * inv_sqrt_c
         else:
             n2 = np.zeros((B, N))
             for k in range(c):
@@ -161,12 +178,12 @@ class DesignSpaceMoves:
             s_norm = np.sqrt(1.0 + d * d)
             new = (old + d * x) / s_norm
             scale = np.sqrt(c / ((n2 - old * old) + new * new))
-            coef = (new - old) * self.inv_sqrt_c
+            coef = (new - old) * inv_sqrt_c
             if self.hastings:
                 log_ratio = hastings_log_ratio(old, new, x, scale, c, d)
             S_j = np.take_along_axis(S[:, w], np.broadcast_to(j[:, None, :], (B, M, N)), -1)
-            hn = (S_j * coef[:, None, :] + h[:, p]) * scale[:, None, :]
-        h_own, s_own = h[:, p], S[:, p]
+            hn = (S_j * coef[:, None, :] + h[:, p, :, :N]) * scale[:, None, :]
+        h_own, s_own = h[:, p, :, :N], S[:, p, :, :N]
         flip = ((hn >= 0.0) != (h_own >= 0.0)) if p < L else np.zeros((B, M, N), dtype=bool)
         s_new = np.where(flip, -s_own, s_own)
         v_new, v_old = V(s_new * hn), V(s_own * h_own)
@@ -196,7 +213,7 @@ class DesignSpaceMoves:
                 S[a, p + 1:] = S_try[a]
                 st.stats[a, 1:L] += n_flips[a, 1:L]
         # phase C
-        h[:, p] = np.where(acc[:, None, :], hn, h_own)
+        h[:, p, :, :N] = np.where(acc[:, None, :], hn, h_own)
         if slot is None:
             new_w = new_rows
         else:
@@ -220,25 +237,31 @@ class DesignSpaceMoves:
         (h_try, S_try) of layers p+1..L, the neurons flipped per layer; dE (B,) increased in place, bad (B,)
         set where a hidden gap falls below kappa with hard_hidden."""
         S, h, Wt, V = st.S, st.h, st.Wt, self.V
-        B, L, N, M = S.shape[0], self.L, self.N, self.M
+        B, L, M = S.shape[0], self.L, self.M
         h_try, S_try = h[:, p + 1:].copy(), S[:, p + 1:].copy()
         n_flips = np.zeros((B, L + 1))
         n_flips[:, p] = flip.sum(-1)
-        F = np.zeros((B, M, N), dtype=bool)
+        F = np.zeros((B, M, S.shape[-1]), dtype=bool)
         F[:, :, i] = flip
         for q in range(p + 1, L + 1):
             k = q - p - 1
+            N, inv_sqrt_c = self.widths[q], self.inv_sqrt_fan[q - 1]   # layer q's neurons (the padding stays 0)
+            if self.uniform:
+                N, inv_sqrt_c = self.N, self.inv_sqrt_c
             for j in np.flatnonzero(F.any(axis=(0, 1))):   # increasing j, as the numba cascade
                 bb, mm = np.nonzero(F[:, :, j])
-                f = (-2.0 * self.inv_sqrt_c) * S[bb, q - 1, mm, j]           # old sign of the flipping neuron
-                h_try[bb, k, mm] += Wt[bb, q - 1, j, :] * f[:, None]
+                f = (-2.0 * inv_sqrt_c) * S[bb, q - 1, mm, j]           # old sign of the flipping neuron
+                if self.uniform:
+                    h_try[bb, k, mm] += Wt[bb, q - 1, j, :] * f[:, None]
+                else:
+                    h_try[bb, k, mm, :N] += Wt[bb, q - 1, j, :N] * f[:, None]
             A = F.any(-1)                                                   # (B, M) patterns that changed
             if q < L:
                 F = ((h_try[:, k] >= 0.0) != (h[:, q] >= 0.0)) & A[..., None]
                 S_try[:, k] = np.where(F, -S[:, q], S[:, q])
                 n_flips[:, q] = F.sum((1, 2))
-            v_try = V(S_try[:, k] * h_try[:, k])
-            diff = v_try - V(S[:, q] * h[:, q])
+            v_try = V(S_try[:, k, :, :N] * h_try[:, k, :, :N])          # the layer's gaps, not the padding
+            diff = v_try - V(S[:, q, :, :N] * h[:, q, :, :N])
             dE += np.where(A[..., None], diff, 0.0).sum((1, 2))
             if self.hard_hidden and q < L:
                 bad |= (A[..., None] & (v_try > 0.0)).any((1, 2))

@@ -24,11 +24,13 @@ from .numba_backend import _POT, _V, _accept
 
 
 @numba.njit(cache=True)
-def _inside(S, h, b, kappa):
-    """Whether every gap of system b is >= kappa (a branch-free count along the contiguous axis: it vectorises)."""
-    L1, M, N = S.shape[1], S.shape[2], S.shape[3]
+def _inside(S, h, b, kappa, widths):
+    """Whether every gap of system b is >= kappa (a branch-free count along the contiguous axis: it vectorises);
+    widths: the layers' widths (the padding beyond them holds no gap)."""
+    L1, M = S.shape[1], S.shape[2]
     n_bad = 0
     for q in range(1, L1):
+        N = widths[q]
         for m in range(M):
             s_row = S[b, q, m]
             h_row = h[b, q, m]
@@ -38,19 +40,21 @@ def _inside(S, h, b, kappa):
 
 
 @numba.njit(cache=True)
-def _cascade_dE(S, h, Wt, b, p, m, i, inv_sqrt_c, kappa, pot, stop_on_violation, hard_hidden, row, prev, prev_s, cur,
-                cur_s, stats):
+def _cascade_dE(S, h, Wt, b, p, m, i, widths, inv_sqrt, kappa, pot, stop_on_violation, hard_hidden, row, prev, prev_s,
+                cur, cur_s, stats):
     """Cost change of the cascade started by flipping neuron i of layer p on pattern m (nothing written).
+    widths: the layers' widths, inv_sqrt: 1/sqrt(c_l) of the weight layers (equal widths: N and 1/sqrt(c)).
 
     Returns (dE, violated): violated means a new gap < kappa was met with stop_on_violation, or in a hidden
     layer with hard_hidden (dE partial)."""
     L = S.shape[1] - 1
-    N = S.shape[3]
     n_prev = 1
     prev[0] = i
     prev_s[0] = S[b, p, m, i]
     dE = 0.0
     for q in range(p + 1, L + 1):
+        N = widths[q]
+        inv_sqrt_c = inv_sqrt[q - 1]
         for k in range(N):
             row[k] = h[b, q, m, k]
         for t in range(n_prev):
@@ -84,15 +88,16 @@ def _cascade_dE(S, h, Wt, b, p, m, i, inv_sqrt_c, kappa, pot, stop_on_violation,
 
 
 @numba.njit(cache=True)
-def _cascade_apply(S, h, Wt, b, p, m, i, inv_sqrt_c, row, prev, prev_s, stats):
+def _cascade_apply(S, h, Wt, b, p, m, i, widths, inv_sqrt, row, prev, prev_s, stats):
     """The cascade of _cascade_dE, written in place (flips neuron i of layer p on pattern m first)."""
     L = S.shape[1] - 1
-    N = S.shape[3]
     n_prev = 1
     prev[0] = i
     prev_s[0] = S[b, p, m, i]
     S[b, p, m, i] = -S[b, p, m, i]
     for q in range(p + 1, L + 1):
+        N = widths[q]
+        inv_sqrt_c = inv_sqrt[q - 1]
         h_q = h[b, q, m]
         for k in range(N):
             row[k] = h_q[k]          # the old fields: their signs decide the flips
@@ -127,44 +132,48 @@ def _new_field(S, h, b, w, p, m, i, weight_move, jm, coef, scale, hn):
 
 
 @numba.njit(inline="always")
-def _new_fields(S, h, b, w, p, m, weight_move, jm, coef, scale, hn, hrow):
-    """Every row's proposed field on pattern m, (N,) (_new_field along the contiguous axis)."""
+def _new_fields(S, h, b, w, p, m, weight_move, jm, coef, scale, hn, hrow, n):
+    """Every row's proposed field on pattern m, (W,) of which the layer's n rows are set (_new_field along the
+    contiguous axis)."""
     if not weight_move:
         return hn[m]
     s_in = S[b, w, m]
     h_own = h[b, p, m]
-    for i in range(h_own.shape[0]):
+    for i in range(n):
         hrow[i] = (s_in[jm[i]] * coef[i] + h_own[i]) * scale[i]
     return hrow
 
 
 @numba.njit(cache=True)
-def _row_norms(Wt, b, w, dense, support, n2):
-    """n2[i] = sum_k Wt[b, w, sup_i[k], i]^2 summed in order k (design_space.row_norms): contiguous for dense."""
-    N = Wt.shape[3]
+def _row_norms(Wt, b, w, dense, support, n2, N, n_in):
+    """n2[i] = sum_k Wt[b, w, sup_i[k], i]^2 summed in order k (design_space.row_norms) for the layer's N rows,
+    over its n_in inputs: contiguous for dense."""
     for i in range(N):
         n2[i] = 0.0
     if dense:
-        for j in range(Wt.shape[2]):
+        for j in range(n_in):
             line = Wt[b, w, j]
             for i in range(N):
                 n2[i] += line[i] * line[i]
     else:
         for i in range(N):
-            for k in range(support.shape[2]):
+            for k in range(support.shape[2]):   # sparse: every layer's fan-in is c
                 x = Wt[b, w, support[w, i, k], i]
                 n2[i] += x * x
 
 
 @numba.njit(cache=True)
 def _system_sweep(S, h, Wt, b, dense, support, gauss, slot, u, counts, stats, delta, inv_sqrt_c, kappa, pot,
-                  greedy, betas, need_u, weight_move, hastings, c, hard_hidden):
-    """One MC step of system b: for each weight layer w, one proposal per row i = 0..N-1
-    (design_space.DesignSpaceMoves.layer_moves)."""
+                  greedy, betas, need_u, weight_move, hastings, widths, fan, inv_sqrt, hard_hidden):
+    """One MC step of system b: for each weight layer w, one proposal per row i = 0..N_{w+1}-1
+    (design_space.DesignSpaceMoves.layer_moves). widths (L+1,), fan (L,), inv_sqrt (L,): the layers' widths,
+    fan-ins c_l and 1/sqrt(c_l) (equal widths: N, c, 1/sqrt(c)); arrays are padded to W, loops stop at N_l."""
     L, M, N = S.shape[1] - 1, S.shape[2], S.shape[3]
-    cf = float(c)
+    C = 0
+    for w in range(L):
+        C = max(C, fan[w])
     hn = np.empty((1 if weight_move else M, N))   # row moves: the new fields; single weights recompute theirs
-    wn = np.empty((1 if weight_move else c, N))
+    wn = np.empty((1 if weight_move else C, N))
     hrow = np.empty(N)
     n2 = np.empty(N)
     scale = np.empty(N)
@@ -182,16 +191,20 @@ def _system_sweep(S, h, Wt, b, dense, support, gauss, slot, u, counts, stats, de
     cur = np.empty(N, dtype=np.int64)
     prev_s = np.empty(N)
     cur_s = np.empty(N)
-    inside = greedy and _inside(S, h, b, kappa)   # then every cost term is 0 and any new violation rejects
+    inside = greedy and _inside(S, h, b, kappa, widths)   # then every cost term is 0 and any new violation rejects
     beta = betas[b]
     for w in range(L):
         p = w + 1
         d = delta[b, w]
+        N = widths[p]          # this layer's rows
+        c = fan[w]             # and fan-in
+        cf = float(c)
+        inv_sqrt_c = inv_sqrt[w]
         # --- phase A: the N proposals and their own fields, vectorised along the contiguous neuron axis.
         # Valid: rows of one layer share no own-layer gap, and the fields of layer p depend only on layer
         # p - 1 and on row i itself, which no other row move of this layer changes (cascades go upwards).
         if weight_move:
-            _row_norms(Wt, b, w, dense, support, n2)
+            _row_norms(Wt, b, w, dense, support, n2, N, widths[w])
             s_norm = math.sqrt(1.0 + d * d)
             for i in range(N):
                 j = slot[b, w, i] if dense else support[w, i, slot[b, w, i]]
@@ -242,7 +255,7 @@ def _system_sweep(S, h, Wt, b, dense, support, gauss, slot, u, counts, stats, de
             bad[i] = False
         hidden = p < L
         for m in range(M):
-            hm_row = _new_fields(S, h, b, w, p, m, weight_move, jm, coef, scale, hn, hrow)
+            hm_row = _new_fields(S, h, b, w, p, m, weight_move, jm, coef, scale, hn, hrow, N)
             h_own = h[b, p, m]
             s_own = S[b, p, m]
             if inside or (hard_hidden and hidden):   # every old term is 0: rejected iff a new gap < kappa, else 0
@@ -271,7 +284,7 @@ def _system_sweep(S, h, Wt, b, dense, support, gauss, slot, u, counts, stats, de
                 rejected = False
                 for m in range(M):
                     if (_new_field(S, h, b, w, p, m, i, weight_move, jm, coef, scale, hn) >= 0.0) != (h[b, p, m, i] >= 0.0):
-                        dd, violated = _cascade_dE(S, h, Wt, b, p, m, i, inv_sqrt_c, kappa, pot, inside, hard_hidden, row, prev,
+                        dd, violated = _cascade_dE(S, h, Wt, b, p, m, i, widths, inv_sqrt, kappa, pot, inside, hard_hidden, row, prev,
                                                    prev_s, cur, cur_s, stats)
                         if violated:
                             rejected = True
@@ -287,18 +300,18 @@ def _system_sweep(S, h, Wt, b, dense, support, gauss, slot, u, counts, stats, de
             if n_flip[i] > 0:
                 for m in range(M):
                     if (_new_field(S, h, b, w, p, m, i, weight_move, jm, coef, scale, hn) >= 0.0) != (h[b, p, m, i] >= 0.0):
-                        _cascade_apply(S, h, Wt, b, p, m, i, inv_sqrt_c, row, prev, prev_s, stats)
+                        _cascade_apply(S, h, Wt, b, p, m, i, widths, inv_sqrt, row, prev, prev_s, stats)
                         stats[b, p] += 1
         # --- phase C: the accepted rows' fields and weights (nothing above read them)
         for m in range(M):
-            hm_row = _new_fields(S, h, b, w, p, m, weight_move, jm, coef, scale, hn, hrow)
+            hm_row = _new_fields(S, h, b, w, p, m, weight_move, jm, coef, scale, hn, hrow, N)
             h_own = h[b, p, m]
             for i in range(N):
                 if acc[i]:
                     h_own[i] = hm_row[i]
         if weight_move:
             if dense:   # contiguous in i
-                for j in range(N):
+                for j in range(widths[w]):
                     line = Wt[b, w, j]
                     for i in range(N):
                         if acc[i]:
@@ -342,7 +355,13 @@ def row_sweep(moves, st, r, parallel=None) -> None:
     u = r["u"] if moves.need_u else np.zeros((1, 1, 1))
     slot = r["slot"] if "slot" in r else np.zeros((1, 1, 1), dtype=np.int64)
     params = moves.params
+    widths = np.asarray(moves.widths, dtype=np.int64)
+    fan = np.asarray(moves.fan_in, dtype=np.int64)
+    inv_sqrt = np.asarray(moves.inv_sqrt_fan, dtype=np.float64)
+    if moves.uniform:   # equal widths: the very numbers of the scalar path (N, c, 1/sqrt(c))
+        widths[:], fan[:], inv_sqrt[:] = moves.N, moves.c, moves.inv_sqrt_c
     kernel = _sweep_parallel if parallel else _sweep_serial
     kernel(st.S, st.h, st.Wt, sample, dense, support, r["gauss"], slot, u, st.counts_weight, st.stats,
            moves.move_sizes(st), moves.inv_sqrt_c, moves.kappa, _POT[params.potential], params.acceptance == "greedy",
-           moves.betas(st), moves.need_u, params.proposal == "weight", moves.hastings, moves.c, moves.hard_hidden)
+           moves.betas(st), moves.need_u, params.proposal == "weight", moves.hastings, widths, fan, inv_sqrt,
+           moves.hard_hidden)

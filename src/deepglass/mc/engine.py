@@ -71,8 +71,9 @@ class Engine:
         self.uniform = widths is None or (len(set(widths)) == 1 and len(set(fan_in)) == 1)
         if not self.uniform:
             from ..errors import ConfigError
-            if params.sampler != "local":
-                raise ConfigError("sampler", params.sampler, f"local with unequal layer widths {tuple(widths)}")
+            if params.sampler not in ("local", "design-space"):
+                raise ConfigError("sampler", params.sampler, f"local or design-space with unequal layer widths "
+                                                             f"{tuple(widths)}")
             if backend == "jax" or (backend == "auto" and gpu_present()):
                 if backend == "jax":
                     raise ConfigError("backend", backend, f"numpy or numba with unequal layer widths {tuple(widths)}")

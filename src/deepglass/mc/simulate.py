@@ -112,7 +112,8 @@ class _Run:
                                                                          "members need satisfied hidden gaps)")
             from dataclasses import replace
             hot = replace(params, acceptance="metropolis", beta=float(self.pt_betas[0]), pt_betas=(), tune_steps=0)
-            self.hot_engine = Engine(spec.N, spec.L, spec.c, self.M, spec.kappa, hot, self.idx, backend, precision)
+            self.hot_engine = Engine(spec.N, spec.L, spec.c, self.M, spec.kappa, hot, self.idx, backend, precision,
+                                     **widths)
             self.hot_engine.moves.hard_hidden = True
 
     # ----------------------------------------------------------------- data
@@ -180,7 +181,10 @@ class _Run:
         self.S = S
         self.Wt = weights_to_internal(J, None if self.idx is None else self.idx[:, None], self.W)
         if self.params.sampler == "design-space" and self.protocol == "learning":
-            slave_hidden_neurons(self.S, self.Wt, spec.c)   # hidden neurons = forward pass of the random weights
+            if spec.uniform:   # hidden neurons = forward pass of the random weights
+                slave_hidden_neurons(self.S, self.Wt, spec.c)
+            else:              # the same, per-layer widths and fan-ins, padding left at 0
+                forward_hidden_neurons(self.S, self.Wt, self.c_norm, spec.widths)
         elif self.protocol == "learning" and getattr(self, "hidden_start", "random") == "forward":
             forward_hidden_neurons(self.S, self.Wt, self.c_norm, spec.widths)
         self.h = fields_from_scratch(self.S, self.Wt, self.c_norm)
@@ -226,7 +230,7 @@ class _Run:
             tp = cp.tempering
             idx = None if self.idx is None else self.idx[:, None, None]
             self.pt = {"S": tp["S"].astype(np.float64), "h": np.zeros(tp["S"].shape),
-                       "Wt": weights_to_internal(tp["J"], idx, spec.N)}
+                       "Wt": weights_to_internal(tp["J"], idx, self.W)}
             self.pt["h"][..., 1:, :, :] = tp["h"]
             self.pt_rngs = [[[rng_from_words(w) for w in sys_words] for sys_words in sample_words]
                             for sample_words in tp["rng_words"]]
@@ -328,6 +332,8 @@ class _Run:
 
     def _member_cost(self, member, V) -> float:
         S, h, _ = self._member_arrays(member)
+        if not self.spec.uniform:   # the output layer's N_out gaps, not its padding
+            S, h = S[..., :self.spec.N_out], h[..., :self.spec.N_out]
         return float(output_cost(S, h, V))
 
     def _exchange(self, a, b):
@@ -372,8 +378,8 @@ class _Run:
                 normalise_internal_rows(self.Wt, self.c_norm)
                 self.h = fields_from_scratch(self.S, self.Wt, self.c_norm)
                 if self.hot_engine is not None:
-                    normalise_internal_rows(self.pt["Wt"], spec.c)
-                    self.pt["h"] = fields_from_scratch(self.pt["S"], self.pt["Wt"], spec.c)
+                    normalise_internal_rows(self.pt["Wt"], self.c_norm)
+                    self.pt["h"] = fields_from_scratch(self.pt["S"], self.pt["Wt"], self.c_norm)
             n_before = self.S.shape[1]
             self._add_guests()
             if self.S.shape[1] != n_before:
