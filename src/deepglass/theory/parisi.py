@@ -204,8 +204,26 @@ def _row_normaliser(n: int, logk: np.ndarray) -> np.ndarray:
     return np.log(mass)
 
 
+class LevelGradients:
+    """The gradients of a Parisi recursion's value from its per-level moments (sq_slope, mean_value), shared by
+    the uniform-grid and the accurate (parisi_quadrature) recursions."""
+
+    sq_slope: np.ndarray
+    mean_value: np.ndarray
+
+    def level_gradient(self, widths: np.ndarray) -> np.ndarray:
+        """dPhi/da_i = -(1/2) w_i E_{P_i}[phi_i'^2] (bottom with its diagonal jump folded in)."""
+        return -0.5 * widths * self.sq_slope
+
+    def breakpoint_gradient(self, breakpoints: np.ndarray) -> np.ndarray:
+        """dPhi/dm_i = (E_{P_i} phi_i - E_{P_{i-1}} phi_{i-1}) / m_i (-> 0 as m_i -> 0)."""
+        d = np.diff(self.mean_value)
+        m = np.asarray(breakpoints, dtype=float)
+        return np.where(m > 1e-12, d / np.maximum(m, 1e-12), 0.0)
+
+
 @dataclass
-class RecursionResult:
+class RecursionResult(LevelGradients):
     """Output of :func:`parisi_recursion`.
 
     value: Phi; sq_slope[i] = E_{P_i}[phi_i'^2]; mean_value[i] = E_{P_i}[phi_i] (i = 0..K);
@@ -220,15 +238,6 @@ class RecursionResult:
     slope: list
     log_measure: list
 
-    def level_gradient(self, widths: np.ndarray) -> np.ndarray:
-        """dPhi/da_i = -(1/2) w_i E_{P_i}[phi_i'^2] (bottom with its diagonal jump folded in)."""
-        return -0.5 * widths * self.sq_slope
-
-    def breakpoint_gradient(self, breakpoints: np.ndarray) -> np.ndarray:
-        """dPhi/dm_i = (E_{P_i} phi_i - E_{P_{i-1}} phi_{i-1}) / m_i (-> 0 as m_i -> 0)."""
-        d = np.diff(self.mean_value)
-        m = np.asarray(breakpoints, dtype=float)
-        return np.where(m > 1e-12, d / np.maximum(m, 1e-12), 0.0)
 
 
 def parisi_recursion(variances: np.ndarray, breakpoints: np.ndarray, bottom, grid: FieldGrid) -> RecursionResult:

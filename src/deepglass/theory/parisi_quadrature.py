@@ -29,6 +29,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from .parisi import LevelGradients
+
 try:
     from numba import njit
 except ImportError:  # pragma: no cover - same code, interpreted
@@ -474,7 +476,7 @@ def _gauss_step(xs, kind, edges, nodes, bary, q, phi, slope, kappa, s, var, m, g
 
 
 @dataclass
-class AccurateRecursion:
+class AccurateRecursion(LevelGradients):
     """Output of :func:`accurate_recursion` (same meaning as parisi.RecursionResult).
 
     value: Phi; sq_slope[i] = E_{P_i}[phi_i'^2]; mean_value[i] = E_{P_i}[phi_i]; phi, slope: per level on
@@ -487,16 +489,6 @@ class AccurateRecursion:
     grid: PanelGrid | None
     phi: list
     slope: list
-
-    def level_gradient(self, widths: np.ndarray) -> np.ndarray:
-        """dPhi/da_i = -(1/2) w_i E_{P_i}[phi_i'^2]."""
-        return -0.5 * widths * self.sq_slope
-
-    def breakpoint_gradient(self, breakpoints: np.ndarray) -> np.ndarray:
-        """dPhi/dm_i = (E_{P_i} phi_i - E_{P_{i-1}} phi_{i-1}) / m_i (-> 0 as m_i -> 0)."""
-        d = np.diff(self.mean_value)
-        m = np.asarray(breakpoints, dtype=float)
-        return np.where(m > 1e-12, d / np.maximum(m, 1e-12), 0.0)
 
 
 @dataclass(frozen=True)
