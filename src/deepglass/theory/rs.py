@@ -598,7 +598,7 @@ def _attempt(problem, start, forced, pre_steps, tol, max_iter):
         pinned &= ~grow
         x = np.where(grow, 1e-2, x)
         seeded = grow
-        pre_steps = max(pre_steps, 50)  # let the monotone map lift the seeded layers before accelerating
+        pre_steps = max(pre_steps, 30)  # let the monotone map lift the seeded layers before accelerating
     return None, iterations, res
 
 
