@@ -38,6 +38,7 @@ from pathlib import Path
 
 SMALL = os.environ.get("DEEPGLASS_NOTEBOOK_SMALL") == "1"
 WORK = Path(os.environ.get("DEEPGLASS_NOTEBOOK_OUT") or "_work/02_simulation")
+BACKEND = "numba"   # the compiled CPU engine; "auto" picks JAX when it sees a GPU (importing JAX to find out)
 
 N, L, ALPHA = 6, 2, 2.0          # the demo's case: above the first crystalline transition pi^2/8 of L = 2
 DELTA = 0.6                      # row-move size (acceptance ~0.3 at this M = 12)
@@ -68,7 +69,7 @@ config = parse_config({
     "seed": SEED,
     "network": {"N": N, "L": L, "kappa": 0.0},
     "data": {"scenario": "teacher-student", "alpha": ALPHA, "M_test": 1000},
-    "mc": {"sampler": "design-space", "acceptance": "greedy", "delta": DELTA},
+    "mc": {"sampler": "design-space", "acceptance": "greedy", "delta": DELTA, "backend": BACKEND},
     "run": {"protocol": "planted", "t_max": T_MAX, "per_decade": 10, "n_samples": N_SAMPLES,
             "trace_every": TRACE_EVERY},
     "replicas": {"R": 2, "waiting_times": [0]},

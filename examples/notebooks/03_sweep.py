@@ -38,6 +38,7 @@ from pathlib import Path
 
 SMALL = os.environ.get("DEEPGLASS_NOTEBOOK_SMALL") == "1"
 WORK = Path(os.environ.get("DEEPGLASS_NOTEBOOK_OUT") or "_work/03_sweep")
+BACKEND = "numba"   # the compiled CPU engine; "auto" picks JAX when it sees a GPU (importing JAX to find out)
 
 ALPHA = 2.0
 WIDTHS = [6, 10] if SMALL else [8, 12, 16, 24, 32]
@@ -72,7 +73,8 @@ sweep = {
     "base": {
         "network": {"L": 1, "kappa": 0.0},
         "data": {"scenario": "teacher-student", "alpha": ALPHA, "M_test": 1000},
-        "mc": {"sampler": "design-space", "acceptance": "greedy", "delta": 0.3, "tune_steps": TUNE_STEPS},
+        "mc": {"sampler": "design-space", "acceptance": "greedy", "delta": 0.3, "tune_steps": TUNE_STEPS,
+               "backend": BACKEND},
         "run": {"protocol": "planted", "t_max": T_MAX, "per_decade": 8, "n_samples": N_SAMPLES},
         "replicas": {"R": 2, "waiting_times": [0]},
     },
