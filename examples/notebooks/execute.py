@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import tempfile
 import time
@@ -21,6 +22,7 @@ HERE = Path(__file__).resolve().parent
 CELL_TIMEOUT = 1200          # seconds per cell: the full-size k-RSB / full-RSB and MC cells take minutes
 SMALL_ENV = "DEEPGLASS_NOTEBOOK_SMALL"
 OUT_ENV = "DEEPGLASS_NOTEBOOK_OUT"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")   # the kernel colours its tracebacks
 
 
 class NotebookError(RuntimeError):
@@ -34,7 +36,8 @@ def notebooks(only: str | None = None) -> list[Path]:
         return found
     chosen = [p for p in found if p.stem == only or p.stem.split("_", 1)[0] == only]
     if not chosen:
-        raise SystemExit(f"error: invalid --only = {only!r}: one of {', '.join(p.stem for p in found)}")
+        print(f"error: invalid --only = {only!r}: one of {', '.join(p.stem for p in found)}", file=sys.stderr)
+        raise SystemExit(2)
     return chosen
 
 
@@ -99,7 +102,7 @@ def execute_notebook(source: Path, outdir: Path, *, small: bool = False, work: P
                       any(o.get("output_type") == "error" for o in c.get("outputs", []))), None)
         where = _cell_label(nb, index) if index is not None else "a cell (timed out)" if isinstance(
             exc, CellTimeoutError) else "a cell"
-        lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+        lines = [line for line in ANSI.sub("", str(exc)).strip().splitlines() if line.strip()]
         raise NotebookError(f"notebook {source.name} failed at {where}: {lines[-1] if lines else exc}") from None
     nb.metadata["deepglass"] = {"small": small, "seconds": round(time.perf_counter() - started, 1)}
     target = outdir / f"{source.stem}.ipynb"
