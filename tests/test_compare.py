@@ -129,7 +129,9 @@ def test_run_compare_shapes_bounds_and_verdicts(tiny):
     L = config.L
     assert list(ds["N"].values) == [4, 6, 8] and list(ds["c"].values) == [0]
     assert list(ds["observable"].values) == ["teacher_Q", "teacher_q", "test_overlap", "teacher_Q_gauge",
-                                             "teacher_q_gauge"]
+                                             "teacher_q_gauge", "teacher_q2"]
+    theory_q = ds["theory_q"].values
+    np.testing.assert_allclose(ds["theory"].sel(observable="teacher_q2").values, theory_q ** 2, rtol=1e-12)
     for name in ("sim_mean", "sim_sem"):
         assert ds[name].dims == ("observable", "c", "N", "layer")
     assert "theory_frozen" not in ds and ds.attrs["sampler"] == "design-space"

@@ -90,6 +90,8 @@ def final_summary(run: xr.Dataset) -> dict:
     for name in ("q", "Q"):   # gauge-fixed student-teacher overlaps (observables.fix_gauge), planted runs
         if f"teacher_{name}_gauge" in last:
             final[f"teacher_overlap_{name}_gauge"] = _layers_mean(last[f"teacher_{name}_gauge"], layers)
+    if "teacher_q2" in last:   # squared neuron overlaps, sign-gauge free (observables.squared_neuron_overlap)
+        final["teacher_overlap_q2"] = _layers_mean(last["teacher_q2"], layers)
     for name, key in (("q_replica", "replica_overlap_q"), ("Q_replica", "replica_overlap_Q")):
         if name in last:  # one profile per waiting time
             final[key] = {f"t_w={int(tw)}": _layers_mean(last[name].sel(tw=tw), layers) for tw in last["tw"].values}
