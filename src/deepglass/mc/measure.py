@@ -49,9 +49,9 @@ def measurement_slice(run) -> xr.Dataset:
         "acceptance_neuron": (("sample", "time", "layer"), acc_n[:, None]),
         "acceptance_weight": (("sample", "time", "layer"), acc_w[:, None]),
     }
-    if getattr(run, "hot_engine", None) is not None:   # tempering: exchange acceptance of each pair (k, k+1)
-        coords["pair_k"] = np.arange(run.pt_betas.size)
-        sw = run.pt_swaps[host_rows]
+    if getattr(run, "ladder", None) is not None:   # tempering: exchange acceptance of each pair (k, k+1)
+        coords["pair_k"] = np.arange(run.ladder.K)
+        sw = run.ladder.swaps[host_rows]
         with np.errstate(invalid="ignore", divide="ignore"):
             data["swap_acceptance"] = (("sample", "time", "pair_k"), (sw[..., 0] / sw[..., 1])[:, None])
     if getattr(run, "move_size", None) is not None:   # design-space move sizes (tuned during the burn-in)
