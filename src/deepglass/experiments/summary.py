@@ -208,8 +208,8 @@ def _windowed_integral(t: np.ndarray, C: np.ndarray) -> float:
 
 
 def equilibrium_verdict(run: xr.Dataset, config: dict | None = None) -> dict | None:
-    """nishimori_check plus the relaxation times: equilibrated iff the identity holds, no layer is frozen and
-    the run lasted >= TAU_FACTOR relaxation times in every layer."""
+    """nishimori_check plus the relaxation times: equilibrated iff the identity holds, no layer is frozen, the run
+    lasted >= TAU_FACTOR relaxation times in every layer, and so did the guests since their copy at t_w."""
     config = json.loads(run.attrs["config_json"]) if config is None else config
     check = nishimori_check(run, config)
     if check is None or check.get("equilibrated") is None:
@@ -220,10 +220,18 @@ def equilibrium_verdict(run: xr.Dataset, config: dict | None = None) -> dict | N
         check["tau_factor"] = TAU_FACTOR
         finite = [x for x in tau if np.isfinite(x)]
         short = bool(finite) and check["t"] < TAU_FACTOR * max(finite)
+        # guests copied from the host at t_w start equal to it: until they have decorrelated from each other
+        # the student-student overlap decays from 1 and can cross the student-teacher one by coincidence
+        young = bool(finite) and check["t"] - check["t_w"] < TAU_FACTOR * max(finite)
         if short and check["equilibrated"]:
             check["equilibrated"] = False
             check["reason"] = (f"run shorter than {TAU_FACTOR:g} relaxation times (t = {check['t']}, tau_Q up to "
                                f"{max(finite):.3g}): NOT shown to be equilibrated; " + check["reason"])
+        elif young and check["equilibrated"]:
+            check["equilibrated"] = False
+            check["reason"] = (f"guests younger than {TAU_FACTOR:g} relaxation times (t - t_w = "
+                               f"{check['t'] - check['t_w']}, tau_Q up to {max(finite):.3g}): their agreement may be "
+                               "a crossing, NOT shown to be equilibrated; " + check["reason"])
     return check
 
 
