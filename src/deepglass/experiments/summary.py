@@ -90,6 +90,8 @@ def final_summary(run: xr.Dataset) -> dict:
     for name in ("q", "Q"):   # gauge-fixed student-teacher overlaps (observables.fix_gauge), planted runs
         if f"teacher_{name}_gauge" in last:
             final[f"teacher_overlap_{name}_gauge"] = _layers_mean(last[f"teacher_{name}_gauge"], layers)
+    if "teacher_q2" in last:   # squared neuron overlaps, sign-gauge free (observables.squared_neuron_overlap)
+        final["teacher_overlap_q2"] = _layers_mean(last["teacher_q2"], layers)
     for name, key in (("q_replica", "replica_overlap_q"), ("Q_replica", "replica_overlap_Q")):
         if name in last:  # one profile per waiting time
             final[key] = {f"t_w={int(tw)}": _layers_mean(last[name].sel(tw=tw), layers) for tw in last["tw"].values}
@@ -206,8 +208,8 @@ def _windowed_integral(t: np.ndarray, C: np.ndarray) -> float:
 
 
 def equilibrium_verdict(run: xr.Dataset, config: dict | None = None) -> dict | None:
-    """nishimori_check plus the relaxation times: equilibrated iff the identity holds, no layer is frozen and
-    the run lasted >= TAU_FACTOR relaxation times in every layer."""
+    """nishimori_check plus the relaxation times: equilibrated iff the identity holds, no layer is frozen, the run
+    lasted >= TAU_FACTOR relaxation times in every layer, and so did the guests since their copy at t_w."""
     config = json.loads(run.attrs["config_json"]) if config is None else config
     check = nishimori_check(run, config)
     if check is None or check.get("equilibrated") is None:
@@ -218,10 +220,18 @@ def equilibrium_verdict(run: xr.Dataset, config: dict | None = None) -> dict | N
         check["tau_factor"] = TAU_FACTOR
         finite = [x for x in tau if np.isfinite(x)]
         short = bool(finite) and check["t"] < TAU_FACTOR * max(finite)
+        # guests copied from the host at t_w start equal to it: until they have decorrelated from each other
+        # the student-student overlap decays from 1 and can cross the student-teacher one by coincidence
+        young = bool(finite) and check["t"] - check["t_w"] < TAU_FACTOR * max(finite)
         if short and check["equilibrated"]:
             check["equilibrated"] = False
             check["reason"] = (f"run shorter than {TAU_FACTOR:g} relaxation times (t = {check['t']}, tau_Q up to "
                                f"{max(finite):.3g}): NOT shown to be equilibrated; " + check["reason"])
+        elif young and check["equilibrated"]:
+            check["equilibrated"] = False
+            check["reason"] = (f"guests younger than {TAU_FACTOR:g} relaxation times (t - t_w = "
+                               f"{check['t'] - check['t_w']}, tau_Q up to {max(finite):.3g}): their agreement may be "
+                               "a crossing, NOT shown to be equilibrated; " + check["reason"])
     return check
 
 
