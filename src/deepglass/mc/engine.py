@@ -43,8 +43,16 @@ def _jax_backend():
     return JaxBackend
 
 
+GPU_DEVICE_FILES = ("/dev/nvidiactl", "/dev/nvidia0", "/proc/driver/nvidia", "/dev/kfd")   # CUDA, ROCm drivers
+
+
 def gpu_present() -> bool:
-    """Whether JAX sees a GPU (False when jax is not installed)."""
+    """Whether JAX sees a GPU (False when jax is not installed). Without a GPU driver's device files there is
+    nothing for JAX to find, and importing it only to learn that costs seconds: answered without the import."""
+    import os
+
+    if not any(os.path.exists(p) for p in GPU_DEVICE_FILES):
+        return False
     try:
         import jax
         return any(d.platform == "gpu" for d in jax.devices())
