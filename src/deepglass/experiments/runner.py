@@ -179,12 +179,17 @@ def run_attrs(config: RunConfig, status: str, t_done: int) -> dict:
     }
 
 
+SAVE_OVERHEAD_FACTOR = 9.0   # a save that took d seconds is followed by >= 9 d seconds of work before the next
+
+
 def execute(plan: RunPlan, on_event: EventCallback | None = None, save_interval: float = 1.0) -> xr.Dataset:
     """Run (or resume) the plan; returns the complete measurement Dataset.
 
     Measurements and the engine checkpoint are saved together, atomically, at measurement times, at most
-    once per ``save_interval`` seconds, every ``run.checkpoint_every`` MC steps when set, and always at the
-    end, so an interrupted run loses at most the work since the last save and resumes exactly there.
+    once per ``save_interval`` seconds (or per SAVE_OVERHEAD_FACTOR times the last save's duration, whichever is
+    longer, so rewriting a growing run.nc stays ~10 % of the work), every ``run.checkpoint_every`` MC steps when
+    set, and always at the end, so an interrupted run loses at most the work since the last save and resumes
+    exactly there.
     """
     from ..mc import Checkpoint, simulate
 
@@ -199,7 +204,7 @@ def execute(plan: RunPlan, on_event: EventCallback | None = None, save_interval:
         done_parts, checkpoint = [], None
     t_saved = checkpoint.t if checkpoint is not None else 0
     new_parts: list[xr.Dataset] = []
-    last_save = time.monotonic()
+    last_save, wait = time.monotonic(), save_interval
     events = simulate(
         config.spec(), inputs.data, mc_params(config),
         protocol=config.run.protocol,
@@ -228,12 +233,14 @@ def execute(plan: RunPlan, on_event: EventCallback | None = None, save_interval:
             result.attrs |= equilibrium_attrs(result)  # the equilibrium verdict travels with the result
             write_run(plan.out, result)
         elif event.checkpoint is not None and (event.measurement is None  # a K-step checkpoint: always saved
-                                               or time.monotonic() - last_save >= save_interval):
+                                               or time.monotonic() - last_save >= wait):
             done_parts = [concat_measurements(done_parts + new_parts)]
             new_parts = []
             snapshot = done_parts[0].assign_attrs(run_attrs(config, "running", event.t))
+            began = time.monotonic()
             write_run(plan.out, snapshot, event.checkpoint.to_dataset())
             t_saved, last_save = event.t, time.monotonic()
+            wait = max(save_interval, SAVE_OVERHEAD_FACTOR * (last_save - began))
         if on_event is not None:
             on_event(event)
         if event.done:
