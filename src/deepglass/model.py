@@ -28,7 +28,9 @@ from .errors import ConfigError
 Scenario = Literal["random", "teacher-student", "hidden-manifold", "dataset"]
 Potential = Literal["soft", "hinge", "count"]
 SCENARIOS: tuple[str, ...] = get_args(Scenario)
+"""The data scenarios of MODEL.md section 3 (`[data] scenario`)."""
 POTENTIALS: tuple[str, ...] = get_args(Potential)
+"""The potentials V(r) of the learning dynamics (MODEL.md section 4; `potential_function`)."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,7 @@ class NetworkSpec:
 
 
 def check_alpha(alpha: float, name: str = "alpha") -> float:
+    """``alpha`` as a float if it is a finite load M / c > 0, else a ConfigError naming ``name``."""
     if not np.isfinite(alpha) or alpha <= 0:
         raise ConfigError(name, alpha, "a finite real number > 0 (load M / c)")
     return float(alpha)
@@ -167,6 +170,7 @@ def layer_weights(J: np.ndarray, idx: np.ndarray | None, l: int, spec: NetworkSp
 
 
 def random_spins(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Independent uniform Ising spins +-1 of the given shape (int8)."""
     return (2 * rng.integers(0, 2, size=shape, dtype=np.int8) - 1).astype(np.int8, copy=False)
 
 

@@ -129,6 +129,7 @@ def replica_pairs(R: int) -> list[tuple[int, int]]:
 
 
 def replica_triples(R: int) -> list[tuple[int, int, int]]:
+    """The replica triples (a, b, c), a < b < c, of R replicas in lexicographic order (the ``triangle`` dim)."""
     return list(combinations(range(R), 3))
 
 

@@ -35,8 +35,14 @@ import xarray as xr
 
 from ..errors import ConfigError, RunDirectoryError
 
-MEASURED, LOWER, UPPER = 0, 1, 2
+MEASURED = 0
+"""Flag of a time estimate: measured within the run."""
+LOWER = 1
+"""Flag: not reached within the run, a lower bound (the last lag)."""
+UPPER = 2
+"""Flag: reached before the first measured lag, an upper bound."""
 FLAG_NAMES = {MEASURED: "measured", LOWER: "lower bound", UPPER: "upper bound"}
+"""Flag code -> its name."""
 OVERLAPS = {"neurons": "q_replica", "weights": "Q_replica"}
 TIMES = ("tau", "tau_int", "tau_decorrelation")
 FLAGS = ("plateau_reached", "tau_flag", "tau_int_flag", "tau_decorrelation_flag", "t_solution_median_flag")

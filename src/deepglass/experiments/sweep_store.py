@@ -26,6 +26,7 @@ from .. import __version__
 from ..atomic import LOCK_FILE, atomic_path, is_temporary
 from ..errors import ConfigError, RunDirectoryError
 from .store import ENGINE, RESULT_FILE, read_run
+from .variables import SWEEP_VARIABLES, check_registered
 
 SWEEP_FILE = "sweep.toml"
 MANIFEST = "manifest.json"
@@ -239,6 +240,7 @@ def open_sweep(store: str | os.PathLike, grid: bool = False) -> xr.Dataset:
                 "coordinate_names": json.dumps(names), "n_points": len(manifest["points"]),
                 "n_complete": len(parts), "n_skipped": len(skipped),
                 "sweep_toml": (store / SWEEP_FILE).read_text() if (store / SWEEP_FILE).exists() else ""}
+    check_registered(ds, SWEEP_VARIABLES, "open_sweep")   # each documented (docs: Dataset variables)
     if grid:
         ds = _unstack(ds, manifest, names)
     return ds

@@ -26,6 +26,7 @@ from .tuning import robbins_monro_step
 from .streams import guest_rng, member_rng, host_rng, rng_from_words, rng_to_words, system_key
 
 PROTOCOLS = ("learning", "planted")
+"""Run protocols (`[run] protocol`): learning from a random start, or planted (start at the teacher)."""
 HIDDEN_STARTS = ("random", "forward")
 RECOMPUTE_EVERY = 64  # MC steps between recomputations of the cached fields from scratch
 

@@ -10,7 +10,9 @@ from .problem import ChainProblem
 from .rs import solve_rs
 
 ANSATZES = ("rs", "krsb", "frsb")
+"""The ansatzes `solve` accepts: replica symmetric, k-step and full replica symmetry breaking."""
 MAX_RSB_STEPS = 6  # k-RSB cost grows ~ k^2 (3-RSB at L = 10: ~10 s); 6 levels resolve q(x) finer than needed
+"""The largest number of breaking steps k that `solve(..., "krsb", steps=k)` accepts."""
 
 
 def _rsb_solver(module: str, name: str):
