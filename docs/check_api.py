@@ -188,8 +188,11 @@ def problems() -> list[str]:
             out.append(f"docs/api/{entries[entry]}: entry {entry} names nothing importable")
     for source, (module_name, registry_name) in WRITERS.items():
         registry = getattr(importlib.import_module(module_name), registry_name)
-        for name in sorted(written_variable_names(ROOT / source) - set(registry)):
+        written = written_variable_names(ROOT / source)
+        for name in sorted(written - set(registry)):
             out.append(f"{source}: variable {name!r} has no entry in {module_name}.{registry_name}")
+        for name in sorted(set(registry) - written):
+            out.append(f"{module_name}.{registry_name}: {name!r} is documented but {source} never writes it")
     return out
 
 
