@@ -6,7 +6,8 @@ Fails (exit 1, one line per problem) if
     an argument of its signature,
   * a variable the run, sweep or compare writers produce has no entry in their registries (the writers take
     their dims from the registries; this also reads their source for names, so an entry cannot be forgotten
-    on a code path the tests do not run).
+    on a code path the tests do not run), or a small theory solution (RS, teacher-student, 1-RSB) holds a
+    variable that deepglass.theory.variables does not list.
 
 The public API: ``__all__`` of deepglass, deepglass.theory, deepglass.mc, deepglass.experiments and of the
 modules in PUBLIC_MODULES that define it; in the others every module-level function and class not starting
@@ -166,6 +167,23 @@ def written_variable_names(source: Path) -> set[str]:
     return names
 
 
+def theory_problems() -> list[str]:
+    """Variables of small RS (random, teacher-student) and 1-RSB solutions not in THEORY_VARIABLES (or other dims)."""
+    from deepglass.theory import ChainProblem, solve
+    from deepglass.theory.variables import THEORY_VARIABLES
+
+    out = []
+    for problem, ansatz, steps in ((ChainProblem("random", L=2, alpha=1.0), "rs", 1),
+                                   (ChainProblem("teacher-student", L=2, alpha=1.0), "rs", 1),
+                                   (ChainProblem("random", L=2, alpha=1.0), "krsb", 1)):
+        ds = solve(problem, ansatz, steps=steps)
+        for name, var in ds.data_vars.items():
+            if name not in THEORY_VARIABLES or tuple(var.dims) != THEORY_VARIABLES[name][0]:
+                out.append(f"theory ({problem.scenario}, {ansatz}): variable {name}{tuple(var.dims)} does not match "
+                           "deepglass.theory.variables.THEORY_VARIABLES")
+    return out
+
+
 def problems() -> list[str]:
     sys.path.insert(0, str(ROOT / "src"))
     out = []
@@ -193,7 +211,7 @@ def problems() -> list[str]:
             out.append(f"{source}: variable {name!r} has no entry in {module_name}.{registry_name}")
         for name in sorted(set(registry) - written):
             out.append(f"{module_name}.{registry_name}: {name!r} is documented but {source} never writes it")
-    return out
+    return out + theory_problems()
 
 
 def _importable(path: str) -> bool:

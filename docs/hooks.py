@@ -1,8 +1,8 @@
 """mkdocs hooks (mkdocs.yml `hooks:`): the pages generated at build time, from the files and code they describe.
 
 * ``gallery.md``: every figure in docs/figures/, with the pages that show it;
-* ``api/variables.md``: every Dataset variable of run.nc, open_sweep and compare.nc with its dims and meaning,
-  from the registries the writers use (deepglass.mc.variables, deepglass.experiments.variables);
+* ``api/variables.md``: every Dataset variable of run.nc, open_sweep, compare.nc and solve with its dims and meaning,
+  from the registries the writers use (deepglass.mc.variables, deepglass.experiments.variables, deepglass.theory.variables);
 * ``notebooks.md`` and the nav entries of the executed notebooks in docs/notebooks/ (written by
   examples/notebooks/execute.py, `make docs`);
 * ``model.md``: the physics contract ../shared/spec/MODEL.md, when the checkout has it beside it.
@@ -89,14 +89,14 @@ def gallery_page() -> str:
 
 def _table(registry: dict) -> list[str]:
     rows = ["| variable | dims | meaning |", "| --- | --- | --- |"]
-    for name, var in registry.items():
-        dims = ", ".join(var.dims) if var.dims else "(scalar)"
-        rows.append(f"| `{name}` | {dims} | {var.meaning} |")
+    for name, (dims, meaning) in registry.items():   # Variable(dims, meaning) or a (dims, meaning) pair
+        dims = ", ".join(dims) if dims else "(scalar)"
+        rows.append(f"| `{name}` | {dims} | {meaning} |")
     return rows
 
 
-def _coords(coords: dict) -> list[str]:
-    rows = ["| dimension | meaning |", "| --- | --- |"]
+def _coords(coords: dict, header: str = "dimension") -> list[str]:
+    rows = [f"| {header} | meaning |", "| --- | --- |"]
     rows += [f"| `{name}` | {meaning} |" for name, meaning in coords.items()]
     return rows
 
@@ -105,6 +105,7 @@ def variables_page() -> str:
     sys.path.insert(0, str(ROOT / "src"))
     from deepglass.experiments import variables as ev
     from deepglass.mc import variables as mv
+    from deepglass.theory import variables as tv
 
     lines = ["# Dataset variables", "",
              "Every variable deepglass writes, with its dimensions and meaning. This page is generated from "
@@ -131,7 +132,13 @@ def variables_page() -> str:
              "[`open_compare`][deepglass.experiments.compare.open_compare]). Attributes: `compare_config`, "
              "`verdict_codes`, `final_note`, `run_seeds` and the parameters of the comparison.", "",
              "### Dimensions", "", *_coords(ev.COMPARE_COORDS), "", "### Variables", "",
-             *_table(ev.COMPARE_VARIABLES), ""]
+             *_table(ev.COMPARE_VARIABLES), "",
+             "## Theory solution: `solve`, `deepglass theory --format netcdf`", "",
+             "What [`solve`][deepglass.theory.dispatch.solve] returns (and `deepglass theory --format netcdf` "
+             "writes) for every ansatz: RS variables, RSB Parisi functions, k-RSB levels "
+             "(registry `deepglass.theory.variables`, checked against small solutions by docs/check_api.py).", "",
+             "### Dimensions", "", *_coords(tv.THEORY_COORDS), "", "### Variables", "",
+             *_table(tv.THEORY_VARIABLES), "", "### Attributes", "", *_coords(tv.THEORY_ATTRS, "attribute"), ""]
     return "\n".join(lines)
 
 

@@ -360,9 +360,26 @@ def run_compare(config: CompareConfig, out: str | Path, *, on_progress: Progress
                 overwrite: bool = False) -> xr.Dataset:
     """Run (or resume / reuse) the MC at each (c, N) into ``out/runs/<N..|c.._N..>``, solve the theory, fit.
 
-    ``on_progress(N, event)`` is called with every engine Event of the run at width N. ``overwrite``: rerun
-    every point afresh, replacing whatever its run directory holds. Returns the Dataset that is also written
-    atomically to ``out/compare.nc``. Holds ``out`` (a second compare into it is refused, naming this one).
+    Every point gets an equilibrium verdict; the a + b/N fits use the equilibrated points only
+    (docs/experiments.md). Holds ``out`` (a second compare into it is refused, naming this one).
+
+    Parameters
+    ----------
+    config : CompareConfig
+        Scenario, depth L, load alpha, widths N (and fan-ins c), MC length, samples, sampler, theory ansatz.
+    out : str or path
+        Output directory: ``out/compare.nc`` and one run directory per point under ``out/runs``.
+    on_progress : callable, optional
+        ``on_progress(N, event)`` with every engine Event of the run at width N.
+    overwrite : bool
+        Rerun every point afresh, replacing whatever its run directory holds.
+
+    Returns
+    -------
+    xarray.Dataset
+        The comparison, also written atomically to ``out/compare.nc``: dims ``observable``, ``c``, ``N``,
+        ``layer``; variables ``theory``, ``sim_mean``, ``sim_sem``, ``equilibrated``, the fits ``extrap*`` and
+        ``final``: each with dims and meaning on the docs' "Dataset variables" page (``COMPARE_VARIABLES``).
     """
     from ..atomic import directory_lock, remove_stale_temporaries
 
@@ -522,7 +539,18 @@ def _assemble(config, theory, obs_names, mean, sem, t_final, verdict, reasons, n
 
 
 def open_compare(path: str | Path) -> xr.Dataset:
-    """A written comparison (directory or compare.nc) as an in-memory Dataset."""
+    """A written comparison (directory or compare.nc) as an in-memory Dataset.
+
+    Parameters
+    ----------
+    path : str or path
+        The ``out`` directory of `run_compare` (``deepglass compare --out``) or its ``compare.nc``.
+
+    Returns
+    -------
+    xarray.Dataset
+        As `run_compare` returns it.
+    """
     path = Path(path)
     file = path if path.suffix == ".nc" else path / COMPARE_FILE
     with xr.open_dataset(file, engine="h5netcdf") as ds:
