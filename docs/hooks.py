@@ -5,6 +5,7 @@
   from the registries the writers use (deepglass.mc.variables, deepglass.experiments.variables, deepglass.theory.variables);
 * ``notebooks.md`` and the nav entries of the executed notebooks in docs/notebooks/ (written by
   examples/notebooks/execute.py, `make docs`);
+* ``api/config.md``: every field of a run config with its default, meaning and allowed range (pydantic schema);
 * ``model.md``: the physics contract ../shared/spec/MODEL.md, when the checkout has it beside it.
 """
 from __future__ import annotations
@@ -33,7 +34,7 @@ def notebook_title(path: Path) -> str:
         if cell.get("cell_type") == "markdown":
             for line in "".join(cell.get("source", "")).splitlines():
                 if line.startswith("#"):
-                    return line.lstrip("#").strip()
+                    return line.lstrip("#").strip().replace("$", "")   # no math in the nav
     return path.stem
 
 
@@ -87,17 +88,22 @@ def gallery_page() -> str:
     return "\n".join(lines)
 
 
+def _cell(text) -> str:
+    """Text for a Markdown table cell: a literal | would end the cell."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
 def _table(registry: dict) -> list[str]:
     rows = ["| variable | dims | meaning |", "| --- | --- | --- |"]
     for name, (dims, meaning) in registry.items():   # Variable(dims, meaning) or a (dims, meaning) pair
         dims = ", ".join(dims) if dims else "(scalar)"
-        rows.append(f"| `{name}` | {dims} | {meaning} |")
+        rows.append(f"| `{name}` | {dims} | {_cell(meaning)} |")
     return rows
 
 
 def _coords(coords: dict, header: str = "dimension") -> list[str]:
     rows = [f"| {header} | meaning |", "| --- | --- |"]
-    rows += [f"| `{name}` | {meaning} |" for name, meaning in coords.items()]
+    rows += [f"| `{name}` | {_cell(meaning)} |" for name, meaning in coords.items()]
     return rows
 
 
@@ -142,6 +148,37 @@ def variables_page() -> str:
     return "\n".join(lines)
 
 
+def _config_rows(model, prefix: str = "") -> list[str]:
+    from pydantic import BaseModel
+
+    rows = []
+    for name, info in model.model_fields.items():
+        kind = info.annotation
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            rows += [f"| **`[{name}]`** | | | |"] + _config_rows(kind, f"{name}.")
+            continue
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        default = "unset" if info.default is None else f"`{_cell(repr(info.default))}`"
+        rows.append(f"| `{prefix}{name}` | {default} | {_cell(info.description or '')} | "
+                    f"{_cell(extra.get('allowed', ''))} |")
+    return rows
+
+
+def config_page() -> str:
+    """Every field of a run config (the TOML file of `deepglass simulate`), from the pydantic schema itself."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from deepglass.experiments.config import RunConfig
+
+    return "\n".join(["# Run config reference", "",
+                      "Every field of the TOML file `deepglass simulate` runs (and `run_simulation` takes as a path, "
+                      "dict or [`RunConfig`][deepglass.experiments.config.RunConfig]), generated from the config "
+                      "schema: the meaning is the TOML comment of `deepglass config example`, the last column the "
+                      "range a value must have (anything else stops with this text, exit status 2). "
+                      "`--set section.field=value` (or the unambiguous leaf name) overrides one.", "",
+                      "| field | default | meaning | allowed |", "| --- | --- | --- | --- |",
+                      *_config_rows(RunConfig), ""])
+
+
 def model_page() -> str:
     text = MODEL_MD.read_text()
     return ("!!! note \"The physics contract\"\n    This page is `shared/spec/MODEL.md`, the reference every "
@@ -150,7 +187,7 @@ def model_page() -> str:
 
 def on_files(files, config):
     generated = {"gallery.md": gallery_page(), "api/variables.md": variables_page(),
-                 "notebooks.md": notebooks_page()}
+                 "api/config.md": config_page(), "notebooks.md": notebooks_page()}
     if MODEL_MD.is_file():
         generated["model.md"] = model_page()
     for uri, content in generated.items():

@@ -43,8 +43,22 @@ def _number(value) -> float | None:
 def final_summary(run: xr.Dataset) -> dict:
     """Sample averages at the last measured time; quantities that do not apply to the run are None.
 
-    ``violations`` is the total number of violated host gaps summed over samples (an integer, 0 iff every
-    sample is solved); ``violations_per_sample`` is its mean. Layer lists cover ``layers`` = 1..L.
+    What ``deepglass info --format json`` prints.
+
+    Parameters
+    ----------
+    run : xarray.Dataset
+        A run's measurements (`open_run`).
+
+    Returns
+    -------
+    dict
+        ``config`` (the full config); ``final``: ``energy``, ``violations`` (violated host gaps summed over
+        samples, an integer, 0 iff every sample is solved), ``violations_per_sample``, per-layer lists over
+        ``layers`` = 1..L (``generalization_overlap``, ``teacher_overlap_q``, ``teacher_overlap_Q``, ...) and
+        ``generalization_error``; ``nishimori``: the equilibrium verdict (`equilibrium_verdict`, planted
+        runs with R >= 2 guests and n_samples >= 2, else None); ``autocorrelation``: integrated
+        autocorrelation times of the run's traces.
     """
     config = json.loads(run.attrs["config_json"])
     L = int(config["network"]["L"])
