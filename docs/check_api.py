@@ -38,6 +38,26 @@ PLOTS = "deepglass.plots"
 # The writers of Dataset variables and their registries (module, registry name in that module).
 WRITERS = {"src/deepglass/mc/measure.py": ("deepglass.mc.variables", "RUN_VARIABLES"),
            "src/deepglass/experiments/compare.py": ("deepglass.experiments.variables", "COMPARE_VARIABLES")}
+# The entry points a user calls: their docstrings must have numpy "Parameters" (every argument) and "Returns"
+# sections (shapes, units, ranges). The other public docstrings may be prose; a Parameters section, where
+# present, must match the signature.
+NUMPY_STYLE = (
+    "deepglass.theory.dispatch.solve", "deepglass.theory.continuation.solve_curve",
+    "deepglass.theory.continuation.learning_curve", "deepglass.theory.transitions.find_transitions",
+    "deepglass.theory.transitions.capacity", "deepglass.theory.field.field_response",
+    "deepglass.theory.teacher_student.generalization_error", "deepglass.theory.teacher_student.fresh_input_overlaps",
+    "deepglass.experiments.store.open_run", "deepglass.experiments.runner.run_simulation",
+    "deepglass.experiments.sweep_store.open_sweep", "deepglass.experiments.sweep_run.run_sweep",
+    "deepglass.experiments.compare.run_compare", "deepglass.experiments.compare.open_compare",
+    "deepglass.experiments.summary.final_summary", "deepglass.experiments.layer_profile.layer_profile",
+    "deepglass.mc.simulate.simulate", "deepglass.mc.schedule.measurement_times",
+    "deepglass.observables.neuron_overlap", "deepglass.observables.weight_overlap",
+    "deepglass.observables.fix_gauge", "deepglass.observables.gauge_fixed_overlaps",
+    "deepglass.observables.all_gaps", "deepglass.observables.violations_per_layer",
+    "deepglass.observables.energy_per_layer", "deepglass.observables.test_overlap",
+    "deepglass.observables.generalization_error_from_output_overlap",
+    "deepglass.datasets.read_idx_directory", "deepglass.datasets.read_npz",
+)
 ENTRY = re.compile(r"^:::\s+([\w.]+)\s*$", re.M)
 
 
@@ -118,11 +138,20 @@ def _documented_parameters(doc: str) -> list[str] | None:
     return None
 
 
-def docstring_problems(path: str, obj) -> list[str]:
+def _has_section(doc: str, title: str) -> bool:
+    lines = doc.splitlines()
+    return any(a.strip() == title and _is_rule(b) for a, b in zip(lines, lines[1:]))
+
+
+def docstring_problems(path: str, obj, numpy_style: bool = False) -> list[str]:
     doc = inspect.getdoc(obj)
     if not doc:
         return [f"{path}: no docstring"]
     documented = _documented_parameters(doc)
+    if numpy_style and not _has_section(doc, "Returns"):
+        return [f"{path}: an entry point without a numpy Returns section (NUMPY_STYLE)"]
+    if numpy_style and documented is None and inspect.signature(obj).parameters:
+        return [f"{path}: an entry point without a numpy Parameters section (NUMPY_STYLE)"]
     if documented is None:
         return []
     target = obj.__init__ if inspect.isclass(obj) and "__init__" in vars(obj) else obj
@@ -198,9 +227,10 @@ def problems() -> list[str]:
         except (ImportError, AttributeError):
             obj = None   # a method path (Class.method) or a constant: griffe resolves it in the build
         if inspect.isfunction(obj) or inspect.isclass(obj):
-            out += docstring_problems(path, obj)
+            out += docstring_problems(path, obj, numpy_style=path in NUMPY_STYLE)
         elif not _has_attribute_docstring(module_name, name):
             out.append(f"{path}: no docstring (a string literal on the line after the assignment)")
+    out += [f"{path}: in NUMPY_STYLE but not a public name" for path in NUMPY_STYLE if path not in set(api.values())]
     for entry in entries:
         if entry not in set(api.values()) and not _importable(entry):
             out.append(f"docs/api/{entries[entry]}: entry {entry} names nothing importable")

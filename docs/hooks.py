@@ -71,16 +71,17 @@ def notebooks_page() -> str:
 
 
 def gallery_page() -> str:
-    figures = sorted(p for p in (DOCS / FIGURES).glob("*") if p.suffix in FIGURE_SUFFIXES)
+    figures = sorted(p for folder in (DOCS / FIGURES, DOCS) for p in folder.glob("*") if p.suffix in FIGURE_SUFFIXES)
     pages = sorted(DOCS.glob("*.md"))
     lines = ["# Gallery", "",
-             "Every figure in `docs/figures/` (figures of `deepglass reproduce` and the studies of the "
-             "documents), with the pages that discuss it. `deepglass reproduce --quick --out repro` draws the "
-             "reproduce panels afresh, with `repro/report.html`.", ""]
+             "Every figure in `docs/figures/` and `docs/` (figures of `deepglass reproduce` and of the studies "
+             "in the documents), with the pages that discuss it. `deepglass reproduce --quick --out repro` draws "
+             "the reproduce panels afresh, with `repro/report.html`.", ""]
     for fig in figures:
         title = fig.stem.replace("_", " ")
-        shown_in = [p for p in pages if f"{FIGURES}/{fig.name}" in p.read_text()]
-        lines += [f"## {title}", "", f"![{title}]({FIGURES}/{fig.name})", ""]
+        rel = fig.relative_to(DOCS).as_posix()
+        shown_in = [p for p in pages if f"]({rel})" in p.read_text()]
+        lines += [f"## {title}", "", f"![{title}]({rel})", ""]
         if shown_in:
             lines += ["Discussed in " + ", ".join(f"[{p.stem}]({p.name})" for p in shown_in) + ".", ""]
     if not figures:

@@ -68,6 +68,11 @@ def test_docstring_parameters_must_match_the_signature():
     assert any("'b' is missing" in p for p in problems) and any("'c'" in p for p in problems)
     assert check_api.docstring_problems("f", lambda: None) == ["f: no docstring"]
 
+    def prose(a):
+        """Sum of a."""
+    assert check_api.docstring_problems("f", prose) == []                       # prose is allowed ...
+    assert "Returns" in check_api.docstring_problems("f", prose, numpy_style=True)[0]   # ... not for entry points
+
 
 def test_registries_match_what_the_writers_write():
     from deepglass.experiments.variables import COMPARE_VARIABLES
