@@ -57,6 +57,9 @@ NUMPY_STYLE = (
     "deepglass.observables.energy_per_layer", "deepglass.observables.test_overlap",
     "deepglass.observables.generalization_error_from_output_overlap",
     "deepglass.datasets.read_idx_directory", "deepglass.datasets.read_npz",
+    "deepglass.model.forward", "deepglass.model.local_field", "deepglass.model.gap",
+    "deepglass.model.make_training_set", "deepglass.experiments.summary.equilibrium_verdict",
+    "deepglass.experiments.dynamics.open_dynamics",
 )
 ENTRY = re.compile(r"^:::\s+([\w.]+)\s*$", re.M)
 

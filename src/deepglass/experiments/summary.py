@@ -220,8 +220,27 @@ def _windowed_integral(t: np.ndarray, C: np.ndarray) -> float:
 
 
 def equilibrium_verdict(run: xr.Dataset, config: dict | None = None) -> dict | None:
-    """nishimori_check plus the relaxation times: equilibrated iff the identity holds, no layer is frozen and
-    the run lasted >= TAU_FACTOR relaxation times in every layer."""
+    """The equilibrium verdict of a planted run: `nishimori_check` plus the relaxation times.
+
+    Equilibrated iff the Nishimori identity holds in every layer (student-teacher = student-student overlaps
+    within 3 errors over samples), no layer is frozen, and the run lasted >= TAU_FACTOR (10) relaxation times
+    in every layer (MODEL.md section 4; docs/experiments.md "Theory vs simulation").
+
+    Parameters
+    ----------
+    run : xarray.Dataset
+        A run's measurements (`open_run`).
+    config : dict, optional
+        Its config as a dict (default: read from ``run.attrs["config_json"]``).
+
+    Returns
+    -------
+    dict or None
+        None for a run that is not planted; else ``equilibrated`` (True, False, or None when the run cannot
+        tell: fewer than 2 guests or 2 samples), ``reason`` in words, per-layer ``Q`` and ``q`` entries
+        (student-teacher and student-student means, their difference and its error), ``acceptance_weight``
+        and ``relaxation_time_Q`` (MC steps per layer).
+    """
     config = json.loads(run.attrs["config_json"]) if config is None else config
     check = nishimori_check(run, config)
     if check is None or check.get("equilibrated") is None:
