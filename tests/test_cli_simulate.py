@@ -213,7 +213,7 @@ def test_info_json_reports_final_sample_averages(tmp_path):
     assert final["violations"] == int(last["violations"].sum())
     for key, var in (("generalization_overlap", "test_overlap"), ("teacher_overlap_q", "teacher_q"),
                      ("teacher_overlap_Q", "teacher_Q"), ("teacher_overlap_q_gauge", "teacher_q_gauge"),
-                     ("teacher_overlap_Q_gauge", "teacher_Q_gauge")):
+                     ("teacher_overlap_Q_gauge", "teacher_Q_gauge"), ("teacher_overlap_q2", "teacher_q2")):
         assert len(final[key]) == 3
         np.testing.assert_allclose(final[key], last[var].sel(layer=[1, 2, 3]).mean("sample").values)
     assert final["generalization_error"] == pytest.approx((1 - final["generalization_overlap"][-1]) / 2)

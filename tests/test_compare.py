@@ -129,7 +129,9 @@ def test_run_compare_shapes_bounds_and_verdicts(tiny):
     L = config.L
     assert list(ds["N"].values) == [4, 6, 8] and list(ds["c"].values) == [0]
     assert list(ds["observable"].values) == ["teacher_Q", "teacher_q", "test_overlap", "teacher_Q_gauge",
-                                             "teacher_q_gauge"]
+                                             "teacher_q_gauge", "teacher_q2"]
+    theory_q = ds["theory_q"].values
+    np.testing.assert_allclose(ds["theory"].sel(observable="teacher_q2").values, theory_q ** 2, rtol=1e-12)
     for name in ("sim_mean", "sim_sem"):
         assert ds[name].dims == ("observable", "c", "N", "layer")
     assert "theory_frozen" not in ds and ds.attrs["sampler"] == "design-space"
@@ -342,3 +344,32 @@ def test_demo_run_equilibrates_and_restores_the_gauge_symmetry(tmp_path):
     assert np.all(np.abs(Q.mean(0)) <= 3 * Q.std(0, ddof=1) / np.sqrt(Q.shape[0]))
     m = last["test_overlap"].sel(layer=2).values
     assert m.mean() > 3 * m.std(ddof=1) / np.sqrt(m.size)
+
+
+def test_verdict_refuses_guests_younger_than_ten_relaxation_times():
+    """Guests copied from the host at t_w agree with it at first: the identity can hold by a crossing. A run whose
+    student-teacher and student-student overlaps agree, with t >= 10 tau but t - t_w < 10 tau, is not shown to be
+    equilibrated; the same numbers with t_w = 0 are."""
+    import xarray as xr
+
+    from deepglass.experiments.summary import equilibrium_verdict
+
+    L, ns, times = 2, 4, np.array([10, 30, 100, 300, 1000, 2000, 3000])
+    rng = np.random.default_rng(0)
+    Q_st = 0.5 + 0.5 * np.exp(-times / 100.0)                           # tau ~ 100 steps
+    config = {"run": {"protocol": "planted"}, "network": {"L": L, "kappa": 0.0}, "mc": {"sampler": "design-space"}}
+
+    def run_with(tw):
+        noise = lambda *shape: 0.01 * rng.standard_normal(shape)
+        st = Q_st[:, None, None] + noise(len(times), ns, L + 1)
+        ss = st[:, :, None, None, :] + noise(len(times), ns, 1, 1, L + 1)
+        return xr.Dataset({"teacher_Q": (("time", "sample", "layer"), st), "teacher_q": (("time", "sample", "layer"), st),
+                           "Q_replica": (("time", "sample", "tw", "pair", "layer"), ss),
+                           "q_replica": (("time", "sample", "tw", "pair", "layer"), ss),
+                           "acceptance_weight": (("time", "sample", "layer"), np.full((len(times), ns, L + 1), 0.3))},
+                          coords={"time": times, "sample": np.arange(ns), "layer": np.arange(L + 1), "tw": [tw],
+                                  "pair": [0]})
+
+    young = equilibrium_verdict(run_with(2500), config)
+    assert young["equilibrated"] is False and "guests younger" in young["reason"], young["reason"]
+    assert equilibrium_verdict(run_with(0), config)["equilibrated"] is True

@@ -118,3 +118,61 @@ def test_gauge_fixing_leaves_the_test_overlap_untouched(spec):
     after = obs.test_overlap(J_f, J_t, X_test, idx)
     assert before[spec.L] == after[spec.L]
     assert not np.array_equal(J_f, J_s)                              # the gauge did act
+
+
+# ---------------------------------------------------------------- squared neuron overlaps (no sign gauge)
+def test_squared_overlap_is_unbiased_for_independent_products_exact_enumeration():
+    """E[(M C^2 - 1)/(M - 1)] = rho^2 exactly when the M products s_mu t_mu are independent with mean rho: summed
+    over all 2^M outcomes with their binomial weights (no sampling), for several rho and M."""
+    from itertools import product
+    for M in (2, 5, 8):
+        for rho in (-0.7, 0.0, 0.3, 0.95):
+            p = (1.0 + rho) / 2.0
+            expect = 0.0
+            for z in product((1.0, -1.0), repeat=M):
+                z = np.asarray(z)
+                weight = np.prod(np.where(z > 0, p, 1.0 - p))
+                S = np.ones((3, M, 1))
+                S[1, :, 0] = z                        # student layer 1 = products, teacher = +1
+                expect += weight * obs.squared_neuron_overlap(S, np.ones((3, M, 1)))[1]
+            assert abs(expect - rho ** 2) < 1e-12, (M, rho, expect)
+
+
+def test_squared_overlap_is_invariant_on_sign_gauge_orbits_and_one_on_the_teacher():
+    spec = NetworkSpec(N=8, L=3, c=4)
+    rng = np.random.default_rng(5)
+    J_t, idx, X = _network(spec, rng, 40)
+    T = _layers(J_t, X, idx, spec)
+    np.testing.assert_allclose(obs.squared_neuron_overlap(T, T), 1.0, atol=1e-12)
+    J_s = random_weights(spec, rng)
+    S_s = _layers(J_s, X, idx, spec)
+    q2 = obs.squared_neuron_overlap(S_s, T)
+    for _ in range(3):
+        S_g = _layers(_gauge_image(J_s, idx, spec.N, spec.L, rng, permute=False), X, idx, spec)
+        assert not np.array_equal(S_g, S_s)
+        np.testing.assert_allclose(obs.squared_neuron_overlap(S_g, T), q2, atol=1e-12)
+
+
+def test_squared_overlap_null_of_unrelated_rows_equals_the_arcsine_law():
+    """Unrelated rows J, T uniform on the sphere in c dimensions, Gaussian inputs: the neurons' population
+    correlation is (2/pi) arcsin R (R = J.T / c), so the estimator's mean is E[(2/pi)^2 arcsin^2 R] over the density
+    of R, ~ (1 - R^2)^((c-3)/2), computed by scipy quad (the O(1/c) null that the c -> infinity fit removes);
+    the gauge-fixed |C| instead has a null ~ sqrt(2/(pi M))."""
+    from scipy.integrate import quad
+    from scipy.special import beta as beta_fn
+
+    c, M = 10, 30
+    rng = np.random.default_rng(6)
+    density = lambda r: (1 - r * r) ** ((c - 3) / 2) / beta_fn(0.5, (c - 1) / 2)
+    exact = quad(lambda r: density(r) * (2 / np.pi * np.arcsin(r)) ** 2, -1, 1, epsabs=1e-13)[0]
+    est, absC = [], []
+    for _ in range(200):            # a fresh input set per block: blocks independent, rows within one share x
+        x = rng.standard_normal((M, c))
+        S = np.sign(x @ rng.standard_normal((c, 100)))[None].repeat(3, 0)
+        T = np.sign(x @ rng.standard_normal((c, 100)))[None].repeat(3, 0)
+        est.append(obs.squared_neuron_overlap(S, T)[1])
+        absC.append(np.mean(np.abs(np.mean(S[1] * T[1], axis=0))))
+    est = np.mean(est)
+    assert abs(exact - 4 / (np.pi ** 2 * c)) < 0.01                      # the leading order quoted in the docstring
+    assert abs(est - exact) < 0.003, (est, exact)                      # ~4 standard errors of est (0.0008)
+    assert np.mean(absC) > 3 * exact                               # the |C| null is much larger

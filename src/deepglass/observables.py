@@ -126,6 +126,27 @@ def gauge_fixed_overlaps(J: np.ndarray, S: np.ndarray, J_teacher: np.ndarray, S_
     return neuron_overlap(S_f, S_teacher), weight_overlap(J_f, J_teacher)
 
 
+def squared_neuron_overlap(S: np.ndarray, S_teacher: np.ndarray, widths: tuple[int, ...] | None = None) -> np.ndarray:
+    """q2_l = (1/N_l) sum_i (M C_ii^2 - 1) / (M - 1), C_ii = (1/M) sum_mu S_i^{mu,l} T_i^{mu,l}: (L+1,).
+
+    An estimator of the theory's q_l^2 that needs no sign gauge: flipping a hidden neuron with its incoming row and
+    outgoing weights changes the sign of C_ii, not C_ii^2 (docs/simulation.md, "Gauge-fixed student-teacher
+    overlaps"). It is unbiased where the M products S_i^mu T_i^mu are independent with mean rho_i, since then
+    E[C_ii^2] = rho_i^2 + (1 - rho_i^2)/M; an unrelated student gives ~0 instead of the ~sqrt(2/(pi M)) of
+    |C_ii|. Its remaining null, the correlation that rows sharing the same inputs carry, is ~4/(pi^2 c) in layer 1
+    (O(1/c): extrapolated away by the c -> infinity fit) and ~0 deeper. Use it on sparse networks (fixed graph, no
+    permutation gauge); on dense ones apply it to the fix_gauge student, whose matching still biases it upward.
+    S, S_teacher (L+1, M, W); widths (N_0..N_L) of padded arrays (None: all W). Layers 0 and L give 1."""
+    S, T = np.asarray(S, np.float64), np.asarray(S_teacher, np.float64)
+    M = S.shape[-2]
+    widths = widths or (S.shape[-1],) * S.shape[-3]
+    out = np.empty(len(widths))
+    for l, n in enumerate(widths):
+        C = np.mean(S[l, :, :n] * T[l, :, :n], axis=0)
+        out[l] = np.mean((M * C * C - 1.0) / (M - 1.0)) if M > 1 else np.nan
+    return out
+
+
 def all_gaps(J: np.ndarray, layers: np.ndarray, idx: np.ndarray | None = None) -> np.ndarray:
     """Gaps r^{mu,l}_i = S_i^{mu,l} (1/sqrt(c)) sum_j J_ij^l S_j^{mu,l-1} for l = 1..L, from scratch (MODEL.md section 2).
 

@@ -6,6 +6,7 @@ import functools
 import os
 import sys
 from pathlib import Path
+from typing import Optional
 
 import typer
 from rich.console import Console
@@ -160,3 +161,14 @@ def version() -> None:
     from .. import __version__
 
     emit(__version__)
+
+
+def check_format(fmt: str, out: Optional[Path], formats: tuple, netcdf_out: str, out_is_file: bool) -> None:
+    """The --format / --out rule every command shares: fmt one of formats; netcdf needs --out (netcdf_out says
+    what it must be); a given --out is checked writable before any work (a file or a folder)."""
+    if fmt not in formats:
+        raise ConfigError("--format", fmt, f"one of {', '.join(formats)}")
+    if fmt == "netcdf" and out is None:
+        raise ConfigError("--out", None, netcdf_out)
+    if out is not None:
+        (check_output_file if out_is_file else check_output_dir)(out)

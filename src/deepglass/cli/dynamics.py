@@ -8,8 +8,7 @@ from typing import Optional
 
 import typer
 
-from ..errors import ConfigError
-from ._common import app, check_output_dir, emit, err_console, input_errors_exit_2
+from ._common import app, check_format, emit, err_console, input_errors_exit_2
 
 FORMATS = ("table", "json", "netcdf")
 NETCDF_FILE = "dynamics.nc"
@@ -76,12 +75,7 @@ def dynamics(
     sweep or several of them side by side (docs/experiments.md "Dynamics")."""
     from ..experiments.dynamics import dynamics_summary, open_dynamics, point_labels
 
-    if fmt not in FORMATS:
-        raise ConfigError("--format", fmt, f"one of {', '.join(FORMATS)}")
-    if fmt == "netcdf" and out is None:
-        raise ConfigError("--out", None, "a folder for dynamics.nc with --format netcdf")
-    if out is not None:
-        check_output_dir(out)
+    check_format(fmt, out, FORMATS, "a folder for dynamics.nc with --format netcdf", out_is_file=False)
     ds = open_dynamics(list(paths))
     if out is not None:
         from ..experiments.store import write_dataset

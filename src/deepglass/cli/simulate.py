@@ -227,9 +227,12 @@ def info(
             layers.add_row(str(l), *(_fmt(v[i]) for v in columns.values()))
         console.print(layers)
     gauge = {"gauge-fixed teacher q_l": final.get("teacher_overlap_q_gauge"),
-             "gauge-fixed teacher Q_l": final.get("teacher_overlap_Q_gauge")}
-    if all(v is not None for v in gauge.values()):   # planted runs: the overlaps of the gauge-fixed student
-        table = Table(caption="max over gauge images: biased up ~ sqrt(log N / N) (docs/simulation.md)")
+             "gauge-fixed teacher Q_l": final.get("teacher_overlap_Q_gauge"),
+             "teacher q_l^2": final.get("teacher_overlap_q2")}
+    gauge = {k: v for k, v in gauge.items() if v is not None}
+    if len(gauge) >= 2:   # planted runs: the overlaps of the gauge-fixed student
+        table = Table(caption="max over gauge images: biased up ~ sqrt(log N / N); q_l^2: sign-gauge free, "
+                              "null O(1/c) (docs/simulation.md)")
         for name in ("layer", *gauge):
             table.add_column(name, justify="right")
         for i, l in enumerate(final["layers"]):
@@ -332,11 +335,12 @@ def demo(
                                  ("Q gauge-fixed", "teacher_overlap_Q_gauge", "Q", range(1, L + 1)),
                                  ("q", "teacher_overlap_q", "q", range(1, L)),
                                  ("q gauge-fixed", "teacher_overlap_q_gauge", "q", range(1, L)),
+                                 ("q^2 (unbiased)", "teacher_overlap_q2", "q2", range(1, L)),
                                  ("m (fresh inputs)", "generalization_overlap", "m_test", range(1, L + 1))):
         mc = final.get(key)
         if mc is None or not len(ls):
             continue
-        th = theory[tname].values
+        th = theory["q"].values ** 2 if tname == "q2" else theory[tname].values
         emit(f"{name}_l, l = {ls.start}..{ls.stop - 1}: MC " + " ".join(
             "-" if mc[final["layers"].index(l)] is None else f"{mc[final['layers'].index(l)]:.3f}" for l in ls)
              + "  | theory " + " ".join(f"{th[l]:.3f}" for l in ls))

@@ -11,7 +11,7 @@ import typer
 
 from ..atomic import atomic_path
 from ..errors import ConfigError, ConvergenceError
-from ._common import app, check_output_file, emit, err_console, fail, input_errors_exit_2
+from ._common import app, check_format, check_output_file, emit, err_console, fail, input_errors_exit_2
 
 FORMATS = ("json", "netcdf")
 
@@ -38,12 +38,7 @@ def _check_ansatz(ansatz: str, steps: int) -> None:
 
 
 def _check_format(format: str, out: Optional[Path]) -> None:
-    if format not in FORMATS:
-        raise ConfigError("format", format, f"one of {', '.join(FORMATS)}")
-    if format == "netcdf" and out is None:
-        raise ConfigError("out", None, "a file path: --format netcdf needs --out FILE")
-    if out is not None:
-        check_output_file(out)
+    check_format(format, out, FORMATS, "a file path: --format netcdf needs --out FILE", out_is_file=True)
 
 
 def solution_summary(ds) -> dict:

@@ -46,10 +46,13 @@ SAMPLERS = ("design-space", "local")
 DENSE = 0   # the c coordinate of dense networks (c = N at every N)
 # simulation observable -> the theory profile it estimates
 THEORY_OF = {"teacher_Q": "Q", "teacher_q": "q", "test_overlap": "m_test", "Q_replica": "Q", "q_replica": "q",
-             "teacher_Q_gauge": "Q", "teacher_q_gauge": "q"}
+             "teacher_Q_gauge": "Q", "teacher_q_gauge": "q", "teacher_q2": "q2"}
 # the gauge-fixed overlaps (observables.fix_gauge) are the finite-N estimators of the theory's symmetry-broken
 # Q_l, q_l (the plain ones average to ~0 once the chain visits the teacher's gauge images); both are kept
-OBSERVABLES = {"teacher-student": ("teacher_Q", "teacher_q", "test_overlap", "teacher_Q_gauge", "teacher_q_gauge"),
+# teacher_q2 (observables.squared_neuron_overlap) estimates q_l^2 with no sign gauge and an O(1/c) null: the
+# hidden-layer test of sparse networks, where the gauge-fixed |q| carries a ~sqrt(2/(pi M)) bias at M = alpha c
+OBSERVABLES = {"teacher-student": ("teacher_Q", "teacher_q", "test_overlap", "teacher_Q_gauge", "teacher_q_gauge",
+                                   "teacher_q2"),
                "random": ("Q_replica", "q_replica")}
 # verdict codes of a (c, N) point
 EQUILIBRATED, NOT_EQUILIBRATED, UNDECIDED, NOT_RUN = 1, 0, -1, -2
@@ -432,6 +435,12 @@ def _run_and_assemble(config, out, theory, on_progress, overwrite) -> xr.Dataset
     return ds
 
 
+def theory_of(theory: xr.Dataset, observable: str) -> np.ndarray:
+    """The theory profile (layer,) a simulation observable estimates (THEORY_OF; "q2" is q_l squared)."""
+    name = THEORY_OF[observable]
+    return np.asarray(theory["q"].values, float) ** 2 if name == "q2" else np.asarray(theory[name].values, float)
+
+
 def _fit_arrays(x, mean, sem, use):
     """fit_inverse_n along axis -2 of (..., x, layer) arrays, using only points where ``use`` (..., x)."""
     lead = mean.shape[:-2]
@@ -466,7 +475,7 @@ def _assemble(config, theory, obs_names, mean, sem, t_final, verdict, reasons, n
             res = _fit_arrays(np.asarray(Ns), mean[o, i][None], sem[o, i][None], verdict[i] == EQUILIBRATED)
             for key in fN:
                 fN[key][o, i] = res[key][0]
-    theory_profile = np.stack([np.asarray(theory[THEORY_OF[n]].values, float) for n in obs_names])
+    theory_profile = np.stack([theory_of(theory, n) for n in obs_names])
     data = {   # dims: experiments.variables.COMPARE_VARIABLES
         "theory_q": np.asarray(theory["q"].values, float),
         "theory_Q": np.asarray(theory["Q"].values, float),

@@ -104,6 +104,8 @@ def final_summary(run: xr.Dataset) -> dict:
     for name in ("q", "Q"):   # gauge-fixed student-teacher overlaps (observables.fix_gauge), planted runs
         if f"teacher_{name}_gauge" in last:
             final[f"teacher_overlap_{name}_gauge"] = _layers_mean(last[f"teacher_{name}_gauge"], layers)
+    if "teacher_q2" in last:   # squared neuron overlaps, sign-gauge free (observables.squared_neuron_overlap)
+        final["teacher_overlap_q2"] = _layers_mean(last["teacher_q2"], layers)
     for name, key in (("q_replica", "replica_overlap_q"), ("Q_replica", "replica_overlap_Q")):
         if name in last:  # one profile per waiting time
             final[key] = {f"t_w={int(tw)}": _layers_mean(last[name].sel(tw=tw), layers) for tw in last["tw"].values}
@@ -223,8 +225,9 @@ def equilibrium_verdict(run: xr.Dataset, config: dict | None = None) -> dict | N
     """The equilibrium verdict of a planted run: `nishimori_check` plus the relaxation times.
 
     Equilibrated iff the Nishimori identity holds in every layer (student-teacher = student-student overlaps
-    within 3 errors over samples), no layer is frozen, and the run lasted >= TAU_FACTOR (10) relaxation times
-    in every layer (MODEL.md section 4; docs/experiments.md "Theory vs simulation").
+    within 3 errors over samples), no layer is frozen, the run lasted >= TAU_FACTOR (10) relaxation times in
+    every layer, and so did the guests since their copy at t_w (MODEL.md section 4; docs/experiments.md
+    "Theory vs simulation").
 
     Parameters
     ----------
@@ -251,10 +254,18 @@ def equilibrium_verdict(run: xr.Dataset, config: dict | None = None) -> dict | N
         check["tau_factor"] = TAU_FACTOR
         finite = [x for x in tau if np.isfinite(x)]
         short = bool(finite) and check["t"] < TAU_FACTOR * max(finite)
+        # guests copied from the host at t_w start equal to it: until they have decorrelated from each other
+        # the student-student overlap decays from 1 and can cross the student-teacher one by coincidence
+        young = bool(finite) and check["t"] - check["t_w"] < TAU_FACTOR * max(finite)
         if short and check["equilibrated"]:
             check["equilibrated"] = False
             check["reason"] = (f"run shorter than {TAU_FACTOR:g} relaxation times (t = {check['t']}, tau_Q up to "
                                f"{max(finite):.3g}): NOT shown to be equilibrated; " + check["reason"])
+        elif young and check["equilibrated"]:
+            check["equilibrated"] = False
+            check["reason"] = (f"guests younger than {TAU_FACTOR:g} relaxation times (t - t_w = "
+                               f"{check['t'] - check['t_w']}, tau_Q up to {max(finite):.3g}): their agreement may be "
+                               "a crossing, NOT shown to be equilibrated; " + check["reason"])
     return check
 
 

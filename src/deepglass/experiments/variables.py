@@ -40,7 +40,7 @@ SWEEP_VARIABLES: dict[str, Variable] = {
 }
 
 COMPARE_COORDS: dict[str, str] = {
-    "observable": "the compared run variable (teacher_Q, teacher_q, test_overlap, the gauge-fixed ones; "
+    "observable": "the compared run variable (teacher_Q, teacher_q, test_overlap, the gauge-fixed ones, teacher_q2; "
                   "Q_replica, q_replica for random data)",
     "c": "fan-in of the sparse networks; c = 0 labels dense networks (c = N at every N)",
     "N": "network width of the simulated points",

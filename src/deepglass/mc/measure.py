@@ -51,9 +51,9 @@ def measurement_slice(run) -> xr.Dataset:
         "acceptance_neuron": acc_n[:, None],
         "acceptance_weight": acc_w[:, None],
     }
-    if getattr(run, "hot_engine", None) is not None:   # tempering: exchange acceptance of each pair (k, k+1)
-        coords["pair_k"] = np.arange(run.pt_betas.size)
-        sw = run.pt_swaps[host_rows]
+    if getattr(run, "ladder", None) is not None:   # tempering: exchange acceptance of each pair (k, k+1)
+        coords["pair_k"] = np.arange(run.ladder.K)
+        sw = run.ladder.swaps[host_rows]
         with np.errstate(invalid="ignore", divide="ignore"):
             data["swap_acceptance"] = (sw[..., 0] / sw[..., 1])[:, None]
     if getattr(run, "move_size", None) is not None:   # design-space move sizes (tuned during the burn-in)
@@ -61,8 +61,9 @@ def measurement_slice(run) -> xr.Dataset:
     if run.teacher is not None:
         data["teacher_q"] = (obs.neuron_overlap(layers[:, 0], run.teacher_layers) * q_pad)[:, None]
         data["teacher_Q"] = pad(obs.weight_overlap(J[:, 0], run.teacher.J) * Q_pad, np.nan)[:, None]
-        q_g, Q_g = _gauge_fixed(run, J[:, 0], layers[:, 0])
+        q_g, Q_g, q2 = _gauge_fixed(run, J[:, 0], layers[:, 0])
         data["teacher_q_gauge"] = (q_g * q_pad)[:, None]
+        data["teacher_q2"] = q2[:, None]
         data["teacher_Q_gauge"] = pad(Q_g * Q_pad, np.nan)[:, None]
         if run.test_inputs is not None:
             data["test_overlap"] = obs.test_overlap(J[:, 0], run.teacher.J, run.test_inputs, run.idx,
@@ -78,11 +79,17 @@ def measurement_slice(run) -> xr.Dataset:
     return xr.Dataset(with_dims(data), coords=coords, attrs={"backend": run.engine.backend_name})
 
 
-def _gauge_fixed(run, J, layers) -> tuple[np.ndarray, np.ndarray]:
-    """Gauge-fixed student-teacher overlaps of every sample's host (observables.fix_gauge): (ns, L+1), (ns, L)."""
-    out = [obs.gauge_fixed_overlaps(J[s], layers[s], run.teacher.J[s], run.teacher_layers[s],
-                                    None if run.idx is None else run.idx[s], run.spec.widths) for s in range(run.ns)]
-    return np.stack([q for q, _ in out]), np.stack([Q for _, Q in out])
+def _gauge_fixed(run, J, layers) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gauge-fixed student-teacher overlaps of every sample's host (observables.fix_gauge): q (ns, L+1), Q (ns, L),
+    and the squared neuron overlaps q2 (ns, L+1) of the gauge-fixed student (observables.squared_neuron_overlap)."""
+    q, Q, q2 = [], [], []
+    for s in range(run.ns):
+        idx = None if run.idx is None else run.idx[s]
+        J_f, S_f = obs.fix_gauge(J[s], layers[s], run.teacher.J[s], run.teacher_layers[s], idx, run.spec.widths)
+        q.append(obs.neuron_overlap(S_f, run.teacher_layers[s]))
+        Q.append(obs.weight_overlap(J_f, run.teacher.J[s]))
+        q2.append(obs.squared_neuron_overlap(S_f, run.teacher_layers[s], run.spec.widths))
+    return np.stack(q), np.stack(Q), np.stack(q2)
 
 
 def padding_factors(spec) -> tuple[np.ndarray, np.ndarray]:

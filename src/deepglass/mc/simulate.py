@@ -21,9 +21,9 @@ from .params import MCParams
 from .schedule import _is_int, check_waiting_times
 from .layout import (fields_from_scratch, forward_hidden_neurons, normalise_internal_rows, weights_from_internal,
                      weights_to_internal)
-from .tempering import output_cost, swap_accept, swap_pairs
+from .tempering import Ladder
 from .tuning import robbins_monro_step
-from .streams import guest_rng, member_rng, host_rng, rng_from_words, rng_to_words, system_key
+from .streams import guest_rng, host_rng, rng_from_words, rng_to_words, system_key
 
 PROTOCOLS = ("learning", "planted")
 """Run protocols (`[run] protocol`): learning from a random start, or planted (start at the teacher)."""
@@ -147,17 +147,9 @@ class _Run:
         widths = {} if spec.uniform else {"widths": spec.widths, "fan_in": spec.fan_in}
         self.engine = Engine(spec.N, spec.L, spec.c, self.M, spec.kappa, params, self.idx, backend, precision,
                              **widths)
-        self.pt_betas = np.asarray(params.pt_betas, dtype=np.float64)      # (K,) hot members of each ladder
-        self.hot_engine = None
-        if self.pt_betas.size:
-            if protocol == "learning" and spec.kappa > 0:
-                raise ConfigError("mc.pt_betas", list(params.pt_betas), "[] for learning runs at kappa > 0 (hot "
-                                                                         "members need satisfied hidden gaps)")
-            from dataclasses import replace
-            hot = replace(params, acceptance="metropolis", beta=float(self.pt_betas[0]), pt_betas=(), tune_steps=0)
-            self.hot_engine = Engine(spec.N, spec.L, spec.c, self.M, spec.kappa, hot, self.idx, backend, precision,
-                                     **widths)
-            self.hot_engine.moves.hard_hidden = True
+        # parallel tempering (mc/tempering.py): the hot members of every system's ladder, None without one
+        self.ladder = Ladder(spec, params, (spec.N, spec.L, spec.c, self.M, spec.kappa, self.idx, backend, precision),
+                             widths, protocol) if params.pt_betas else None
 
     # ----------------------------------------------------------------- data
     def _set_data(self, data: TrainingSet, test_inputs):
@@ -232,11 +224,8 @@ class _Run:
             forward_hidden_neurons(self.S, self.Wt, self.c_norm, spec.widths)
         self.h = fields_from_scratch(self.S, self.Wt, self.c_norm)
         self.move_size = self._initial_move_size(1)
-        if self.hot_engine is not None:   # every hot member starts as a copy of its system
-            K = self.pt_betas.size
-            self.pt = {name: np.repeat(x[:, :, None], K, axis=2) for name, x in
-                       (("S", self.S), ("h", self.h), ("Wt", self.Wt))}
-            self.pt_rngs = [[[member_rng(self.seed, s, 0, k + 1) for k in range(K)]] for s in range(ns)]
+        if self.ladder is not None:   # every hot member starts as a copy of its system
+            self.ladder.start(self.S, self.h, self.Wt, self.seed, ns)
         self._add_guests()
         self._reset_counters()
 
@@ -269,20 +258,12 @@ class _Run:
         self.move_size = self._initial_move_size(n_sys)
         if self.move_size is not None and cp.move_size is not None:
             self.move_size = cp.move_size.astype(np.float64).copy()
-        if self.hot_engine is not None:
-            tp = cp.tempering
-            idx = None if self.idx is None else self.idx[:, None, None]
-            self.pt = {"S": tp["S"].astype(np.float64), "h": np.zeros(tp["S"].shape),
-                       "Wt": weights_to_internal(tp["J"], idx, self.W)}
-            self.pt["h"][..., 1:, :, :] = tp["h"]
-            self.pt_rngs = [[[rng_from_words(w) for w in sys_words] for sys_words in sample_words]
-                            for sample_words in tp["rng_words"]]
         self.keys = [[system_key(self.seed, s)] + [system_key(self.seed, s, k, r)
                                                     for k, tw in enumerate(self.tws) if tw <= self.t
                                                     for r in range(self.R)] for s in range(self.ns)]
         self._reset_counters()
-        if self.hot_engine is not None:
-            self.pt_swaps = cp.tempering["swaps"].copy()
+        if self.ladder is not None:
+            self.ladder.restore(cp.tempering, self.idx, self.W)
         if cp.counts_neuron is not None:  # a checkpoint between measurements carries the acceptance counters
             self.count_neuron, self.count_weight = cp.counts_neuron.copy(), cp.counts_weight.copy()
             self.steps_since = int(cp.steps_since)
@@ -296,19 +277,16 @@ class _Run:
         self.S, self.h, self.Wt = rep(self.S), rep(self.h), rep(self.Wt)
         if self.move_size is not None:   # guests start with their host's (possibly tuned) sizes
             self.move_size = rep(self.move_size)
-        if self.hot_engine is not None:   # and with copies of its ladder, their own streams
-            self.pt = {name: rep(x) for name, x in self.pt.items()}
-            n_old = self.S.shape[1] - self.R
-            for s in range(self.ns):
-                self.pt_rngs[s] += [[member_rng(self.seed, s, n_old + r, k + 1) for k in range(self.pt_betas.size)]
-                                    for r in range(self.R)]
+        if self.ladder is not None:   # and with copies of its ladder, their own streams
+            self.ladder.add_guests(rep, self.seed, self.ns, self.S.shape[1] - self.R, self.R)
         for s in range(self.ns):
             self.rngs[s] += [guest_rng(self.seed, s, k, r) for r in range(self.R)]
             self.keys[s] += [system_key(self.seed, s, k, r) for r in range(self.R)]
 
     def _reset_counters(self):
         B = self.ns * self.S.shape[1]
-        self.pt_swaps = np.zeros((B, self.pt_betas.size, 2))   # per pair (k, k+1): accepted, attempted
+        if self.ladder is not None:
+            self.ladder.reset_counters(B)
         self.count_neuron = np.zeros((B, self.spec.L + 1))
         self.count_weight = np.zeros((B, self.spec.L + 1))
         self.steps_since = 0
@@ -322,8 +300,8 @@ class _Run:
         stream = f"jax-{self.engine.precision}" if self.engine.owns_random_stream else "pcg64"
         meta = dict(protocol=self.protocol, n_replicas=self.R, waiting_times=tuple(self.tws), random_stream=stream,
                     sampler=self.params.sampler)
-        if self.pt_betas.size:
-            meta["pt_betas"] = tuple(float(b) for b in self.pt_betas)
+        if self.ladder is not None:
+            meta["pt_betas"] = tuple(float(b) for b in self.ladder.betas)
         return meta
 
     def checkpoint(self) -> Checkpoint:
@@ -332,58 +310,8 @@ class _Run:
         return Checkpoint(self.t, self.S.astype(np.int8), self.h[:, :, 1:].copy(),
                           weights_from_internal(self.Wt, idx), words, self._checkpoint_meta(),
                           self.count_neuron.copy(), self.count_weight.copy(), self.steps_since,
-                          None if self.move_size is None else self.move_size.copy(), self._tempering_state())
-
-    def _tempering_state(self) -> dict | None:
-        if self.hot_engine is None:
-            return None
-        idx = None if self.idx is None else self.idx[:, None, None]
-        words = np.array([[[rng_to_words(g) for g in members] for members in row] for row in self.pt_rngs])
-        return {"S": self.pt["S"].astype(np.int8), "h": self.pt["h"][..., 1:, :, :].copy(),
-                "J": weights_from_internal(self.pt["Wt"], idx), "rng_words": words, "swaps": self.pt_swaps.copy()}
-
-    def _tempering_step(self):
-        """One MC step of every hot member, then the neighbour exchanges of step self.t (mc/tempering.py)."""
-        ns, n_sys, K = self.ns, self.S.shape[1], self.pt_betas.size
-        B = ns * n_sys
-        flat = lambda x: x.reshape(B * K, *x.shape[3:])
-        rngs = [g for row in self.pt_rngs for members in row for g in members]
-        size = None if self.move_size is None else np.repeat(self.move_size.reshape(B, 1, -1), K, axis=1).reshape(B * K, -1)
-        cn, cw = np.zeros((B * K, self.spec.L + 1)), np.zeros((B * K, self.spec.L + 1))
-        self.hot_engine.advance(flat(self.pt["S"]), flat(self.pt["h"]), flat(self.pt["Wt"]), rngs, None,
-                                np.repeat(np.arange(ns), n_sys * K), cn, cw, self.t, 1, size, np.tile(self.pt_betas, B))
-        V = self.engine.V
-        betas = np.concatenate([[np.inf], self.pt_betas])
-        pairs = swap_pairs(self.t + 1, K)
-        host_rngs = [g for row in self.rngs for g in row]
-        for b in range(B):
-            s, k_sys = divmod(b, n_sys)
-            u = host_rngs[b].random(K)        # a fixed count per step: the stream does not depend on the outcomes
-            members = [(self.S, (s, k_sys)), *[(None, (s, k_sys, k)) for k in range(K)]]
-            for k in pairs:
-                E = [self._member_cost(members[j], V) for j in (k, k + 1)]
-                ok = bool(swap_accept(betas[k], betas[k + 1], E[0], E[1], u[k]))
-                self.pt_swaps[b, k] += (ok, 1)
-                if ok:
-                    self._exchange(members[k], members[k + 1])
-
-    def _member_arrays(self, member):
-        arrays, key = member
-        if arrays is not None:
-            return [self.S[key], self.h[key], self.Wt[key]]
-        return [self.pt["S"][key], self.pt["h"][key], self.pt["Wt"][key]]
-
-    def _member_cost(self, member, V) -> float:
-        S, h, _ = self._member_arrays(member)
-        if not self.spec.uniform:   # the output layer's N_out gaps, not its padding
-            S, h = S[..., :self.spec.N_out], h[..., :self.spec.N_out]
-        return float(output_cost(S, h, V))
-
-    def _exchange(self, a, b):
-        for x, y in zip(self._member_arrays(a), self._member_arrays(b)):
-            tmp = x.copy()
-            x[...] = y
-            y[...] = tmp
+                          None if self.move_size is None else self.move_size.copy(),
+                          None if self.ladder is None else self.ladder.state(self.idx))
 
     # ----------------------------------------------------------------- dynamics
     def _chunk(self) -> int:
@@ -409,8 +337,8 @@ class _Run:
             self.engine.advance(flat(self.S), flat(self.h), flat(self.Wt), rngs, keys,
                                 np.repeat(np.arange(self.ns), n_sys), self.count_neuron, self.count_weight,
                                 self.t, n, None if self.move_size is None else flat(self.move_size))
-            if self.hot_engine is not None:
-                self._tempering_step()
+            if self.ladder is not None:
+                self.ladder.step(self)
             self.t += n
             if tuning:   # n == 1 here (the design-space sampler steps one at a time)
                 accepted = (self.count_weight[:, 1:] - before) / self.engine.attempts_per_step()[1][1:]
@@ -420,9 +348,8 @@ class _Run:
             if self.t % self.recompute_every == 0:
                 normalise_internal_rows(self.Wt, self.c_norm)
                 self.h = fields_from_scratch(self.S, self.Wt, self.c_norm)
-                if self.hot_engine is not None:
-                    normalise_internal_rows(self.pt["Wt"], self.c_norm)
-                    self.pt["h"] = fields_from_scratch(self.pt["S"], self.pt["Wt"], self.c_norm)
+                if self.ladder is not None:
+                    self.ladder.renormalise(self.c_norm)
             n_before = self.S.shape[1]
             self._add_guests()
             if self.S.shape[1] != n_before:
@@ -448,13 +375,14 @@ class _Run:
     def _grow_counters(self, old: int):
         """Guests joined: they start with zero counts (only hosts' acceptance rates are reported)."""
         n_sys = self.S.shape[1]
-        for name in ("count_neuron", "count_weight", "pt_swaps"):
-            c = getattr(self, name)
+        holders = [(self, "count_neuron"), (self, "count_weight")] + ([(self.ladder, "swaps")] if self.ladder else [])
+        for obj, name in holders:
+            c = getattr(obj, name)
             shape = c.shape[1:]
             c = c.reshape(self.ns, old, *shape)
             grown = np.zeros((self.ns, n_sys, *shape))
             grown[:, :old] = c
-            setattr(self, name, grown.reshape(self.ns * n_sys, *shape))
+            setattr(obj, name, grown.reshape(self.ns * n_sys, *shape))
 
     # ----------------------------------------------------------------- measurements
     def measure(self) -> xr.Dataset:

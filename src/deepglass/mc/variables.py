@@ -54,6 +54,9 @@ RUN_VARIABLES: dict[str, Variable] = {
     "teacher_q_gauge": Variable(("sample", "time", "layer"),
                                 "teacher_q after fixing the gauge (hidden neurons of the student matched to the "
                                 "teacher's by a signed permutation, observables.fix_gauge), in [-1, 1]"),
+    "teacher_q2": Variable(("sample", "time", "layer"),
+                           "squared student-teacher neuron overlap q_l^2, sign-gauge free and unbiased "
+                           "(observables.squared_neuron_overlap; for sparse networks), l = 0..L (1 at l = 0, L)"),
     "teacher_Q_gauge": Variable(("sample", "time", "layer"),
                                 "teacher_Q after fixing the gauge (observables.fix_gauge), l = 1..L; NaN at l = 0"),
     "test_overlap": Variable(("sample", "time", "layer"),

@@ -20,7 +20,8 @@ from ..theory.problem import central_layers
 LABELS = {"teacher_Q": "student-teacher weight overlap Q_l", "teacher_q": "student-teacher neuron overlap q_l (train)",
           "test_overlap": "student-teacher overlap on fresh inputs m_l", "Q_replica": "replica weight overlap Q_l",
           "q_replica": "replica neuron overlap q_l", "teacher_Q_gauge": "gauge-fixed student-teacher Q_l",
-          "teacher_q_gauge": "gauge-fixed student-teacher q_l (train)"}
+          "teacher_q_gauge": "gauge-fixed student-teacher q_l (train)",
+          "teacher_q2": "student-teacher q_l^2 (sign-gauge free)"}
 EXCLUDED = dict(marker="x", color="0.55", ls="none", ms=5)
 EXCLUDED_LABEL = "NOT equilibrated: not a result, excluded from fits"
 
