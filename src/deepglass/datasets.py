@@ -111,6 +111,21 @@ def _image_set(images: np.ndarray, labels: np.ndarray, where: str, field: str, s
 
 
 def read_idx_directory(directory: str | os.PathLike, field: str = "data.source") -> Source:
+    """The MNIST-style IDX files of a directory (train and t10k images and labels, optionally gzipped).
+
+    Parameters
+    ----------
+    directory : str or path
+        Folder holding the four files of ``IDX_FILES`` (``.gz`` accepted).
+    field : str
+        Config field named in errors.
+
+    Returns
+    -------
+    Source
+        Training and test ImageSets (images ``(n, rows, cols)``, labels ``(n,)``). A missing or malformed file
+        is a ConfigError naming ``field``.
+    """
     directory = Path(directory)
     splits = {}
     for split, (img_stem, lab_stem) in IDX_FILES.items():
@@ -126,6 +141,21 @@ def read_idx_directory(directory: str | os.PathLike, field: str = "data.source")
 
 
 def read_npz(path: str | os.PathLike, field: str = "data.source") -> Source:
+    """An ``.npz`` archive of images: arrays ``images`` (n, ...) and ``labels`` (n,), optionally ``test_images``
+    and ``test_labels`` (both or neither) and ``pixel_scale`` (one number > 0, the value of a full pixel).
+
+    Parameters
+    ----------
+    path : str or path
+        The archive (no pickled objects).
+    field : str
+        Config field named in errors.
+
+    Returns
+    -------
+    Source
+        Training set and (if present) test set; anything missing or malformed is a ConfigError naming ``field``.
+    """
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as f:
@@ -251,6 +281,7 @@ class DatasetDraw:
 
 
 def input_width(source: Source, pool: int) -> int:
+    """Input layer width N_0: pixels per image after ``pool x pool`` pooling (pool must divide both sides)."""
     shape = source.train.images.shape[1:]
     if pool > 1:
         if len(shape) != 2 or shape[0] % pool or shape[1] % pool:

@@ -28,13 +28,32 @@ from .errors import ConfigError
 Scenario = Literal["random", "teacher-student", "hidden-manifold", "dataset"]
 Potential = Literal["soft", "hinge", "count"]
 SCENARIOS: tuple[str, ...] = get_args(Scenario)
+"""The data scenarios of MODEL.md section 3 (`[data] scenario`)."""
 POTENTIALS: tuple[str, ...] = get_args(Potential)
+"""The potentials V(r) of the learning dynamics (MODEL.md section 4; `potential_function`)."""
 
 
 @dataclass(frozen=True)
 class NetworkSpec:
     """Layers 0..L of Ising neurons: input N_in, hidden N, output N_out wide (N_in, N_out None: N); each
-    perceptron reads c neurons of the layer below (None: all of them, fully connected)."""
+    perceptron reads c neurons of the layer below (None: all of them, fully connected). MODEL.md section 2.
+
+    Parameters
+    ----------
+    N : int
+        Neurons per hidden layer (and per input / output layer unless N_in / N_out), N >= 1.
+    L : int
+        Weight layers, L >= 1: layer 0 is the input, layer L the output, 1..L-1 hidden.
+    c : int, optional
+        Fan-in of every perceptron, 1 <= c <= N (None or N: fully connected; c < N: c inputs drawn at random
+        once per network).
+    kappa : float
+        Margin: a solution has every gap r >= kappa (0 by default).
+    N_in : int, optional
+        Input width N_0 (None: N).
+    N_out : int, optional
+        Output width N_L (None: N).
+    """
 
     N: int
     L: int
@@ -119,6 +138,7 @@ class NetworkSpec:
 
 
 def check_alpha(alpha: float, name: str = "alpha") -> float:
+    """``alpha`` as a float if it is a finite load M / c > 0, else a ConfigError naming ``name``."""
     if not np.isfinite(alpha) or alpha <= 0:
         raise ConfigError(name, alpha, "a finite real number > 0 (load M / c)")
     return float(alpha)
@@ -167,6 +187,7 @@ def layer_weights(J: np.ndarray, idx: np.ndarray | None, l: int, spec: NetworkSp
 
 
 def random_spins(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Independent uniform Ising spins +-1 of the given shape (int8)."""
     return (2 * rng.integers(0, 2, size=shape, dtype=np.int8) - 1).astype(np.int8, copy=False)
 
 
@@ -182,7 +203,22 @@ def gather_inputs(S_prev: np.ndarray, idx: np.ndarray | None) -> np.ndarray:
 
 
 def local_field(J_l: np.ndarray, S_prev: np.ndarray, idx_l: np.ndarray | None = None) -> np.ndarray:
-    """h_i^mu = (1/sqrt c) sum_k J_ik S^mu_{idx(i,k)} for one layer: (..., N, c), (..., M, N) -> (..., M, N)."""
+    """Local fields h_i^mu = (1/sqrt c) sum_k J_ik S^mu_{idx(i,k)} of one layer.
+
+    Parameters
+    ----------
+    J_l : numpy.ndarray, shape (..., N, c)
+        The layer's weights (row i: perceptron i).
+    S_prev : numpy.ndarray, shape (..., M, N)
+        Neurons of the layer below.
+    idx_l : numpy.ndarray, shape (..., N, c), optional
+        Which neurons each perceptron reads (None: dense, c = N).
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., M, N)
+        The fields, float.
+    """
     c = J_l.shape[-1]
     if idx_l is None:
         return np.matmul(S_prev.astype(J_l.dtype), np.swapaxes(J_l, -1, -2)) / np.sqrt(c)
@@ -190,7 +226,24 @@ def local_field(J_l: np.ndarray, S_prev: np.ndarray, idx_l: np.ndarray | None = 
 
 
 def gap(J_l: np.ndarray, S_prev: np.ndarray, S_l: np.ndarray, idx_l: np.ndarray | None = None) -> np.ndarray:
-    """r_i^{mu,l} = S_i^{mu,l} h_i^{mu,l}."""
+    """Gaps r_i^{mu,l} = S_i^{mu,l} h_i^{mu,l} of one layer (MODEL.md section 2): >= kappa in the design space.
+
+    Parameters
+    ----------
+    J_l : numpy.ndarray, shape (..., N, c)
+        The layer's weights.
+    S_prev : numpy.ndarray, shape (..., M, N)
+        Neurons of the layer below.
+    S_l : numpy.ndarray, shape (..., M, N)
+        Neurons of the layer (+-1).
+    idx_l : numpy.ndarray, shape (..., N, c), optional
+        Sparse connectivity (None: dense).
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., M, N)
+        The gaps, float.
+    """
     return S_l * local_field(J_l, S_prev, idx_l)
 
 
@@ -201,7 +254,24 @@ def sign(x: np.ndarray) -> np.ndarray:
 
 def forward(J: np.ndarray, S0: np.ndarray, idx: np.ndarray | None = None,
             spec: NetworkSpec | None = None) -> list[np.ndarray]:
-    """Forward pass S^l = sign(h^l): returns [S^0, S^1, ..., S^L] (each layer its own width; spec for padded J)."""
+    """Forward pass S^l = sign(h^l) of a sign-activation network (sign(0) = +1).
+
+    Parameters
+    ----------
+    J : numpy.ndarray, shape (..., L, N, c)
+        Weights (padded (..., L, W, C) when the widths differ: pass ``spec``).
+    S0 : numpy.ndarray, shape (..., M, N_0)
+        Inputs (+-1).
+    idx : numpy.ndarray, shape (..., L, N, c), optional
+        Sparse connectivity (None: dense).
+    spec : NetworkSpec, optional
+        Needed for padded weights of unequal layer widths.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        [S^0, S^1, ..., S^L], layer l of shape (..., M, N_l), int8 +-1.
+    """
     return [sign(h) if l else h for l, h in enumerate(forward_fields(J, S0, idx, spec))]
 
 
@@ -263,7 +333,30 @@ def sample_inputs(spec: NetworkSpec, M: int, rng: np.random.Generator, batch: tu
 
 def make_training_set(spec: NetworkSpec, scenario: str, M: int, rng: np.random.Generator,
                       batch: tuple[int, ...] = (), D: int | None = None) -> TrainingSet:
-    """Draw one training set per batch element (independent samples of the disorder)."""
+    """Draw one training set per batch element (independent samples of the disorder; MODEL.md section 3).
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+        The architecture (teacher and student share it and its connectivity).
+    scenario : {"random", "teacher-student", "hidden-manifold"}
+        Random +-1 inputs and outputs; outputs of a random teacher; or teacher outputs on inputs
+        sign(F z) of a hidden manifold F of dimension D (real data: `deepglass.datasets`).
+    M : int
+        Training pairs, M >= 1 (M = round(alpha c)).
+    rng : numpy.random.Generator
+        The data stream.
+    batch : tuple of int
+        Leading batch shape (e.g. (n_samples,)).
+    D : int, optional
+        Hidden-manifold dimension, 1 <= D <= N_0.
+
+    Returns
+    -------
+    TrainingSet
+        ``inputs`` (..., M, N_0) and ``outputs`` (..., M, N_L) int8, the connectivity ``idx``, and for the
+        teacher scenarios the ``teacher`` and its layers ``teacher_layers`` on the training inputs.
+    """
     if scenario not in SCENARIOS or scenario == "dataset":
         raise ConfigError("scenario", scenario, f"one of {', '.join(s for s in SCENARIOS if s != 'dataset')} "
                                                 "(dataset: deepglass.datasets)")

@@ -14,12 +14,34 @@ from .model import forward, forward_fields, gap, potential_function
 
 
 def neuron_overlap(S_a: np.ndarray, S_b: np.ndarray) -> np.ndarray:
-    """q_l^{ab} = (1/(N M)) sum_{i,mu} S_i^{mu,l,a} S_i^{mu,l,b}: (..., L+1, M, N) x2 -> (..., L+1)."""
+    """Neuron overlap q_l^{ab} = (1/(N M)) sum_{i,mu} S_i^{mu,l,a} S_i^{mu,l,b} per layer (MODEL.md section 4).
+
+    Parameters
+    ----------
+    S_a, S_b : numpy.ndarray, shape (..., L+1, M, N)
+        Neuron configurations (+-1) of two networks on the same M inputs, layers 0..L.
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., L+1)
+        q_l in [-1, 1] (1 at l = 0 for shared inputs).
+    """
     return np.mean(np.asarray(S_a, np.float64) * np.asarray(S_b, np.float64), axis=(-1, -2))
 
 
 def weight_overlap(J_a: np.ndarray, J_b: np.ndarray) -> np.ndarray:
-    """Q_l^{ab} = (1/(N c)) sum_{i,j} J_ij^{l,a} J_ij^{l,b}: (..., L, N, c) x2 -> (..., L)."""
+    """Weight overlap Q_l^{ab} = (1/(N c)) sum_{i,j} J_ij^{l,a} J_ij^{l,b} per layer (MODEL.md section 4).
+
+    Parameters
+    ----------
+    J_a, J_b : numpy.ndarray, shape (..., L, N, c)
+        Weights of two networks (spherical rows: sum_j J_ij^2 = c), on the same connectivity.
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., L)
+        Q_l in [-1, 1] for l = 1..L.
+    """
     return np.mean(J_a * J_b, axis=(-1, -2))
 
 
@@ -35,8 +57,23 @@ def fix_gauge(J: np.ndarray, S: np.ndarray, J_teacher: np.ndarray, S_teacher: np
     C takes values in (2/M) Z, so at finite M ties are common; they are broken by the overlap R_ij of the
     incoming weight rows (gauge-fixed already, layer l-1 comes first), weighted below any difference of |C|,
     so that the result is the same for every gauge image of the student. C_ij = 0: sign R_ij.
-    J, J_teacher (L, W, C) contract weights, S, S_teacher (L+1, M, W), idx (L, W, c); widths (N_0..N_L) of
-    padded arrays (None: all W). Input and output layers are fixed. Returns the transformed (J, S), new arrays.
+    Input and output layers are fixed.
+
+    Parameters
+    ----------
+    J, J_teacher : numpy.ndarray, shape (L, W, C)
+        Student and teacher weights (contract layout: W the padded width, C the fan-in slots).
+    S, S_teacher : numpy.ndarray, shape (L+1, M, W)
+        Their neuron configurations on the same M inputs.
+    idx : numpy.ndarray, shape (L, W, c), optional
+        Sparse connectivity (None: dense, permutations allowed).
+    widths : tuple of int, optional
+        Layer widths N_0..N_L of padded arrays (None: all W).
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        The transformed student (J, S), new arrays of the input shapes.
     """
     J, S = np.array(J, dtype=np.float64), np.array(S, dtype=np.float64)
     L, M = J.shape[-3], S.shape[-2]
@@ -70,9 +107,21 @@ def fix_gauge(J: np.ndarray, S: np.ndarray, J_teacher: np.ndarray, S_teacher: np
 def gauge_fixed_overlaps(J: np.ndarray, S: np.ndarray, J_teacher: np.ndarray, S_teacher: np.ndarray,
                          idx: np.ndarray | None = None, widths: tuple[int, ...] | None = None
                          ) -> tuple[np.ndarray, np.ndarray]:
-    """(q (L+1,), Q (L,)): neuron_overlap and weight_overlap of the gauge-fixed student (fix_gauge) with the
-    teacher, the same means as the plain overlaps (equal to them when the gauge is the identity). At finite N
-    they are biased upward: a maximum over gauge images of unrelated networks is ~ sqrt(log N / N) > 0."""
+    """Student-teacher overlaps of the gauge-fixed student (`fix_gauge`), the same means as the plain overlaps.
+
+    Equal to `neuron_overlap`, `weight_overlap` when the gauge is the identity. At finite N they are biased
+    upward: a maximum over gauge images of unrelated networks is ~ sqrt(log N / N) > 0.
+
+    Parameters
+    ----------
+    J, S, J_teacher, S_teacher, idx, widths
+        As in `fix_gauge`.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        q of shape (L+1,) and Q of shape (L,), in [-1, 1].
+    """
     J_f, S_f = fix_gauge(J, S, J_teacher, S_teacher, idx, widths)
     return neuron_overlap(S_f, S_teacher), weight_overlap(J_f, J_teacher)
 
@@ -99,29 +148,92 @@ def squared_neuron_overlap(S: np.ndarray, S_teacher: np.ndarray, widths: tuple[i
 
 
 def all_gaps(J: np.ndarray, layers: np.ndarray, idx: np.ndarray | None = None) -> np.ndarray:
-    """Gaps r^{mu,l}_i for l = 1..L from scratch: J (..., L, N, c), layers (..., L+1, M, N) -> (..., L, M, N)."""
+    """Gaps r^{mu,l}_i = S_i^{mu,l} (1/sqrt(c)) sum_j J_ij^l S_j^{mu,l-1} for l = 1..L, from scratch (MODEL.md section 2).
+
+    Parameters
+    ----------
+    J : numpy.ndarray, shape (..., L, N, c)
+        Weights.
+    layers : numpy.ndarray, shape (..., L+1, M, N)
+        Neuron configurations, layer 0 the inputs.
+    idx : numpy.ndarray, shape (..., L, N, c), optional
+        Sparse connectivity (None: dense).
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., L, M, N)
+        The gaps (a solution has every gap >= kappa).
+    """
     L = J.shape[-3]
     return np.stack([gap(J[..., l, :, :], layers[..., l, :, :], layers[..., l + 1, :, :],
                          None if idx is None else idx[..., l, :, :]) for l in range(L)], axis=-3)
 
 
 def violations_per_layer(gaps: np.ndarray, kappa: float) -> np.ndarray:
-    """Number of violated gaps r < kappa per layer: (..., L, M, N) -> (..., L) int."""
+    """Number of violated gaps r < kappa per layer.
+
+    Parameters
+    ----------
+    gaps : numpy.ndarray, shape (..., L, M, N)
+        Gaps r of layers 1..L (`all_gaps`).
+    kappa : float
+        Margin.
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (..., L)
+        Violations per layer, in 0..M N.
+    """
     return np.sum(gaps < kappa, axis=(-1, -2))
 
 
 def energy_per_layer(gaps: np.ndarray, kappa: float, potential: str = "soft") -> np.ndarray:
-    """E_l = sum_{i,mu} V(r^{mu,l}_i): (..., L, M, N) -> (..., L)."""
+    """Energy per layer E_l = sum_{i,mu} V(r^{mu,l}_i) (MODEL.md section 4).
+
+    Parameters
+    ----------
+    gaps : numpy.ndarray, shape (..., L, M, N)
+        Gaps r of layers 1..L (`all_gaps`).
+    kappa : float
+        Margin: gaps r < kappa cost energy.
+    potential : {"soft", "hinge", "count"}
+        V(r) = (kappa - r)^2, (kappa - r) or 1 for r < kappa, 0 otherwise (`deepglass.model.potential_function`).
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., L)
+        E_l >= 0.
+    """
     return np.sum(potential_function(potential, kappa)(gaps), axis=(-1, -2))
 
 
 def test_overlap(J_student: np.ndarray, J_teacher: np.ndarray, test_inputs: np.ndarray,
                  idx: np.ndarray | None = None, teacher_layers: list[np.ndarray] | None = None,
                  spec=None) -> np.ndarray:
-    """Student-teacher neuron overlap per layer (0..L) on fresh inputs, both run by forward pass.
+    """Student-teacher neuron overlap m_l per layer on fresh inputs, both networks run by forward pass.
 
-    J_student may carry extra leading axes (e.g. systems) in front of the teacher's batch shape only if
-    they broadcast; layer L is the generalization overlap.  Returns (..., L+1).
+    Layer L is the generalization overlap: eps_g = (1 - m_L) / 2 (`generalization_error_from_output_overlap`).
+
+    Parameters
+    ----------
+    J_student : numpy.ndarray, shape (..., L, N, c)
+        Student weights; extra leading axes (e.g. systems) in front of the teacher's batch shape only if
+        they broadcast.
+    J_teacher : numpy.ndarray, shape (..., L, N, c)
+        Teacher weights.
+    test_inputs : numpy.ndarray, shape (..., M_test, N_0)
+        Fresh inputs (+-1).
+    idx : numpy.ndarray, optional
+        Sparse connectivity shared by student and teacher (None: dense).
+    teacher_layers : list of numpy.ndarray, optional
+        The teacher's forward pass on ``test_inputs`` if already computed.
+    spec : NetworkSpec, optional
+        Layer widths when they differ (real data).
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., L+1)
+        m_l in [-1, 1] (m_0 = 1).
     """
     student = forward(J_student, test_inputs, idx, spec)
     teacher = teacher_layers if teacher_layers is not None else forward(J_teacher, test_inputs, idx, spec)
@@ -139,8 +251,21 @@ def class_accuracy(J: np.ndarray, images: np.ndarray, labels: np.ndarray, n_clas
 
 
 def generalization_error_from_output_overlap(overlap: np.ndarray) -> np.ndarray:
-    """eps_g = (1 - overlap)/2 from the measured student-teacher overlap of the output layer: the probability
-    that a student output neuron differs from the teacher's (theory: teacher_student.generalization_error(Q))."""
+    """eps_g = (1 - overlap)/2: the probability that a student output neuron differs from the teacher's.
+
+    Theory counterpart: `deepglass.theory.generalization_error` (from the weight overlaps Q_l).
+
+    Parameters
+    ----------
+    overlap : array_like
+        Measured student-teacher overlap of the output layer on fresh inputs (``test_overlap`` at layer L),
+        in [-1, 1].
+
+    Returns
+    -------
+    numpy.ndarray
+        eps_g in [0, 1], same shape.
+    """
     return (1.0 - np.asarray(overlap)) / 2.0
 
 
@@ -150,6 +275,7 @@ def replica_pairs(R: int) -> list[tuple[int, int]]:
 
 
 def replica_triples(R: int) -> list[tuple[int, int, int]]:
+    """The replica triples (a, b, c), a < b < c, of R replicas in lexicographic order (the ``triangle`` dim)."""
     return list(combinations(range(R), 3))
 
 

@@ -33,7 +33,9 @@ import xarray as xr
 from ..errors import ConfigError
 from .config import SEED_LIMIT, RunConfig, child_seed, parse_config
 from .resources import check_run_fits
+from ..mc.variables import with_dims
 from .store import write_dataset
+from .variables import COMPARE_VARIABLES
 
 COMPARE_FILE = "compare.nc"
 COMPARE_SCENARIOS = ("teacher-student", "random")
@@ -361,9 +363,26 @@ def run_compare(config: CompareConfig, out: str | Path, *, on_progress: Progress
                 overwrite: bool = False) -> xr.Dataset:
     """Run (or resume / reuse) the MC at each (c, N) into ``out/runs/<N..|c.._N..>``, solve the theory, fit.
 
-    ``on_progress(N, event)`` is called with every engine Event of the run at width N. ``overwrite``: rerun
-    every point afresh, replacing whatever its run directory holds. Returns the Dataset that is also written
-    atomically to ``out/compare.nc``. Holds ``out`` (a second compare into it is refused, naming this one).
+    Every point gets an equilibrium verdict; the a + b/N fits use the equilibrated points only
+    (docs/experiments.md). Holds ``out`` (a second compare into it is refused, naming this one).
+
+    Parameters
+    ----------
+    config : CompareConfig
+        Scenario, depth L, load alpha, widths N (and fan-ins c), MC length, samples, sampler, theory ansatz.
+    out : str or path
+        Output directory: ``out/compare.nc`` and one run directory per point under ``out/runs``.
+    on_progress : callable, optional
+        ``on_progress(N, event)`` with every engine Event of the run at width N.
+    overwrite : bool
+        Rerun every point afresh, replacing whatever its run directory holds.
+
+    Returns
+    -------
+    xarray.Dataset
+        The comparison, also written atomically to ``out/compare.nc``: dims ``observable``, ``c``, ``N``,
+        ``layer``; variables ``theory``, ``sim_mean``, ``sim_sem``, ``equilibrated``, the fits ``extrap*`` and
+        ``final``: each with dims and meaning on the docs' "Dataset variables" page (``COMPARE_VARIABLES``).
     """
     from ..atomic import directory_lock, remove_stale_temporaries
 
@@ -457,27 +476,27 @@ def _assemble(config, theory, obs_names, mean, sem, t_final, verdict, reasons, n
             for key in fN:
                 fN[key][o, i] = res[key][0]
     theory_profile = np.stack([theory_of(theory, n) for n in obs_names])
-    data = {
-        "theory_q": ("layer", np.asarray(theory["q"].values, float)),
-        "theory_Q": ("layer", np.asarray(theory["Q"].values, float)),
-        "theory": (("observable", "layer"), theory_profile),
-        "sim_mean": (("observable", "c", "N", "layer"), mean),
-        "sim_sem": (("observable", "c", "N", "layer"), sem),
-        "sim_time": (("c", "N"), t_final),
-        "equilibrated": (("c", "N"), verdict.astype(np.int8)),
-        "verdict_reason": (("c", "N"), reasons.astype(str)),
-        "nishimori_Q_diff": (("c", "N", "layer"), nish[0]),
-        "nishimori_Q_err": (("c", "N", "layer"), nish[1]),
-        "nishimori_q_diff": (("c", "N", "layer"), nish_q[0]),
-        "nishimori_q_err": (("c", "N", "layer"), nish_q[1]),
-        "relaxation_time_Q": (("c", "N", "layer"), tau),
-        "extrap": (("observable", "c", "layer"), fN["intercept"]),
-        "extrap_err": (("observable", "c", "layer"), fN["intercept_err"]),
-        "extrap_slope": (("observable", "c", "layer"), fN["slope"]),
-        "extrap_slope_err": (("observable", "c", "layer"), fN["slope_err"]),
-        "extrap_chi2": (("observable", "c", "layer"), fN["chi2"]),
-        "extrap_chi2_dof": (("observable", "c", "layer"), fN["chi2_dof"]),
-        "extrap_n_points": (("observable", "c", "layer"), fN["n_points"]),
+    data = {   # dims: experiments.variables.COMPARE_VARIABLES
+        "theory_q": np.asarray(theory["q"].values, float),
+        "theory_Q": np.asarray(theory["Q"].values, float),
+        "theory": theory_profile,
+        "sim_mean": mean,
+        "sim_sem": sem,
+        "sim_time": t_final,
+        "equilibrated": verdict.astype(np.int8),
+        "verdict_reason": reasons.astype(str),
+        "nishimori_Q_diff": nish[0],
+        "nishimori_Q_err": nish[1],
+        "nishimori_q_diff": nish_q[0],
+        "nishimori_q_err": nish_q[1],
+        "relaxation_time_Q": tau,
+        "extrap": fN["intercept"],
+        "extrap_err": fN["intercept_err"],
+        "extrap_slope": fN["slope"],
+        "extrap_slope_err": fN["slope_err"],
+        "extrap_chi2": fN["chi2"],
+        "extrap_chi2_dof": fN["chi2_dof"],
+        "extrap_n_points": fN["n_points"],
     }
     # then c -> infinity (sparse, two or more c): A + B/c through the N -> infinity values
     final, final_err = fN["intercept"][:, 0].copy(), fN["intercept_err"][:, 0].copy()
@@ -489,15 +508,15 @@ def _assemble(config, theory, obs_names, mean, sem, t_final, verdict, reasons, n
                 fc["intercept"][o, l], fc["intercept_err"][o, l], fc["slope"][o, l] = \
                     fit.intercept, fit.intercept_err, fit.slope
                 fc["chi2_dof"][o, l] = fit.chi2 / fit.dof if fit.dof > 0 else np.nan
-        data |= {"extrap_c": (("observable", "layer"), fc["intercept"]),
-                 "extrap_c_err": (("observable", "layer"), fc["intercept_err"]),
-                 "extrap_c_slope": (("observable", "layer"), fc["slope"]),
-                 "extrap_c_chi2_dof": (("observable", "layer"), fc["chi2_dof"])}
+        data |= {"extrap_c": fc["intercept"],
+                 "extrap_c_err": fc["intercept_err"],
+                 "extrap_c_slope": fc["slope"],
+                 "extrap_c_chi2_dof": fc["chi2_dof"]}
         final, final_err = fc["intercept"], fc["intercept_err"]
     elif len(cs) > 1:
         final, final_err = np.full_like(final, np.nan), np.full_like(final, np.nan)
-    data["final"] = (("observable", "layer"), final)
-    data["final_err"] = (("observable", "layer"), final_err)
+    data["final"] = final
+    data["final_err"] = final_err
     n_eq = int(np.sum(verdict == EQUILIBRATED))
     attrs = {"compare_config": json.dumps(config.to_dict()), "scenario": config.scenario, "L": L,
              "alpha": float(config.alpha), "kappa": float(config.kappa), "t_max": config.t_max,
@@ -515,20 +534,32 @@ def _assemble(config, theory, obs_names, mean, sem, t_final, verdict, reasons, n
              "theory_residual": float(theory.attrs.get("residual", np.nan))}
     if config.scenario == "teacher-student":
         g = obs_names.index("test_overlap")
-        data["theory_m"] = ("layer", np.asarray(theory["m_test"].values, float))
-        data["theory_eps_g"] = ((), float(theory.attrs["eps_g"]))
+        data["theory_m"] = np.asarray(theory["m_test"].values, float)
+        data["theory_eps_g"] = float(theory.attrs["eps_g"])
         attrs["generalization_note"] = "generalization overlap = test_overlap at layer L; eps_g = (1 - overlap)/2"
-        data["sim_eps_g"] = (("c", "N"), (1.0 - mean[g, :, :, L]) / 2.0)
-        data["sim_eps_g_sem"] = (("c", "N"), sem[g, :, :, L] / 2.0)
-        data["extrap_eps_g"] = ("c", (1.0 - fN["intercept"][g, :, L]) / 2.0)
-        data["extrap_eps_g_err"] = ("c", fN["intercept_err"][g, :, L] / 2.0)
-        data["final_eps_g"] = ((), float((1.0 - final[g, L]) / 2.0))
-        data["final_eps_g_err"] = ((), float(final_err[g, L] / 2.0))
-    return xr.Dataset(data, coords={"observable": obs_names, "c": cs, "N": Ns, "layer": layer}, attrs=attrs)
+        data["sim_eps_g"] = (1.0 - mean[g, :, :, L]) / 2.0
+        data["sim_eps_g_sem"] = sem[g, :, :, L] / 2.0
+        data["extrap_eps_g"] = (1.0 - fN["intercept"][g, :, L]) / 2.0
+        data["extrap_eps_g_err"] = fN["intercept_err"][g, :, L] / 2.0
+        data["final_eps_g"] = float((1.0 - final[g, L]) / 2.0)
+        data["final_eps_g_err"] = float(final_err[g, L] / 2.0)
+    return xr.Dataset(with_dims(data, COMPARE_VARIABLES, "compare"),
+                      coords={"observable": obs_names, "c": cs, "N": Ns, "layer": layer}, attrs=attrs)
 
 
 def open_compare(path: str | Path) -> xr.Dataset:
-    """A written comparison (directory or compare.nc) as an in-memory Dataset."""
+    """A written comparison (directory or compare.nc) as an in-memory Dataset.
+
+    Parameters
+    ----------
+    path : str or path
+        The ``out`` directory of `run_compare` (``deepglass compare --out``) or its ``compare.nc``.
+
+    Returns
+    -------
+    xarray.Dataset
+        As `run_compare` returns it.
+    """
     path = Path(path)
     file = path if path.suffix == ".nc" else path / COMPARE_FILE
     with xr.open_dataset(file, engine="h5netcdf") as ds:

@@ -35,8 +35,14 @@ import xarray as xr
 
 from ..errors import ConfigError, RunDirectoryError
 
-MEASURED, LOWER, UPPER = 0, 1, 2
+MEASURED = 0
+"""Flag of a time estimate: measured within the run."""
+LOWER = 1
+"""Flag: not reached within the run, a lower bound (the last lag)."""
+UPPER = 2
+"""Flag: reached before the first measured lag, an upper bound."""
 FLAG_NAMES = {MEASURED: "measured", LOWER: "lower bound", UPPER: "upper bound"}
+"""Flag code -> its name."""
 OVERLAPS = {"neurons": "q_replica", "weights": "Q_replica"}
 TIMES = ("tau", "tau_int", "tau_decorrelation")
 FLAGS = ("plateau_reached", "tau_flag", "tau_int_flag", "tau_decorrelation_flag", "t_solution_median_flag")
@@ -324,9 +330,27 @@ def dynamics_label(cfg: dict) -> str:
 # ---------------------------------------------------------------------- a run directory or a sweep store
 
 def open_dynamics(path: str | os.PathLike | list, rules: DecayRules = DecayRules()) -> xr.Dataset:
-    """run_dynamics of a run (directory or .nc) or of every finished point of a sweep store (dimension
-    ``point`` with the swept keys as coordinates). Several paths (a list): side by side, one ``point`` per run
-    (and per sweep point), labelled by ``source``. Anything else: RunDirectoryError, one clear line."""
+    """`run_dynamics` of a run, of every finished point of a sweep store, or of several of them side by side.
+
+    Parameters
+    ----------
+    path : str, path or list of them
+        A run directory (or its .nc), a sweep store (dimension ``point`` with the swept keys as coordinates),
+        or a list: one ``point`` per run (and per sweep point), labelled by ``source``.
+    rules : DecayRules
+        The thresholds of the relaxation-time estimates (docs/experiments.md "Dynamics").
+
+    Returns
+    -------
+    xarray.Dataset
+        Relaxation times tau_l per layer and waiting time (with their flags: measured, lower or upper
+        bound), plateaus, the learning time and the mirror asymmetry of the profile (`run_dynamics`).
+
+    Raises
+    ------
+    RunDirectoryError
+        Anything that is not a run or a sweep store, in one clear line.
+    """
     if isinstance(path, (list, tuple)):
         if len(path) == 1:
             return open_dynamics(path[0], rules)

@@ -33,7 +33,23 @@ def _waiting_time(run: xr.Dataset, tw: int | None) -> int:
 
 def layer_profile(run: xr.Dataset, tw: int | None = None, threshold: float = SOLID_THRESHOLD) -> xr.Dataset:
     """Per-layer q_l, Q_l (mean and standard error over samples) at the last time, their decay over the last
-    decade, the solid / liquid verdict of each, and the final test accuracy when the run has one."""
+    decade, the solid / liquid verdict of each, and the final test accuracy when the run has one.
+
+    Parameters
+    ----------
+    run : xarray.Dataset
+        A run with R >= 2 guest replicas (`open_run`).
+    tw : int, optional
+        The waiting time whose guests are compared (default: the run's single or last one).
+    threshold : float
+        A layer is solid when its guest-guest overlap at the last time exceeds this (1/e by default).
+
+    Returns
+    -------
+    xarray.Dataset
+        Per ``layer``: the overlaps' means and standard errors, their change over the last decade and the
+        solid / liquid verdict (what ``deepglass profile`` prints and draws).
+    """
     tw = _waiting_time(run, tw)
     times = run["time"].values
     t_last = int(times[-1])

@@ -258,10 +258,37 @@ def coerce_config(config: RunConfig | dict | str | os.PathLike) -> RunConfig:
 
 def run_simulation(config: RunConfig | dict | str | os.PathLike, out: str | os.PathLike, *,
                    overwrite: bool = False, on_event: EventCallback | None = None) -> xr.Dataset:
-    """Python entry point: run ``config`` (a RunConfig, a dict or a TOML path) into directory ``out``.
+    """Python entry point: run ``config`` into directory ``out`` (``out/run.nc``, written atomically).
 
-    Same rules as ``deepglass simulate``: resumes an interrupted run of the same config, returns a completed
-    one untouched, refuses a directory holding a different run unless ``overwrite``.
+    Same rules as ``deepglass simulate``: resumes an interrupted run of the same config (bit-identical to an
+    uninterrupted one), returns a completed one untouched, refuses a directory holding a different run
+    unless ``overwrite``. One process writes a directory at a time (a lock file).
+
+    Parameters
+    ----------
+    config : RunConfig, dict or path
+        The run config (MODEL.md sections 2-4; fields: ``deepglass config example``): a parsed RunConfig,
+        the same as a nested dict, or a TOML file. Without ``seed`` one is drawn and recorded.
+    out : str or path
+        The run directory (created if needed).
+    overwrite : bool
+        Replace a different run (and its figures) in ``out`` instead of refusing.
+    on_event : callable, optional
+        Called with every `deepglass.mc.Event` of the engine (MC time, host energy, violations), e.g. for a
+        progress bar.
+
+    Returns
+    -------
+    xarray.Dataset
+        The completed run's measurements, as `open_run` reads them.
+
+    Raises
+    ------
+    ConfigError
+        A config value out of range (the message names the field and the allowed range), or a config too
+        large for the memory available.
+    RunDirectoryError
+        ``out`` holds another run or unrelated files (without ``overwrite``), or another process holds it.
     """
     config = coerce_config(config)
     check_run_fits(config)  # before the lock creates the directory

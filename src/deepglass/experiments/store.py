@@ -124,8 +124,25 @@ def remove_figures(folder: str | os.PathLike) -> list[Path]:
 def open_run(path: str | os.PathLike) -> xr.Dataset:
     """The measurements of a run (directory or ``run.nc``) as an in-memory xarray Dataset.
 
-    ``ds.attrs["config_json"]`` holds the full config (seed included); ``ds.attrs["status"]`` says
-    whether the run completed.
+    Parameters
+    ----------
+    path : str or path
+        A run directory (holding ``run.nc``) or the ``.nc`` file itself.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``sample``, ``time`` (log-spaced MC times, steps), ``layer`` (0..L) and, with replicas, ``tw``,
+        ``pair``, ``triangle``; variables ``energy``, ``violations``, overlaps (``teacher_q``, ``q_replica``,
+        ...): each with its dims and meaning on the docs' "Dataset variables" page. ``attrs["config_json"]``
+        / ``attrs["config_toml"]`` hold the full config (seed included), ``attrs["status"]`` says whether
+        the run completed (``"complete"``) or is still ``"running"``, ``attrs["nishimori_json"]`` the
+        equilibrium verdict of a completed planted run.
+
+    Raises
+    ------
+    RunDirectoryError
+        The path holds no readable deepglass result file (missing, damaged, not written by deepglass).
     """
     return read_run(path, with_checkpoint=False).measurements
 

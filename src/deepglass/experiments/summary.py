@@ -43,8 +43,22 @@ def _number(value) -> float | None:
 def final_summary(run: xr.Dataset) -> dict:
     """Sample averages at the last measured time; quantities that do not apply to the run are None.
 
-    ``violations`` is the total number of violated host gaps summed over samples (an integer, 0 iff every
-    sample is solved); ``violations_per_sample`` is its mean. Layer lists cover ``layers`` = 1..L.
+    What ``deepglass info --format json`` prints.
+
+    Parameters
+    ----------
+    run : xarray.Dataset
+        A run's measurements (`open_run`).
+
+    Returns
+    -------
+    dict
+        ``config`` (the full config); ``final``: ``energy``, ``violations`` (violated host gaps summed over
+        samples, an integer, 0 iff every sample is solved), ``violations_per_sample``, per-layer lists over
+        ``layers`` = 1..L (``generalization_overlap``, ``teacher_overlap_q``, ``teacher_overlap_Q``, ...) and
+        ``generalization_error``; ``nishimori``: the equilibrium verdict (`equilibrium_verdict`, planted
+        runs with R >= 2 guests and n_samples >= 2, else None); ``autocorrelation``: integrated
+        autocorrelation times of the run's traces.
     """
     config = json.loads(run.attrs["config_json"])
     L = int(config["network"]["L"])
@@ -208,8 +222,28 @@ def _windowed_integral(t: np.ndarray, C: np.ndarray) -> float:
 
 
 def equilibrium_verdict(run: xr.Dataset, config: dict | None = None) -> dict | None:
-    """nishimori_check plus the relaxation times: equilibrated iff the identity holds, no layer is frozen, the run
-    lasted >= TAU_FACTOR relaxation times in every layer, and so did the guests since their copy at t_w."""
+    """The equilibrium verdict of a planted run: `nishimori_check` plus the relaxation times.
+
+    Equilibrated iff the Nishimori identity holds in every layer (student-teacher = student-student overlaps
+    within 3 errors over samples), no layer is frozen, the run lasted >= TAU_FACTOR (10) relaxation times in
+    every layer, and so did the guests since their copy at t_w (MODEL.md section 4; docs/experiments.md
+    "Theory vs simulation").
+
+    Parameters
+    ----------
+    run : xarray.Dataset
+        A run's measurements (`open_run`).
+    config : dict, optional
+        Its config as a dict (default: read from ``run.attrs["config_json"]``).
+
+    Returns
+    -------
+    dict or None
+        None for a run that is not planted; else ``equilibrated`` (True, False, or None when the run cannot
+        tell: fewer than 2 guests or 2 samples), ``reason`` in words, per-layer ``Q`` and ``q`` entries
+        (student-teacher and student-student means, their difference and its error), ``acceptance_weight``
+        and ``relaxation_time_Q`` (MC steps per layer).
+    """
     config = json.loads(run.attrs["config_json"]) if config is None else config
     check = nishimori_check(run, config)
     if check is None or check.get("equilibrated") is None:

@@ -202,12 +202,37 @@ def run_sweep(sweep: Sweep | dict | str | os.PathLike, store: str | os.PathLike,
               scheduler: str | None = None, workers: int | None = None, serial: bool = False,
               progress: Progress | None = None, log: Log | None = None,
               min_task_seconds: float = MIN_TASK_SECONDS, tasks_per_worker: int = TASKS_PER_WORKER) -> SweepReport:
-    """Compute every missing point of ``sweep`` (a Sweep, a sweep-file path or a dict) into ``store``.
+    """Compute every missing point of ``sweep`` into ``store`` (finished points are cached under their hash).
 
-    ``serial``: in this process, no Dask. ``scheduler``: the address of a running Dask scheduler (its workers
-    must see ``store`` on a shared filesystem and have this deepglass installed). Otherwise a LocalCluster of
-    ``workers`` (default: one per core) single-threaded worker processes is started and closed again.
-    Batches hold at least ``min_task_seconds`` of estimated work, about ``tasks_per_worker`` per worker.
+    Re-running a finished sweep does nothing; after a kill only the missing points run, and a damaged point
+    is reported and recomputed (docs/experiments.md). Read the result with `open_sweep`.
+
+    Parameters
+    ----------
+    sweep : Sweep, dict or path
+        The sweep: a parsed Sweep, the same as a dict, or a sweep TOML file (``deepglass sweep --example``).
+    store : str or path
+        The sweep store directory (created if needed).
+    scheduler : str, optional
+        Address of a running Dask scheduler (``tcp://host:8786``); its workers must see ``store`` on a shared
+        filesystem and have this deepglass installed. None: a LocalCluster is started and closed again.
+    workers : int, optional
+        LocalCluster worker processes (single-threaded), default one per core.
+    serial : bool
+        Run every point in this process, without Dask.
+    progress : callable, optional
+        ``progress(finished, total)`` after every finished point.
+    log : callable, optional
+        ``log(message)`` for notes (damaged points, failures); default: warnings.
+    min_task_seconds : float
+        Batches hold at least this much estimated work (seconds).
+    tasks_per_worker : int
+        About this many batches per worker.
+
+    Returns
+    -------
+    SweepReport
+        How many points were cached, computed, recomputed (with the reasons) or failed, and the theory's.
     """
     if not isinstance(sweep, Sweep):
         sweep = load_sweep(sweep) if isinstance(sweep, (str, os.PathLike)) else parse_sweep(sweep)

@@ -26,6 +26,7 @@ from .. import __version__
 from ..atomic import LOCK_FILE, atomic_path, is_temporary
 from ..errors import ConfigError, RunDirectoryError
 from .store import ENGINE, RESULT_FILE, read_run
+from .variables import SWEEP_VARIABLES, check_registered
 
 SWEEP_FILE = "sweep.toml"
 MANIFEST = "manifest.json"
@@ -193,16 +194,34 @@ def _coordinate_names(keys: list[str]) -> dict[str, str]:
 def open_sweep(store: str | os.PathLike, grid: bool = False) -> xr.Dataset:
     """Every finished point of a sweep as one in-memory xarray Dataset.
 
-    Dimension ``point`` with coordinates for every swept key (leaf names: ``N``, ``alpha``, ...; the dotted
-    name when two swept keys share a leaf), ``seed`` and ``point_hash``. Variables: the final-time host
-    observables of each run (``energy``, ``violations`` over ``sample``; ``violations_layer``, ``teacher_q``,
-    ``teacher_Q``, ``test_overlap`` over ``sample, layer``; ``generalization_overlap`` (``test_overlap`` of the
-    output layer L of each point) over ``sample``; ``q_replica``, ``Q_replica`` averaged over replica
-    pairs, over ``sample, tw, layer``; ``t_final``), NaN-padded where samples, layers or waiting times differ.
-    With theory: ``theory_q``, ``theory_Q`` (and ``theory_m_test`` for teacher-student) over ``layer``,
-    ``theory_free_entropy`` and, for teacher-student, ``theory_eps_g``. Unfinished or damaged points are skipped (``attrs["n_skipped"]``, and a warning).
-    ``grid=True`` unstacks ``point`` into one dimension per swept key plus ``seed`` (a full grid: no zip
-    groups and no skipped point).
+    Unfinished or damaged points are skipped (``attrs["n_skipped"]``, and a warning): rerun the sweep to
+    complete them.
+
+    Parameters
+    ----------
+    store : str or path
+        The sweep store (``deepglass sweep ... --out STORE``).
+    grid : bool
+        Unstack ``point`` into one dimension per swept key plus ``seed`` (a full grid only: no zip groups,
+        no skipped point, no list-valued key; else ConfigError).
+
+    Returns
+    -------
+    xarray.Dataset
+        Dimension ``point`` with coordinates for every swept key (leaf names: ``N``, ``alpha``, ...; the dotted
+        name when two swept keys share a leaf), ``seed`` and ``point_hash``. Variables: the final-time host
+        observables of each run (``energy``, ``violations`` over ``sample``; ``violations_layer``,
+        ``teacher_q``, ``teacher_Q``, ``test_overlap`` over ``sample, layer``; ``generalization_overlap``
+        (``test_overlap`` of the output layer L of each point) over ``sample``; ``q_replica``, ``Q_replica``
+        averaged over replica pairs, over ``sample, tw, layer``; ``t_final``), NaN-padded where samples,
+        layers or waiting times differ. With theory: ``theory_q``, ``theory_Q`` (and ``theory_m_test`` for
+        teacher-student) over ``layer``, ``theory_free_entropy`` and, for teacher-student, ``theory_eps_g``.
+        Every variable with dims and meaning: the docs' "Dataset variables" page (``SWEEP_VARIABLES``).
+
+    Raises
+    ------
+    RunDirectoryError
+        ``store`` holds no readable sweep manifest.
     """
     store = Path(store)
     manifest = read_manifest(store)
@@ -239,6 +258,7 @@ def open_sweep(store: str | os.PathLike, grid: bool = False) -> xr.Dataset:
                 "coordinate_names": json.dumps(names), "n_points": len(manifest["points"]),
                 "n_complete": len(parts), "n_skipped": len(skipped),
                 "sweep_toml": (store / SWEEP_FILE).read_text() if (store / SWEEP_FILE).exists() else ""}
+    check_registered(ds, SWEEP_VARIABLES, "open_sweep")   # each documented (docs: Dataset variables)
     if grid:
         ds = _unstack(ds, manifest, names)
     return ds

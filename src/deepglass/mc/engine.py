@@ -14,6 +14,7 @@ from .params import MCParams, potential_function
 from . import design_space  # noqa: F401  (registers the design-space move set)
 
 BACKENDS = {"numpy": NumpyBackend}
+"""Backend name -> engine backend class (`register_backend` adds to it; numba and JAX when installed)."""
 try:  # optional compiled backend (pip install deepglass[fast])
     from .numba_backend import NumbaBackend
     BACKENDS["numba"] = NumbaBackend

@@ -11,6 +11,7 @@ import xarray as xr
 from .. import observables as obs
 from ..model import layer_gaps
 from .layout import weights_from_internal
+from .variables import with_dims
 
 
 def measurement_slice(run) -> xr.Dataset:
@@ -41,45 +42,41 @@ def measurement_slice(run) -> xr.Dataset:
         acc_w = run.count_weight[host_rows] / (run.steps_since * attempts_w)
     acc_n[:, attempts_n == 0] = np.nan
     acc_w[:, attempts_w == 0] = np.nan
+    # dims: mc.variables.RUN_VARIABLES (the one definition of every run variable)
     data = {
-        "energy": (("sample", "time"), host(energy.sum(-1))),
-        "violations": (("sample", "time"), host(viol.sum(-1))),
-        "violations_layer": (("sample", "time", "layer"), host(pad(viol, 0))),
-        "energy_layer": (("sample", "time", "layer"), host(pad(energy, 0.0))),
-        "acceptance_neuron": (("sample", "time", "layer"), acc_n[:, None]),
-        "acceptance_weight": (("sample", "time", "layer"), acc_w[:, None]),
+        "energy": host(energy.sum(-1)),
+        "violations": host(viol.sum(-1)),
+        "violations_layer": host(pad(viol, 0)),
+        "energy_layer": host(pad(energy, 0.0)),
+        "acceptance_neuron": acc_n[:, None],
+        "acceptance_weight": acc_w[:, None],
     }
     if getattr(run, "ladder", None) is not None:   # tempering: exchange acceptance of each pair (k, k+1)
         coords["pair_k"] = np.arange(run.ladder.K)
         sw = run.ladder.swaps[host_rows]
         with np.errstate(invalid="ignore", divide="ignore"):
-            data["swap_acceptance"] = (("sample", "time", "pair_k"), (sw[..., 0] / sw[..., 1])[:, None])
+            data["swap_acceptance"] = (sw[..., 0] / sw[..., 1])[:, None]
     if getattr(run, "move_size", None) is not None:   # design-space move sizes (tuned during the burn-in)
-        data["move_size"] = (("sample", "time", "layer"), pad(run.move_size[:, 0], np.nan)[:, None])
+        data["move_size"] = pad(run.move_size[:, 0], np.nan)[:, None]
     if run.teacher is not None:
-        data["teacher_q"] = (("sample", "time", "layer"),
-                             (obs.neuron_overlap(layers[:, 0], run.teacher_layers) * q_pad)[:, None])
-        data["teacher_Q"] = (("sample", "time", "layer"),
-                             pad(obs.weight_overlap(J[:, 0], run.teacher.J) * Q_pad, np.nan)[:, None])
+        data["teacher_q"] = (obs.neuron_overlap(layers[:, 0], run.teacher_layers) * q_pad)[:, None]
+        data["teacher_Q"] = pad(obs.weight_overlap(J[:, 0], run.teacher.J) * Q_pad, np.nan)[:, None]
         q_g, Q_g, q2 = _gauge_fixed(run, J[:, 0], layers[:, 0])
-        data["teacher_q_gauge"] = (("sample", "time", "layer"), (q_g * q_pad)[:, None])
-        data["teacher_q2"] = (("sample", "time", "layer"), q2[:, None])
-        data["teacher_Q_gauge"] = (("sample", "time", "layer"), pad(Q_g * Q_pad, np.nan)[:, None])
+        data["teacher_q_gauge"] = (q_g * q_pad)[:, None]
+        data["teacher_q2"] = q2[:, None]
+        data["teacher_Q_gauge"] = pad(Q_g * Q_pad, np.nan)[:, None]
         if run.test_inputs is not None:
-            data["test_overlap"] = (("sample", "time", "layer"),
-                                    obs.test_overlap(J[:, 0], run.teacher.J, run.test_inputs, run.idx,
-                                                     run.teacher_test, spec=spec)[:, None])
+            data["test_overlap"] = obs.test_overlap(J[:, 0], run.teacher.J, run.test_inputs, run.idx,
+                                                     run.teacher_test, spec=spec)[:, None]
     if getattr(run, "test_labels", None) is not None:   # real data: accuracy of the host's class read-out
         n_classes, coding = run.readout
-        data["test_accuracy"] = (("sample", "time"),
-                                 obs.class_accuracy(J[:, 0], run.test_images, run.test_labels, n_classes, coding,
-                                                    run.idx, spec)[:, None])
-        data["train_accuracy"] = (("sample", "time"),
-                                  obs.class_accuracy(J[:, 0], run.inputs[..., :spec.N_in], run.train_labels,
-                                                     n_classes, coding, run.idx, spec)[:, None])
+        data["test_accuracy"] = obs.class_accuracy(J[:, 0], run.test_images, run.test_labels, n_classes, coding,
+                                                    run.idx, spec)[:, None]
+        data["train_accuracy"] = obs.class_accuracy(J[:, 0], run.inputs[..., :spec.N_in], run.train_labels,
+                                                     n_classes, coding, run.idx, spec)[:, None]
     if run.R >= 1:
         _replica_vars(run, data, coords, layers, J, viol, energy, q_pad, Q_pad)
-    return xr.Dataset(data, coords=coords, attrs={"backend": run.engine.backend_name})
+    return xr.Dataset(with_dims(data), coords=coords, attrs={"backend": run.engine.backend_name})
 
 
 def _gauge_fixed(run, J, layers) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -123,18 +120,18 @@ def _replica_vars(run, data, coords, layers, J, viol, energy, q_pad, Q_pad):
         for p, (a, b) in enumerate(pairs):
             q[:, k, 0, p] = obs.neuron_overlap(layers[:, sl][:, a], layers[:, sl][:, b]) * q_pad
             Q[:, k, 0, p, 1:] = obs.weight_overlap(J[:, sl][:, a], J[:, sl][:, b]) * Q_pad
-    data["guest_energy"] = (("sample", "tw", "time"), g_energy)
-    data["guest_violations"] = (("sample", "tw", "time"), g_viol)
+    data["guest_energy"] = g_energy
+    data["guest_violations"] = g_viol
     if R >= 2:
         coords["pair"] = np.arange(len(pairs))
         coords["pair_a"] = ("pair", [a for a, _ in pairs])
         coords["pair_b"] = ("pair", [b for _, b in pairs])
-        data["q_replica"] = (("sample", "tw", "time", "pair", "layer"), q)
-        data["Q_replica"] = (("sample", "tw", "time", "pair", "layer"), Q)
+        data["q_replica"] = q
+        data["Q_replica"] = Q
     if R >= 3:
         triples = obs.replica_triples(R)
         coords["triangle"] = np.arange(len(triples))
         for n, name in enumerate(("triangle_a", "triangle_b", "triangle_c")):
             coords[name] = ("triangle", [tr[n] for tr in triples])
         tri = obs.overlap_triangles(q, R)                         # (ns, n_tw, 1, n_tri, L+1, 3)
-        data["q_triangle"] = (("sample", "tw", "time", "triangle", "layer", "side"), tri)
+        data["q_triangle"] = tri

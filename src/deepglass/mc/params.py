@@ -13,6 +13,7 @@ from ..errors import ConfigError
 from ..model import POTENTIALS, potential_function  # noqa: F401  (a model-level formula; re-exported here)
 
 ACCEPTANCES = ("greedy", "metropolis")
+"""Acceptance rules (`[mc] acceptance`): greedy (T = 0) or Metropolis at inverse temperature beta."""
 SAMPLERS = ("local", "design-space")   # move sets: mc/engine.py (local), mc/design_space.py
 PROPOSALS = ("row", "weight")          # design-space weight proposals
 

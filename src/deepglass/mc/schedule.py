@@ -21,7 +21,22 @@ def log_spaced(t_max: int, per_decade: int) -> np.ndarray:
 
 def measurement_times(t_max: int, per_decade: int, waiting_times: Sequence[int] = ()) -> np.ndarray:
     """Sorted unique integer MC times in [1, t_max]: log-spaced (per_decade points per decade, always
-    including t_max), united with t_w + log-spaced lags for every waiting time."""
+    including t_max), united with t_w + log-spaced lags for every waiting time.
+
+    Parameters
+    ----------
+    t_max : int
+        Last MC time (steps), >= 1.
+    per_decade : int
+        Measurements per decade of time, >= 1.
+    waiting_times : sequence of int
+        Waiting times t_w in [0, t_max): each adds t_w + log-spaced lags.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        The measurement times, ascending.
+    """
     if not _is_int(t_max) or t_max < 1:
         raise ConfigError("t_max", t_max, "an integer >= 1 (MC steps)")
     if not _is_int(per_decade) or per_decade < 1:

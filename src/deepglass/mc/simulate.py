@@ -26,6 +26,7 @@ from .tuning import robbins_monro_step
 from .streams import guest_rng, host_rng, rng_from_words, rng_to_words, system_key
 
 PROTOCOLS = ("learning", "planted")
+"""Run protocols (`[run] protocol`): learning from a random start, or planted (start at the teacher)."""
 HIDDEN_STARTS = ("random", "forward")
 RECOMPUTE_EVERY = 64  # MC steps between recomputations of the cached fields from scratch
 
@@ -46,12 +47,54 @@ def simulate(spec: NetworkSpec, data: TrainingSet, params: MCParams, *, protocol
              seed: np.random.SeedSequence, checkpoint: Checkpoint | None = None,
              backend: str = "auto", recompute_every: int = RECOMPUTE_EVERY, checkpoint_every: int = 0,
              precision: str = "float64", hidden_start: str = "random") -> Iterator[Event]:
-    """Run the MC of learning; see docs/simulation.md for every argument.
+    """Run the MC of learning (MODEL.md section 4; docs/simulation.md): a generator of `Event`s.
 
-    checkpoint_every: K > 0 adds a checkpoint event every K MC steps (besides every measurement time).
-    precision: float64, or float32 with the jax backend.
-    hidden_start: learning only: the hidden neurons start "random", or as the "forward" pass of the random
-    initial weights (every hidden gap then starts >= 0; the design-space sampler always starts so).
+    Engine-level entry point: `deepglass.run_simulation` builds its arguments from a config, stores the
+    measurements and resumes from checkpoints. All samples, hosts and guests advance together.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+        Widths, depth L, fan-in c, margin kappa.
+    data : TrainingSet
+        The M training pairs of every sample (leading batch axis: samples), with the teacher if any.
+    params : MCParams
+        Potential, acceptance (greedy or Metropolis at beta), move size delta, sampler (local or design-space).
+    protocol : {"learning", "planted"}
+        Learning: start from random weights. Planted: start at the teacher (needs a teacher scenario).
+    n_replicas : int
+        R >= 0 guests per waiting time, copied from the host at each t_w.
+    waiting_times : sequence of int
+        The t_w (MC steps, < t_max) at which the guests are copied.
+    t_max : int
+        MC steps (sweeps) to run, >= 1.
+    times : numpy.ndarray of int
+        Measurement times in [1, t_max] (`measurement_times`).
+    test_inputs : numpy.ndarray, optional
+        Fresh inputs (samples, M_test, N_0) for the generalization overlap ``test_overlap``.
+    stop_when_solved : bool
+        Stop once every host has E = 0.
+    seed : numpy.random.SeedSequence
+        The engine's stream; samples, hosts and guests get independent children.
+    checkpoint : Checkpoint, optional
+        Resume from this state instead of starting.
+    backend : {"auto", "numpy", "numba", "jax"}
+        Engine backend; numpy and numba follow the same trajectory, jax its own stream.
+    recompute_every : int
+        MC steps between recomputations of the cached fields from scratch.
+    checkpoint_every : int
+        K > 0 adds a checkpoint event every K MC steps (besides every measurement time).
+    precision : {"float64", "float32"}
+        float32 with the jax backend only.
+    hidden_start : {"random", "forward"}
+        Learning only: the hidden neurons start random, or as the forward pass of the random initial weights
+        (every hidden gap then starts >= 0; the design-space sampler always starts so).
+
+    Returns
+    -------
+    iterator of Event
+        One per MC step (per chunk for JAX), with a measurement slice (an xarray Dataset with ``time = [t]``,
+        variables as on the docs' "Dataset variables" page) and a checkpoint at every measurement time.
     """
     if hidden_start not in HIDDEN_STARTS:
         raise ConfigError("hidden_start", hidden_start, f"one of {', '.join(HIDDEN_STARTS)}")

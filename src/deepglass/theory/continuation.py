@@ -15,8 +15,23 @@ def solve_curve(problem_template: ChainProblem, alphas, ansatz: str = "rs", **op
     """Solutions at every alpha of ``alphas`` (solved in increasing order), concatenated along ``alpha``.
 
     Each solve starts from the previous solution (continuation); the first from the solver's default.
-    Per-point scalars (free_entropy, residual, iterations, converged, replicon_chain, eps_g when present)
-    become variables along ``alpha``.
+
+    Parameters
+    ----------
+    problem_template : ChainProblem
+        The problem; its ``alpha`` is replaced by each load in turn.
+    alphas : array_like of float
+        Loads alpha = M / c > 0, any order (returned in the given order).
+    ansatz : {"rs", "krsb", "frsb"}
+        As in `solve`.
+    **options
+        Passed to `solve` (``steps``, ``tol``, ...).
+
+    Returns
+    -------
+    xarray.Dataset
+        `solve`'s variables with a leading dim ``alpha``; the per-point scalars (free_entropy, residual,
+        iterations, converged, replicon_chain, eps_g when present) become variables along ``alpha``.
     """
     alphas = np.asarray(alphas, dtype=float).ravel()
     if alphas.size == 0 or not np.all(np.isfinite(alphas)) or np.any(alphas <= 0):
@@ -43,5 +58,20 @@ def solve_curve(problem_template: ChainProblem, alphas, ansatz: str = "rs", **op
 
 
 def learning_curve(L: int, alphas, *, field: float = 0.0) -> xr.Dataset:
-    """Teacher-student RS solutions along alpha with eps_g(alpha) and the test overlaps m(alpha, layer)."""
+    """Teacher-student RS solutions along alpha: the learning curve eps_g(alpha) of a depth-L student.
+
+    Parameters
+    ----------
+    L : int
+        Depth, L >= 1.
+    alphas : array_like of float
+        Loads alpha = M / c > 0.
+    field : float
+        Optional field h >= 0 toward the teacher on the central hidden layer(s) (ChainProblem.field).
+
+    Returns
+    -------
+    xarray.Dataset
+        As `solve_curve`: ``eps_g`` (alpha) in [0, 1/2], fresh-input overlaps ``m_test`` (alpha, layer), q, Q.
+    """
     return solve_curve(ChainProblem("teacher-student", L, float(np.min(alphas)), field=field), alphas)

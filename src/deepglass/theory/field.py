@@ -13,9 +13,25 @@ from .transitions import find_transitions
 
 
 def field_response(problem_template: ChainProblem, fields, *, alpha_max: float | None = None) -> xr.Dataset:
-    """Profiles Q_l, q_l (and eps_g for teacher-student) at the template's alpha for each field h, and,
-    when alpha_max is given, the transitions alpha_g(l) for each h (the field makes its layers a third
-    'boundary' from which freezing spreads)."""
+    """Profiles Q_l, q_l (and eps_g for teacher-student) at the template's alpha for each field h (RS).
+
+    The field makes its layers a third 'boundary' from which freezing spreads (docs/theory.md section 8).
+
+    Parameters
+    ----------
+    problem_template : ChainProblem
+        Scenario, L, alpha, kappa and ``field_layers`` (default: the central hidden layer(s)).
+    fields : array_like of float
+        Field strengths h >= 0.
+    alpha_max : float, optional
+        If given, also the transitions alpha_g(l) up to this load for each h (slower).
+
+    Returns
+    -------
+    xarray.Dataset
+        `solve`'s RS variables with a leading dim ``field``; ``free_entropy`` (and ``eps_g``) along it;
+        ``alpha_g`` (field, layer) when alpha_max is given.
+    """
     fields = np.asarray(fields, dtype=float).ravel()
     if fields.size == 0 or np.any(~np.isfinite(fields)) or np.any(fields < 0):
         raise ConfigError("fields", fields.tolist(), "a non-empty list of finite fields >= 0")

@@ -17,11 +17,25 @@ THEORY_SCENARIOS = ("random", "teacher-student")
 class ChainProblem:
     """Replicated free entropy s = sum_l s_J(Q^l) + alpha sum_{l<L} s_S(q^l) + alpha sum_l s_gap(q^{l-1} Q^l q^l).
 
-    scenario: "random" (replica limit n -> 0) or "teacher-student" (teacher = one more replica, n -> 1,
-    Bayes-optimal / Nishimori line, kappa must be 0).
-    field: strength h >= 0 of the optional symmetry-breaking field acting on the neurons of ``field_layers``
-    (default: the central hidden layer(s)); it couples the replicas (random) or pulls toward the teacher
-    (teacher-student).
+    The problem every ansatz solves (MODEL.md section 5; docs/theory.md). Invalid values raise ConfigError
+    naming the field.
+
+    Parameters
+    ----------
+    scenario : {"random", "teacher-student"}
+        "random": random data, replica limit n -> 0 (quenched average). "teacher-student": the teacher is one
+        more replica, n -> 1 (Bayes-optimal / Nishimori line); kappa must be 0.
+    L : int
+        Depth (number of weight layers), L >= 1.
+    alpha : float
+        Load alpha = M / c > 0 (training pairs per weight of a perceptron).
+    kappa : float
+        Margin of the gaps r >= kappa (finite; 0 by default).
+    field : float
+        Strength h >= 0 of the optional symmetry-breaking field on the neurons of ``field_layers``: it couples
+        the replicas (random) or pulls toward the teacher (teacher-student).
+    field_layers : tuple of int, optional
+        Hidden layers 1..L-1 the field acts on (default: the central hidden layer(s), `central_layers`).
     """
 
     scenario: str

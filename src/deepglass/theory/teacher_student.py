@@ -16,7 +16,18 @@ import numpy as np
 
 
 def fresh_input_overlaps(Q: np.ndarray) -> np.ndarray:
-    """Student-teacher neuron overlaps m_l (l = 0..L) on a fresh input from the weight overlaps Q_1..Q_L."""
+    """Student-teacher neuron overlaps m_l on a fresh input from the weight overlaps (docs/theory.md section 7).
+
+    Parameters
+    ----------
+    Q : array_like, shape (L,)
+        Student-teacher weight overlaps Q_1..Q_L, each in [0, 1].
+
+    Returns
+    -------
+    numpy.ndarray, shape (L + 1,)
+        m_0 = 1 (the shared input), then m_l for l = 1..L, in [0, 1].
+    """
     Q = np.asarray(Q, dtype=float)
     m = np.ones(len(Q) + 1)
     for l, R in enumerate(Q, start=1):
@@ -25,7 +36,19 @@ def fresh_input_overlaps(Q: np.ndarray) -> np.ndarray:
 
 
 def generalization_error(Q: np.ndarray) -> float:
-    """eps_g = arccos(Q_L m_{L-1}) / pi from the weight overlaps Q_1..Q_L: the probability that student and
-    teacher outputs differ (measured: observables.generalization_error_from_output_overlap)."""
+    """eps_g = arccos(Q_L m_{L-1}) / pi: the probability that student and teacher outputs differ on a fresh input.
+
+    Measured counterpart: `deepglass.observables.generalization_error_from_output_overlap`.
+
+    Parameters
+    ----------
+    Q : array_like, shape (L,)
+        Student-teacher weight overlaps Q_1..Q_L, each in [0, 1].
+
+    Returns
+    -------
+    float
+        eps_g in [0, 1/2] (1/2: no better than chance).
+    """
     m = fresh_input_overlaps(Q)
     return float(np.arccos(np.clip(Q[-1] * m[-2], -1.0, 1.0)) / np.pi)

@@ -85,11 +85,29 @@ def _num(v):
 
 def find_transitions(problem_template: ChainProblem, alpha_max: float = 100.0, *, points_per_decade: int = 12,
                      max_layer: int | None = None, xtol: float = 1e-10) -> Transitions:
-    """alpha_g(l) for every weight layer (and neuron layer) up to alpha_max.
+    """alpha_g(l) for every weight layer (and neuron layer) up to alpha_max (RS; docs/theory.md section 4).
 
     Scan alpha geometrically with warm starts, and wherever the liquid set shrinks, root-find
-    rho(liquid block)(alpha) = 1 on the branch with that liquid set held at 0. max_layer stops once the
-    weight layers 1..max_layer (and, by left-right symmetry, their mirrors) have left the liquid.
+    rho(liquid block)(alpha) = 1 on the branch with that liquid set held at 0.
+
+    Parameters
+    ----------
+    problem_template : ChainProblem
+        Scenario, depth L, kappa, field (its alpha is not used).
+    alpha_max : float
+        Largest load scanned, > the first transition region (about 0.9 alpha_g(1)).
+    points_per_decade : int
+        Scan points per decade of alpha before root-finding.
+    max_layer : int, optional
+        Stop once the weight layers 1..max_layer (and, by left-right symmetry, their mirrors) have frozen.
+    xtol : float
+        Tolerance of the root-finding in alpha.
+
+    Returns
+    -------
+    Transitions
+        alpha_g per weight layer (``alpha_g_weights[l - 1]``, l = 1..L) and neuron layer, NaN where a layer
+        is still liquid at alpha_max, the growth-law fits and any discontinuous jumps.
     """
     L = problem_template.L
     if not np.isfinite(alpha_max) or alpha_max <= 0:
@@ -283,9 +301,23 @@ def capacity(problem_template: ChainProblem, alpha_max: float = 1e3, *, points_p
     overlap runs to 1) or 1 - max c < 1e-3; then (1 - max c), which is linear in (alpha_c - alpha) near the
     capacity, is sampled at 6 loads just below and extrapolated to 0 by a quadratic fit, refining six times.
     A solver that fails to converge (ConvergenceError other than NoSolutionError) is not taken for the
-    capacity: it propagates. Returns {"alpha_c": float | None (none found below alpha_max), "max_c": largest
-    c reached, "alpha_reached": the largest load solved (where max_c was reached), "replicon_chain": RS
-    stability (1 - rho) there}.
+    capacity: it propagates.
+
+    Parameters
+    ----------
+    problem_template : ChainProblem
+        Random data (teacher-student data have no capacity); its alpha is not used.
+    alpha_max : float
+        Largest load tried, > 0.1.
+    points_per_decade : int
+        Continuation steps per decade of alpha.
+
+    Returns
+    -------
+    dict
+        ``alpha_c``: the RS capacity (float), or None when none is found below alpha_max (L >= 3: the hidden
+        layers keep q < 1); ``max_c``: the largest gap overlap reached; ``alpha_reached``: the largest load
+        solved; ``replicon_chain``: RS stability (1 - rho) there (< 0: the RS saddle is unstable).
     """
     if problem_template.nishimori:
         raise ConfigError("scenario", problem_template.scenario,
