@@ -187,7 +187,7 @@ def execute(plan: RunPlan, on_event: EventCallback | None = None, save_interval:
 
     Measurements and the engine checkpoint are saved together, atomically, at measurement times, at most
     once per ``save_interval`` seconds (or per SAVE_OVERHEAD_FACTOR times the last save's duration, whichever is
-    longer, so rewriting a growing run.nc stays ~10 % of the work), every ``run.checkpoint_every`` MC steps when
+    longer, so rewriting a growing run.nc stays ~10 % of the work; 0 = at every measurement), every ``run.checkpoint_every`` MC steps when
     set, and always at the end, so an interrupted run loses at most the work since the last save and resumes
     exactly there.
     """
@@ -240,7 +240,8 @@ def execute(plan: RunPlan, on_event: EventCallback | None = None, save_interval:
             began = time.monotonic()
             write_run(plan.out, snapshot, event.checkpoint.to_dataset())
             t_saved, last_save = event.t, time.monotonic()
-            wait = max(save_interval, SAVE_OVERHEAD_FACTOR * (last_save - began))
+            if save_interval > 0:   # 0: save at every measurement (asked for explicitly: tests, debugging)
+                wait = max(save_interval, SAVE_OVERHEAD_FACTOR * (last_save - began))
         if on_event is not None:
             on_event(event)
         if event.done:
