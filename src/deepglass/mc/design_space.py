@@ -107,7 +107,10 @@ class DesignSpaceMoves:
     def step(self, st: BatchState, r: dict) -> None:
         if st.stats is None:
             st.stats = np.zeros((st.S.shape[0], self.L + 1))
-        if self.billiard:   # numpy reference under both backends (no numba kernel yet)
+        if self.billiard and self.backend_name == "numba":
+            from .design_space_billiard_numba import billiard_sweep_numba
+            billiard_sweep_numba(self, st, r)
+        elif self.billiard:
             from .design_space_billiard import billiard_sweep
             billiard_sweep(self, st, r)
         elif self.backend_name == "numba":

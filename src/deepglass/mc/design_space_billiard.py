@@ -96,7 +96,7 @@ def billiard_row(ms, st, w: int, i: int, g: np.ndarray, U: np.ndarray, variant: 
     T_left = ms.params.billiard_time * U
     a, b = np.einsum("bmc,bc->bm", X, e), np.einsum("bmc,bc->bm", X, v)
     active = T_left > 0.0
-    last = np.full(B, -1)
+    last = np.zeros((B, ms.M), dtype=bool)   # the walls of the last event
     n_ref, n_pass = np.zeros(B), np.zeros(B)
     gaps = np.zeros(B)
     while active.any():
@@ -106,10 +106,7 @@ def billiard_row(ms, st, w: int, i: int, g: np.ndarray, U: np.ndarray, variant: 
         with np.errstate(divide="ignore", invalid="ignore"):
             t_exit = np.mod(np.arctan2(sb, sa) + np.arccos(np.clip(kappa / R, -1.0, 1.0)), TWO_PI)
         t_exit = np.where(R > kappa, t_exit, np.inf)
-        hit_last = last >= 0
-        lb = np.flatnonzero(hit_last)
-        graze = t_exit[lb, last[lb]] < GRAZE
-        t_exit[lb[graze], last[lb[graze]]] = np.inf
+        t_exit[last & (t_exit < GRAZE)] = np.inf
         k = np.argmin(t_exit, axis=-1)
         t = t_exit[bi, k]
         hit = active & (t < T_left)
@@ -126,8 +123,15 @@ def billiard_row(ms, st, w: int, i: int, g: np.ndarray, U: np.ndarray, variant: 
         hb = np.flatnonzero(hit)
         if hb.size:
             kh = k[hb]
-            through = passable & ((s[hb, kh] != s0[hb, kh]) | flip_ok[hb, kh]) if passable else np.zeros(hb.size, bool)
-            s[hb[through], kh[through]] *= -1.0
+            # patterns with the same inputs on the row's support (up to sign) share a wall and cross it together
+            # (common with sparse rows): one event, passable iff each of them is
+            group = t_exit[hb] <= t[hb, None] + GRAZE
+            if passable:
+                ok = (s[hb] != s0[hb]) | flip_ok[hb]
+                through = np.all(ok | ~group, axis=-1)
+            else:
+                through = np.zeros(hb.size, dtype=bool)
+            s[hb[through]] = np.where(group[through], -s[hb[through]], s[hb[through]])
             n_pass[hb[through]] += 1
             rb, rk = hb[~through], kh[~through]
             if rb.size:
@@ -138,7 +142,7 @@ def billiard_row(ms, st, w: int, i: int, g: np.ndarray, U: np.ndarray, variant: 
                 n_ref[rb] += 1
             a[hb] = np.einsum("bmc,bc->bm", X[hb], e[hb])
             b[hb] = np.einsum("bmc,bc->bm", X[hb], v[hb])
-            last[hb] = kh
+            last[hb] = group
         active = hit
     # write back; a final guard leaves the row unchanged where rounding put the end point on a wall's wrong side
     # (measure zero: the end time is continuous)
