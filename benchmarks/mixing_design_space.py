@@ -113,9 +113,13 @@ if __name__ == "__main__":
     ap.add_argument("--samples", type=int, default=6)
     ap.add_argument("--every", type=int, default=1)
     ap.add_argument("--tune", type=int, default=200)
-    ap.add_argument("--proposal", default="row", choices=("row", "weight", "billiard"))
+    ap.add_argument("--proposal", default="row", help="row, weight or billiard, or a comma list run one after the "
+                                                      "other in this process (wall times under the same load)")
     ap.add_argument("--time", type=float, default=None, help="billiard_time (default MCParams')")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--T-billiard", type=int, default=None, help="steps of the billiard (default T)")
     a = ap.parse_args()
-    print(row(run_case(a.L, a.N, a.c or None, a.alpha, a.T, a.delta, a.samples, tune=a.tune, every=a.every,
-                       proposal=a.proposal, billiard_time=a.time, seed=a.seed)), flush=True)
+    for proposal in a.proposal.split(","):
+        T = a.T_billiard if proposal == "billiard" and a.T_billiard else a.T
+        print(row(run_case(a.L, a.N, a.c or None, a.alpha, T, a.delta, a.samples, tune=a.tune, every=a.every,
+                           proposal=proposal, billiard_time=a.time, seed=a.seed)), flush=True)

@@ -79,6 +79,44 @@ def test_invariants_after_many_updates(spec, alpha, kappa):
     assert np.mean(J * data.teacher.J[0]) < 0.9                       # the rows left the teacher
 
 
+@pytest.mark.parametrize("name", ["dense", "sparse"])
+def test_unequal_widths_invariants_and_numba_follows_numpy(name):
+    """N_in = 7, N = 5, N_out = 3 (dense at kappa = 0.1, sparse c = 3): the invariants of
+    test_mc_design_space_widths from scratch; the numba kernel gives the same neurons and counters and the
+    same weights and fields to 1e-12 (its sums run in another order)."""
+    from test_mc_design_space_widths import SPECS, assert_invariants, run
+    spec = NetworkSpec(**SPECS[name])
+    data, a = run(spec, BILLIARD, "numpy", t_max=12)
+    _, b = run(spec, BILLIARD, "numba", t_max=12)
+    ca, cb = a[-1].checkpoint, b[-1].checkpoint
+    assert_invariants(spec, data, ca)
+    np.testing.assert_array_equal(ca.S, cb.S)
+    np.testing.assert_allclose(ca.J, cb.J, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ca.h, cb.h, rtol=0, atol=1e-12)
+    assert float(a[-1].measurement["teacher_Q"].mean()) < 0.95          # it moved
+
+
+@pytest.mark.parametrize("spec,M_,kappa", [(NetworkSpec(N=8, L=3), 12, 0.0), (NetworkSpec(N=9, L=4, c=5), 8, 0.0),
+                                           (NetworkSpec(N=10, L=1), 15, 0.0), (NetworkSpec(N=12, L=2), 18, 0.0)])
+def test_numba_kernel_follows_the_numpy_reference(spec, M_, kappa):
+    """Same random numbers, same events (reflections, pass-throughs, flipped neurons counted equal), same state
+    to 1e-12 after 8 steps of 3 systems."""
+    data = make_training_set(spec, "teacher-student", M_, np.random.default_rng(3), (1,))
+    out = []
+    for backend in ("numpy", "numba"):
+        S, h, Wt, _ = planted_state(data, spec, 3)
+        engine = Engine(spec.N, spec.L, spec.c, M_, kappa, BILLIARD, data.idx, backend)
+        counts = run_chains(engine, S, h, Wt, 8, 9)
+        out.append((S, h, Wt, counts[1], engine.moves.billiard_stats, engine.move_stats))
+    (S, h, Wt, cw, bs, ms), (S2, h2, Wt2, cw2, bs2, ms2) = out
+    np.testing.assert_array_equal(S, S2)
+    for x, y in ((cw, cw2), (bs, bs2), (ms, ms2)):
+        np.testing.assert_array_equal(x, y)
+    np.testing.assert_allclose(Wt, Wt2, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(h, h2, rtol=0, atol=1e-12)
+    assert bs[:, 1].sum() > 0 and (spec.L == 1 or bs[:, 2].sum() > 0)
+
+
 def chain_observables(B, T, params, seed, variant="exact"):
     S, h, Wt, _ = planted_state_tiny(B)
     run_chains(engine_for(SPEC, M, SPEC.kappa, params, None, variant), S, h, Wt, T, seed)

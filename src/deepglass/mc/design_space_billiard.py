@@ -38,8 +38,12 @@ def billiard_sweep(ms, st, r: dict, variant: str = "exact") -> None:
         ms.billiard_stats = np.zeros((st.S.shape[0], 3))
     for w in range(ms.L):
         n = ms.N if ms.uniform else ms.widths[w + 1]
+        gram = None
+        if ms.idx is None:   # dense: every row of the layer reads the same inputs; no move of this layer changes them
+            x = st.S[:, w, :, :ms.N if ms.uniform else ms.widths[w]]
+            gram = np.matmul(x, np.swapaxes(x, -1, -2))                  # (B, M, M), exact (sums of +-1)
         for i in range(n):
-            billiard_row(ms, st, w, i, r["gauss"][:, w, i], r["time"][:, w, i], variant)
+            billiard_row(ms, st, w, i, r["gauss"][:, w, i], r["time"][:, w, i], variant, gram)
 
 
 def flip_cascades(ms, st, p: int, i: int):
@@ -76,8 +80,13 @@ def _tangent_unit(v, e):
     return _unit(v - np.sum(v * e, axis=-1, keepdims=True) * e)
 
 
-def billiard_row(ms, st, w: int, i: int, g: np.ndarray, U: np.ndarray, variant: str = "exact") -> None:
-    """The billiard update of row i of weight layer w (perceptron layer p = w + 1) of every system, in place."""
+def billiard_row(ms, st, w: int, i: int, g: np.ndarray, U: np.ndarray, variant: str = "exact", gram=None) -> None:
+    """The billiard update of row i of weight layer w (perceptron layer p = w + 1) of every system, in place.
+
+    Between events the fields follow a, b <- a cos t + b sin t, b cos t - a sin t (O(M)); a reflection at wall k
+    changes b by -coef (X x_k - a_k a), X x_k the k-th column of the inputs' Gram matrix (gram, dense) or
+    computed (sparse): an event costs O(M + c), O(M c) for a sparse reflection. The row itself (e, v) is
+    carried along, renormalised at each event, and the fields are recomputed from it at the end."""
     S, h, Wt = st.S, st.h, st.Wt
     B, L, kappa = S.shape[0], ms.L, ms.kappa
     p = w + 1
@@ -114,6 +123,8 @@ def billiard_row(ms, st, w: int, i: int, g: np.ndarray, U: np.ndarray, variant: 
         gaps += np.where(active, ms.M, 0)
         mv = np.flatnonzero(active)
         ct, sn = np.cos(dt[mv])[:, None], np.sin(dt[mv])[:, None]
+        a_mv, b_mv = a[mv], b[mv]
+        a[mv], b[mv] = a_mv * ct + b_mv * sn, b_mv * ct - a_mv * sn
         e_new = _unit(e[mv] * ct + v[mv] * sn)
         v[mv] = _tangent_unit(v[mv] * ct - e[mv] * sn, e_new)
         e[mv] = e_new
@@ -136,12 +147,12 @@ def billiard_row(ms, st, w: int, i: int, g: np.ndarray, U: np.ndarray, variant: 
             rb, rk = hb[~through], kh[~through]
             if rb.size:
                 x = X[rb, rk]                                                   # (n, c) the walls' patterns
-                n_vec = x - np.sum(x * e[rb], -1, keepdims=True) * e[rb]
-                coef = 2.0 * np.sum(v[rb] * n_vec, -1, keepdims=True) / np.sum(n_vec * n_vec, -1, keepdims=True)
-                v[rb] = _tangent_unit(v[rb] - coef * n_vec, e[rb])
+                ak, bk = a[rb, rk][:, None], b[rb, rk][:, None]
+                coef = 2.0 * bk / (c - ak * ak)      # n = x - a_k e: v . n = b_k, n . n = c - a_k^2
+                v[rb] = _tangent_unit(v[rb] - coef * (x - ak * e[rb]), e[rb])
+                G_k = gram[rb, :, rk] if gram is not None else np.einsum("bmc,bc->bm", X[rb], x)
+                b[rb] = b[rb] - coef * (G_k - ak * a[rb])
                 n_ref[rb] += 1
-            a[hb] = np.einsum("bmc,bc->bm", X[hb], e[hb])
-            b[hb] = np.einsum("bmc,bc->bm", X[hb], v[hb])
             last[hb] = group
         active = hit
     # write back; a final guard leaves the row unchanged where rounding put the end point on a wall's wrong side

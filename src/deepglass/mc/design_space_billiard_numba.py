@@ -13,6 +13,8 @@ from numba import njit
 
 from .design_space_billiard import GRAZE, TWO_PI
 
+HALF_PI = float(np.arccos(0.0))
+
 
 def billiard_sweep_numba(ms, st, r: dict) -> None:
     """One MC step of every system (rows in scan order), in place."""
@@ -27,13 +29,13 @@ def billiard_sweep_numba(ms, st, r: dict) -> None:
     widths = np.asarray(ms.widths if not ms.uniform else (ms.N,) * (L + 1), dtype=np.int64)
     fan_in = np.asarray(ms.fan_in if not ms.uniform else (ms.c,) * L, dtype=np.int64)
     inv = np.asarray(ms.inv_sqrt_fan if not ms.uniform else (ms.inv_sqrt_c,) * L, dtype=np.float64)
-    _sweep(st.S, st.h, st.Wt, sup, widths, fan_in, inv, np.ascontiguousarray(r["gauss"]),
+    _sweep(st.S, st.h, st.Wt, sup, ms.idx is None, widths, fan_in, inv, np.ascontiguousarray(r["gauss"]),
            np.ascontiguousarray(r["time"]), float(ms.params.billiard_time), float(ms.kappa),
            st.counts_weight, st.stats, ms.billiard_stats)
 
 
 @njit(cache=True)
-def _sweep(S, h, Wt, sup, widths, fan_in, inv, gauss, time, T_max, kappa, counts_weight, stats, bstats):
+def _sweep(S, h, Wt, sup, dense, widths, fan_in, inv, gauss, time, T_max, kappa, counts_weight, stats, bstats):
     B, L, M = S.shape[0], Wt.shape[1], S.shape[2]
     for b in range(B):   # serial: the benchmarks compare CPU time per system with the row kernel's
         W = S.shape[3]
@@ -51,13 +53,23 @@ def _sweep(S, h, Wt, sup, widths, fan_in, inv, gauss, time, T_max, kappa, counts
         ok = np.empty(M, dtype=np.int8)            # flip cascade of the pattern: -1 unknown, 0 refused, 1 allowed
         h_sc = np.empty((L, W))
         S_sc = np.empty((L, W))
+        G = np.empty((M, M))
+        G_k = np.empty(M)
         for w in range(L):
             p = w + 1
             c = fan_in[w]
             isc = inv[w]
+            if dense:   # the inputs' Gram matrix, shared by the layer's rows (exact: sums of +-1)
+                for m1 in range(M):
+                    for m2 in range(M):
+                        acc = 0.0
+                        for k in range(widths[w]):
+                            acc += S[b, w, m1, k] * S[b, w, m2, k]
+                        G[m1, m2] = acc
             for i in range(widths[p]):
-                _row(b, w, p, i, c, isc, S, h, Wt, sup, widths, inv, gauss[b, w, i], time[b, w, i] * T_max,
-                     kappa, X, e, v, a, bb, t_exit, s, s0, last, group, ok, h_sc, S_sc, counts_weight, stats, bstats)
+                _row(b, w, p, i, c, isc, S, h, Wt, sup, dense, G, G_k, widths, inv, gauss[b, w, i],
+                     time[b, w, i] * T_max, kappa, X, e, v, a, bb, t_exit, s, s0, last, group, ok, h_sc, S_sc,
+                     counts_weight, stats, bstats)
 
 
 @njit(cache=True)
@@ -126,7 +138,7 @@ def _cascade(b, p, i, mu, S, h, Wt, widths, inv, kappa, h_sc, S_sc, write):
 
 
 @njit(cache=True)
-def _row(b, w, p, i, c, isc, S, h, Wt, sup, widths, inv, g, T_left, kappa, X, e, v, a, bb, t_exit, s, s0, last,
+def _row(b, w, p, i, c, isc, S, h, Wt, sup, dense, G, G_k, widths, inv, g, T_left, kappa, X, e, v, a, bb, t_exit, s, s0, last,
          group, ok, h_sc, S_sc, counts_weight, stats, bstats):
     L, M = Wt.shape[1], S.shape[2]
     for m in range(M):
@@ -153,6 +165,14 @@ def _row(b, w, p, i, c, isc, S, h, Wt, sup, widths, inv, g, T_left, kappa, X, e,
         k_min = 0
         for m in range(M):
             sa, sb = s[m] * a[m], s[m] * bb[m]
+            if kappa == 0.0:   # arccos(0) = pi / 2: the numpy formula's value, without two transcendentals
+                t = (math.atan2(sb, sa) + HALF_PI) % TWO_PI if (sa != 0.0 or sb != 0.0) else np.inf
+                if last[m] and t < GRAZE:
+                    t = np.inf
+                t_exit[m] = t
+                if t < t_min:
+                    t_min, k_min = t, m
+                continue
             R = math.hypot(sa, sb)
             if R > kappa:
                 t = (math.atan2(sb, sa) + math.acos(min(max(kappa / R, -1.0), 1.0))) % TWO_PI
@@ -167,6 +187,10 @@ def _row(b, w, p, i, c, isc, S, h, Wt, sup, widths, inv, g, T_left, kappa, X, e,
         hit = t_min < T_left
         dt = t_min if hit else T_left
         ct, sn = math.cos(dt), math.sin(dt)
+        for m in range(M):
+            am = a[m]
+            a[m] = am * ct + bb[m] * sn
+            bb[m] = bb[m] * ct - am * sn
         for k in range(c):
             ek = e[k]
             e[k] = ek * ct + v[k] * sn
@@ -189,22 +213,23 @@ def _row(b, w, p, i, c, isc, S, h, Wt, sup, widths, inv, g, T_left, kappa, X, e,
                     s[m] = -s[m]
             n_pass += 1.0
         else:
-            ax = 0.0
+            ak = a[k_min]
+            coef = 2.0 * bb[k_min] / (c - ak * ak)    # n = x_k - a_k e: v . n = b_k, n . n = c - a_k^2
             for k in range(c):
-                ax += X[k_min, k] * e[k]
-            vn = 0.0
-            nn = 0.0
-            for k in range(c):
-                nk = X[k_min, k] - ax * e[k]
-                vn += v[k] * nk
-                nn += nk * nk
-            coef = 2.0 * vn / nn
-            for k in range(c):
-                v[k] = v[k] - coef * (X[k_min, k] - ax * e[k])
+                v[k] = v[k] - coef * (X[k_min, k] - ak * e[k])
             _tangent(v, e, c)
+            if dense:
+                for m in range(M):
+                    G_k[m] = G[m, k_min]
+            else:
+                for m in range(M):
+                    acc = 0.0
+                    for k in range(c):
+                        acc += X[m, k] * X[k_min, k]
+                    G_k[m] = acc
+            for m in range(M):
+                bb[m] = bb[m] - coef * (G_k[m] - ak * a[m])
             n_ref += 1.0
-        _dot_rows(X, e, a, M, c)
-        _dot_rows(X, v, bb, M, c)
         for m in range(M):
             last[m] = group[m]
     # write back, unless rounding put the end point on a wall's wrong side (measure zero)
