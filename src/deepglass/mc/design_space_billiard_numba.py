@@ -163,9 +163,16 @@ def _row(b, w, p, i, c, isc, S, h, Wt, sup, dense, G, G_k, widths, inv, g, T_lef
     while active:
         t_min = np.inf
         k_min = 0
+        cT, sT = math.cos(T_left), math.sin(T_left)
         for m in range(M):
             sa, sb = s[m] * a[m], s[m] * bb[m]
-            if kappa == 0.0:   # arccos(0) = pi / 2: the numpy formula's value, without two transcendentals
+            if kappa == 0.0:
+                # s h(t) = R cos(t - phi) rises again pi after it falls through 0, and T_left <= pi: it exits
+                # before T_left iff s h(T_left) < 0 (the others cannot be the next event: skip their atan2).
+                # arccos(0) = pi / 2: the numpy formula's value, without two transcendentals
+                if sa * cT + sb * sT >= 0.0:
+                    t_exit[m] = np.inf
+                    continue
                 t = (math.atan2(sb, sa) + HALF_PI) % TWO_PI if (sa != 0.0 or sb != 0.0) else np.inf
                 if last[m] and t < GRAZE:
                     t = np.inf
