@@ -11,13 +11,11 @@ from scipy import stats
 import deepglass.mc.design_space_billiard as billiard
 from deepglass.errors import ConfigError
 from deepglass.experiments.config import parse_config
-from deepglass.experiments.runner import execute, plan_run
 from deepglass.mc import MCParams
 from deepglass.mc.engine import Engine
 from deepglass.mc.layout import fields_from_scratch, weights_from_internal, weights_to_internal
 from deepglass.model import NetworkSpec, forward, make_training_set, random_weights
 from deepglass.observables import all_gaps
-from mc_helpers import interrupt_at_k_save
 from test_mc_design_space_exact import DATA, M, SPEC, observables, p_values, rejection_samples
 
 BILLIARD = MCParams(sampler="design-space", proposal="billiard")
@@ -196,20 +194,39 @@ def test_billiard_equals_rejection_sampling_with_hidden_layer():
 # ------------------------------------------------------------------ reproducibility, config
 TINY = {"seed": 5, "network": {"N": 5, "L": 3, "c": 4}, "data": {"scenario": "teacher-student", "alpha": 1.5, "M_test": 20},
         "mc": {"sampler": "design-space", "proposal": "billiard", "billiard_time": 2.0},
-        "run": {"protocol": "planted", "t_max": 16, "per_decade": 2, "n_samples": 2, "checkpoint_every": 4},
+        "run": {"protocol": "planted", "t_max": 16, "per_decade": 2, "n_samples": 1, "checkpoint_every": 4},
         "replicas": {"R": 1, "waiting_times": [0, 6]}}
 
 
-def test_resume_is_bit_identical_and_same_seed_same_numbers(tmp_path):
-    cfg = parse_config(TINY)
-    whole = execute(plan_run(cfg, tmp_path / "whole"))
-    again = execute(plan_run(cfg, tmp_path / "again"))
-    xr.testing.assert_identical(whole, again)
-    saves, partial = interrupt_at_k_save(cfg, tmp_path / "cut")
-    assert saves == [4, 8] and partial.t_done == 8
-    resumed = execute(plan_run(cfg, tmp_path / "cut"))
-    xr.testing.assert_identical(resumed, whole)
-    assert float(whole["teacher_Q"].isel(time=-1).mean()) < 0.9      # it moved
+def test_resume_is_bit_identical_and_same_seed_same_numbers():
+    """simulate() twice with one seed, and once resumed from its t = 8 checkpoint (K-step, between measurements):
+    the same measurements and final state bit for bit (runner-level resume is the same machinery,
+    tests/test_mc_design_space.py)."""
+    import copy
+    from deepglass.mc import simulate
+    spec = NetworkSpec(N=5, L=3, c=4)
+    data = make_training_set(spec, "teacher-student", 6, np.random.default_rng(2), (2,))
+    params = MCParams(sampler="design-space", proposal="billiard", billiard_time=2.0)
+
+    def events(checkpoint=None):
+        return [copy.deepcopy(e) for e in simulate(
+            spec, data, params, protocol="planted", t_max=16, times=np.array([3, 10, 16]), n_replicas=1,
+            waiting_times=(0, 6), seed=np.random.SeedSequence(5), backend="numba", checkpoint_every=4,
+            checkpoint=checkpoint)]
+
+    whole, again = events(), events()
+    cut = next(e.checkpoint for e in whole if e.t == 8)
+    resumed = events(cut)
+    for run in (again, resumed):
+        a, b = whole[-1].checkpoint, run[-1].checkpoint
+        for name in ("S", "J", "h", "rng_words"):
+            np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+        ms = [e.measurement for e in run if e.measurement is not None and e.t > (8 if run is resumed else 0)]
+        ref = [e.measurement for e in whole if e.measurement is not None and e.t > (8 if run is resumed else 0)]
+        assert len(ms) == len(ref) > 0
+        for x, y in zip(ms, ref):
+            xr.testing.assert_identical(x, y)
+    assert float(whole[-1].measurement["teacher_Q"].mean()) < 0.9      # it moved
 
 
 def test_bad_billiard_settings_are_refused():
