@@ -22,6 +22,10 @@ For kappa < 0 the neurons are not slaved: each MC step adds the local neuron fli
 Unequal widths (model.py): the arrays are padded to W; layer l's sweep moves its own N_l rows over their c_l
 inputs with 1/sqrt(c_l), cascades and costs see each layer's own neurons only, and the padding stays 0.
 
+proposal = "billiard" (greedy, kappa >= 0) replaces the proposal-and-accept move by a reflective geodesic walk of
+each row inside its conditional region, always kept: design_space_billiard.py (numpy) and
+design_space_billiard_numba.py (numba), dispatched from step().
+
 MC step: for each layer l = 1..L in turn, one proposal for every row i = 0..N-1 (a systematic scan: each
 row move leaves the measure invariant, so their composition does; every weight is moved once per step on
 average, as in the local step), then, for kappa < 0, N neuron sub-steps per parity of hidden layers as in
