@@ -7,7 +7,11 @@ two chains (SS) recorded every `every` steps. Reported per layer: ST and SS aver
 of the run (ST over both chains), d = ST - SS with its error over samples, and tau_int of the ST series
 (observables.integrated_autocorrelation_time, all chains pooled) in MC steps; plus the acceptance, the
 tuned sizes and the wall time per MC step of one system (tau x this = the work per independent sample).
+Proposals: row (default), weight (both tuned unless --delta), billiard (mc/design_space_billiard.py, no move size:
+--time sets billiard_time; also reports reflections and pass-throughs per row update). tau is also given in CPU
+seconds per system (tau x wall time per step and system), the cost of one independent sample.
 Usage: PYTHONPATH=src python benchmarks/mixing_design_space.py L N c alpha T [--delta D] [--samples S]
+       [--proposal row|weight|billiard] [--time T_max]
 """
 from __future__ import annotations
 
@@ -24,7 +28,8 @@ from deepglass.model import NetworkSpec, make_training_set
 from deepglass.observables import integrated_autocorrelation_time
 
 
-def run_case(L, N, c, alpha, T, delta=None, n_samples=6, R=2, tune=200, every=1, seed=0, proposal="row"):
+def run_case(L, N, c, alpha, T, delta=None, n_samples=6, R=2, tune=200, every=1, seed=0, proposal="row",
+             billiard_time=None):
     spec = NetworkSpec(N=N, L=L, c=c)
     M = spec.n_patterns(alpha)
     data = make_training_set(spec, "teacher-student", M, np.random.default_rng(seed), (n_samples,))
@@ -35,26 +40,31 @@ def run_case(L, N, c, alpha, T, delta=None, n_samples=6, R=2, tune=200, every=1,
     Wt = weights_to_internal(data.teacher.J[sample], idx_b, N)
     h = fields_from_scratch(S, Wt, spec.c)
     start = 0.05 if delta is None else delta
-    params = MCParams(sampler="design-space", delta=start, proposal=proposal)
+    extra = {} if billiard_time is None else {"billiard_time": billiard_time}
+    params = MCParams(sampler="design-space", delta=start, proposal=proposal, **extra)
     engine = Engine(N, L, spec.c, M, 0.0, params, data.idx, "numba")
     rngs = [np.random.default_rng([seed, 1, b]) for b in range(B)]
     cn, cw = np.zeros((B, L + 1)), np.zeros((B, L + 1))
     size = np.full((B, L), start)
     Jt = data.teacher.J[sample]
     St = np.stack([np.asarray(x, np.float64) for x in data.teacher_layers], axis=1)[sample]
-    n_tune = tune if delta is None else 0
+    n_tune = tune if delta is None and proposal != "billiard" else 0
     for t in range(n_tune):
         before = cw[:, 1:].copy()
         engine.step(S, h, Wt, rngs, sample, cn, cw, size)
         size = robbins_monro_step(size, (cw[:, 1:] - before) / N, params.target_acceptance, t + 1)
+    if n_tune == 0:   # one untimed step: loads the compiled kernels (their cache) outside the timing
+        engine.step(S, h, Wt, rngs, sample, cn, cw, size)
     cw[:] = 0
     n_rec = T // every
     Qst, qst = np.empty((n_rec, B, L)), np.empty((n_rec, B, max(L - 1, 1)))
     Qss, qss = np.empty((n_rec, n_samples, L)), np.empty((n_rec, n_samples, max(L - 1, 1)))
-    t0 = time.perf_counter()
+    wall = 0.0   # CPU seconds of this process (all threads) in the MC steps only: the machine is shared
     for k in range(n_rec):
+        t0 = time.process_time()
         for _ in range(every):
             engine.step(S, h, Wt, rngs, sample, cn, cw, size)
+        wall += time.process_time() - t0
         J = weights_from_internal(Wt, idx_b)                                    # (B, L, N, c)
         Qst[k] = (J * Jt).sum((-1, -2)) / (N * spec.c)
         qst[k] = (S[:, 1:L] * St[:, 1:L]).mean((-1, -2)) if L > 1 else 1.0
@@ -62,11 +72,14 @@ def run_case(L, N, c, alpha, T, delta=None, n_samples=6, R=2, tune=200, every=1,
         Qss[k] = (Jr[:, 0] * Jr[:, 1]).sum((-1, -2)) / (N * spec.c)
         Sr = S.reshape(n_samples, R, *S.shape[1:])
         qss[k] = (Sr[:, 0, 1:L] * Sr[:, 1, 1:L]).mean((-1, -2)) if L > 1 else 1.0
-    wall = time.perf_counter() - t0
     half = n_rec // 2
     out = {"L": L, "N": N, "c": spec.c, "alpha": alpha, "M": M, "T": T, "tune": n_tune,
            "acceptance": (cw[:, 1:].sum(0) / (B * N * T)).tolist(), "size": size.mean(0).tolist(),
-           "s_per_step_system": wall / (T * B), "layers": {}}
+           "s_per_step_system": wall / (T * B), "layers": {}, "proposal": proposal,
+           "time": params.billiard_time if proposal == "billiard" else None}
+    bs = engine.moves.billiard_stats
+    if bs is not None:   # reflections, pass-throughs per row update
+        out["reflections"], out["passes"] = float(bs[:, 1].sum() / bs[:, 0].sum()), float(bs[:, 2].sum() / bs[:, 0].sum())
     for name, st, ss, nl in (("Q", Qst, Qss, L), ("q", qst, qss, L - 1)):
         for l in range(nl):
             st_s = st[half:, :, l].mean(0).reshape(n_samples, R).mean(1)         # per sample
@@ -76,7 +89,7 @@ def run_case(L, N, c, alpha, T, delta=None, n_samples=6, R=2, tune=200, every=1,
             out["layers"][f"{name}_{l + 1}"] = {
                 "ST": float(st_s.mean()), "SS": float(ss_s.mean()), "d": float(d.mean()),
                 "err": float(d.std(ddof=1) / np.sqrt(n_samples)), "tau": tau["tau"] * every,
-                "tau_reliable": tau["reliable"]}
+                "tau_reliable": tau["reliable"], "tau_cpu": tau["tau"] * every * wall / (T * B)}
     return out
 
 
@@ -85,8 +98,10 @@ def row(r):
     for name, v in r["layers"].items():
         z = v["d"] / v["err"] if v["err"] > 0 else float("nan")
         cells.append(f"{name}: {v['ST']:.3f}/{v['SS']:.3f} d={v['d']:+.3f}±{v['err']:.3f} ({z:+.1f}σ) "
-                     f"τ={v['tau']:.3g}{'' if v['tau_reliable'] else '*'}")
-    return (f"| {r['L']} | {r['N']} | {r['c']} | {r['alpha']:g} | {r['T']} | {r['tune']} | "
+                     f"τ={v['tau']:.3g}{'' if v['tau_reliable'] else '*'} ({v['tau_cpu']:.2g} s)")
+    move = r["proposal"] + (f" T_max={r['time']:.3g}, refl {r['reflections']:.2f}, pass {r['passes']:.2f}"
+                            if r["proposal"] == "billiard" else "")
+    return (f"| {move} | {r['L']} | {r['N']} | {r['c']} | {r['alpha']:g} | {r['T']} | {r['tune']} | "
             f"{' / '.join(f'{a:.2f}' for a in r['acceptance'])} | {' / '.join(f'{d:.3g}' for d in r['size'])} | "
             f"{r['s_per_step_system'] * 1e3:.3g} | " + "; ".join(cells) + " |")
 
@@ -101,7 +116,13 @@ if __name__ == "__main__":
     ap.add_argument("--samples", type=int, default=6)
     ap.add_argument("--every", type=int, default=1)
     ap.add_argument("--tune", type=int, default=200)
-    ap.add_argument("--proposal", default="row")
+    ap.add_argument("--proposal", default="row", help="row, weight or billiard, or a comma list run one after the "
+                                                      "other in this process (wall times under the same load)")
+    ap.add_argument("--time", type=float, default=None, help="billiard_time (default MCParams')")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--T-billiard", type=int, default=None, help="steps of the billiard (default T)")
     a = ap.parse_args()
-    print(row(run_case(a.L, a.N, a.c or None, a.alpha, a.T, a.delta, a.samples, tune=a.tune, every=a.every,
-                       proposal=a.proposal)), flush=True)
+    for proposal in a.proposal.split(","):
+        T = a.T_billiard if proposal == "billiard" and a.T_billiard else a.T
+        print(row(run_case(a.L, a.N, a.c or None, a.alpha, T, a.delta, a.samples, tune=a.tune, every=a.every,
+                           proposal=proposal, billiard_time=a.time, seed=a.seed)), flush=True)

@@ -125,9 +125,13 @@ class MCConfig(_Section):
         "local", "move set: local (neuron flips + single-weight moves: the learning dynamics) | design-space "
         "(exact T = 0 sampler of the design space: row moves, hidden neurons slaved to the forward pass)",
         "one of local, design-space")
-    proposal: Literal["row", "weight"] = _field(
-        "row", "design-space weight move: row (whole row, symmetric) | weight (one weight + its Hastings factor)",
-        "one of row, weight")
+    proposal: Literal["row", "weight", "billiard"] = _field(
+        "row", "design-space weight move: row (whole row, symmetric) | weight (one weight + its Hastings factor) | "
+        "billiard (a reflective geodesic walk of each row in its conditional region: greedy, kappa >= 0 only)",
+        "one of row, weight, billiard")
+    billiard_time: float = _field(math.pi / 2, "proposal = billiard: longest trajectory, an angle on the row's "
+                                  "sphere (each row update walks U times it, U uniform)",
+                                  "a real number with 0 < billiard_time <= pi", gt=0, le=math.pi)
     tune_steps: int = _field(0, "design-space burn-in MC steps during which delta adapts per layer toward "
                              "target_acceptance, then freezes (0 = delta throughout)", "an integer >= 0 (MC steps)",
                              ge=0)
@@ -156,6 +160,14 @@ class MCConfig(_Section):
         if self.tune_steps > 0 and self.sampler != "design-space":
             raise ConfigError("mc.tune_steps", self.tune_steps, "0 with sampler = local (tuning is for design-space "
                                                                 "moves)")
+        if self.proposal == "billiard":
+            for name, bad, allowed in (
+                    ("mc.sampler", self.sampler != "design-space", "design-space with proposal = billiard"),
+                    ("mc.acceptance", self.acceptance != "greedy", "greedy with proposal = billiard (the T = 0 sampler)"),
+                    ("mc.pt_betas", bool(b), "[] with proposal = billiard (the T = 0 sampler)"),
+                    ("mc.tune_steps", self.tune_steps > 0, "0 with proposal = billiard (it has no move size)")):
+                if bad:
+                    raise ConfigError(name, getattr(self, name[3:]), allowed)
         if self.precision == "float32" and self.backend != "jax":
             raise ConfigError("mc.precision", self.precision, f"float64 with backend = {self.backend} "
                                                               "(float32 needs backend = jax)")
@@ -232,6 +244,9 @@ class RunConfig(_Section):
                               f"distinct integers 0 <= t_w < t_max = {self.run.t_max}")
         if self.replicas.R > 0 and not self.replicas.waiting_times:
             raise ConfigError("replicas.waiting_times", [], "at least one waiting time when replicas.R >= 1")
+        if self.mc.proposal == "billiard" and self.network.kappa < 0:
+            raise ConfigError("mc.proposal", "billiard", f"row or weight with network.kappa = {self.network.kappa:g} < 0 "
+                                                         "(the billiard needs slaved hidden neurons, kappa >= 0)")
         if self.mc.tune_steps >= self.run.t_max:
             raise ConfigError("mc.tune_steps", self.mc.tune_steps, f"an integer 0 <= tune_steps < t_max = "
                                                                    f"{self.run.t_max} (the chain is exact after it)")

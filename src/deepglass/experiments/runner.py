@@ -69,7 +69,8 @@ def mc_params(config: RunConfig):
     return MCParams(potential=config.mc.potential, acceptance=config.mc.acceptance, beta=beta,
                     delta=config.mc.delta, exact_sphere=config.mc.exact_sphere, sampler=config.mc.sampler,
                     proposal=config.mc.proposal, tune_steps=config.mc.tune_steps,
-                    target_acceptance=config.mc.target_acceptance, pt_betas=tuple(config.mc.pt_betas))
+                    target_acceptance=config.mc.target_acceptance, pt_betas=tuple(config.mc.pt_betas),
+                    billiard_time=config.mc.billiard_time)
 
 
 def engine_waiting_times(config: RunConfig) -> tuple[int, ...]:

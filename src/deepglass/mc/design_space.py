@@ -22,6 +22,10 @@ For kappa < 0 the neurons are not slaved: each MC step adds the local neuron fli
 Unequal widths (model.py): the arrays are padded to W; layer l's sweep moves its own N_l rows over their c_l
 inputs with 1/sqrt(c_l), cascades and costs see each layer's own neurons only, and the padding stays 0.
 
+proposal = "billiard" (greedy, kappa >= 0) replaces the proposal-and-accept move by a reflective geodesic walk of
+each row inside its conditional region, always kept: design_space_billiard.py (numpy) and
+design_space_billiard_numba.py (numba), dispatched from step().
+
 MC step: for each layer l = 1..L in turn, one proposal for every row i = 0..N-1 (a systematic scan: each
 row move leaves the measure invariant, so their composition does; every weight is moved once per step on
 average, as in the local step), then, for kappa < 0, N neuron sub-steps per parity of hidden layers as in
@@ -63,6 +67,11 @@ class DesignSpaceMoves:
         # hidden gap a hard constraint (rejected below kappa), so hidden layers stay slaved and satisfied
         self.hard_hidden = False
         self._buffers = None
+        self.billiard = self.params.proposal == "billiard"
+        self.billiard_stats = None   # (B, 3) row updates, reflections, pass-throughs (design_space_billiard.py)
+        if self.billiard and self.kappa < 0:
+            raise ConfigError("proposal", "billiard", f"row or weight with kappa = {self.kappa:g} < 0 (the billiard "
+                                                      "needs slaved hidden neurons, kappa >= 0)")
         if self.backend_name == "numba":
             from . import design_space_numba
             self._kernels = design_space_numba
@@ -71,6 +80,8 @@ class DesignSpaceMoves:
     def draw_shapes(self) -> dict:
         N, L, c, M, W = self.N, self.L, self.C, self.M, self.W   # W = N, C = c for equal widths
         shapes = {}
+        if self.billiard:   # a velocity (c normals) and a trajectory length (1 uniform) per row
+            return {"gauss": ((L, W, c), np.float64), "time": ((L, W), np.float64)}
         if self.params.proposal == "weight":
             shapes["slot"] = ((L, W), np.int64)
         shapes["gauss"] = ((L, W, 1 if self.params.proposal == "weight" else c), np.float64)
@@ -100,7 +111,13 @@ class DesignSpaceMoves:
     def step(self, st: BatchState, r: dict) -> None:
         if st.stats is None:
             st.stats = np.zeros((st.S.shape[0], self.L + 1))
-        if self.backend_name == "numba":
+        if self.billiard and self.backend_name == "numba":
+            from .design_space_billiard_numba import billiard_sweep_numba
+            billiard_sweep_numba(self, st, r)
+        elif self.billiard:
+            from .design_space_billiard import billiard_sweep
+            billiard_sweep(self, st, r)
+        elif self.backend_name == "numba":
             self._kernels.row_sweep(self, st, r)
         else:
             for w in range(self.L):

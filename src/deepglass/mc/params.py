@@ -15,7 +15,8 @@ from ..model import POTENTIALS, potential_function  # noqa: F401  (a model-level
 ACCEPTANCES = ("greedy", "metropolis")
 """Acceptance rules (`[mc] acceptance`): greedy (T = 0) or Metropolis at inverse temperature beta."""
 SAMPLERS = ("local", "design-space")   # move sets: mc/engine.py (local), mc/design_space.py
-PROPOSALS = ("row", "weight")          # design-space weight proposals
+PROPOSALS = ("row", "weight", "billiard")   # design-space weight proposals (billiard: mc/design_space_billiard.py)
+BILLIARD_TIME = float(np.pi / 2)    # default billiard_time: see docs/simulation.md "Row billiard"
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class MCParams:
     and weight layer adapts toward target_acceptance (mc/tuning.py), then it is frozen; 0 = delta throughout.
     pt_betas: the finite inverse temperatures (strictly decreasing) of the hot members of each system's
     parallel-tempering ladder over the output-layer cost (mc/tempering.py); () = no tempering.
+    billiard_time: the longest trajectory (an angle on the row's sphere) of the "billiard" proposal, a reflective
+    geodesic walk of one row in its conditional region (mc/design_space_billiard.py); the length is U times it.
     """
 
     potential: str = "soft"
@@ -45,6 +48,7 @@ class MCParams:
     tune_steps: int = 0
     target_acceptance: float = 0.3
     pt_betas: tuple = ()
+    billiard_time: float = BILLIARD_TIME
 
     def __post_init__(self):
         if self.potential not in POTENTIALS:
@@ -78,6 +82,19 @@ class MCParams:
         if betas and (self.sampler != "design-space" or self.acceptance != "greedy"):
             raise ConfigError("pt_betas", list(betas), "[] unless sampler = design-space with greedy acceptance "
                               "(the ladder's beta = infinity member)")
+        if (isinstance(self.billiard_time, bool) or not isinstance(self.billiard_time, (int, float, np.number))
+                or not 0 < self.billiard_time <= np.pi):
+            raise ConfigError("billiard_time", self.billiard_time, "a real number with 0 < billiard_time <= pi")
+        if self.proposal == "billiard":
+            refuse = (("sampler", self.sampler, "design-space with proposal = billiard", self.sampler != "design-space"),
+                      ("acceptance", self.acceptance, "greedy with proposal = billiard (the T = 0 sampler)",
+                       self.acceptance != "greedy"),
+                      ("pt_betas", list(betas), "[] with proposal = billiard (the T = 0 sampler)", bool(betas)),
+                      ("tune_steps", self.tune_steps, "0 with proposal = billiard (it has no move size)",
+                       self.tune_steps > 0))
+            for name, value, allowed, bad in refuse:
+                if bad:
+                    raise ConfigError(name, value, allowed)
         if (isinstance(self.target_acceptance, bool) or not isinstance(self.target_acceptance, (int, float, np.number))
                 or not 0 < self.target_acceptance < 1):
             raise ConfigError("target_acceptance", self.target_acceptance, "a real number with 0 < target < 1")
