@@ -25,13 +25,24 @@ TINY = dict(scenario="teacher-student", L=2, alpha=2.0, N_values=[4, 6, 8], n_sa
     ("N_values", [16]), ("N_values", [8, 8]), ("N_values", [1, 8]), ("N_values", [8.5, 16]), ("n_samples", 1),
     ("t_max", 0), ("R", 1), ("seed", -3), ("protocol", "learning"), ("ansatz", "krsb"), ("steps", 0),
     ("backend", "cuda"), ("M_test", 0), ("waiting_time", 10), ("sampler", "gibbs"), ("delta", 0.0),
-    ("c_values", [1]), ("c_values", [8]), ("c_values", [4, 4]),
+    ("c_values", [1]), ("c_values", [8]), ("c_values", [4, 4]), ("proposal", "hmc"),
 ])
 def test_config_errors_name_the_field(field, value):
     with pytest.raises(ConfigError) as err:
         CompareConfig(**(TINY | {field: value}))
     assert err.value.field == field
     assert err.value.allowed
+
+
+def test_proposal_defaults_to_the_billiard_where_it_applies():
+    assert CompareConfig(**TINY).proposal == "billiard"
+    assert CompareConfig(**TINY).run_config(6).mc.proposal == "billiard"
+    assert CompareConfig(**(TINY | {"proposal": "row"})).run_config(6).mc.proposal == "row"
+    random_neg = TINY | {"scenario": "random", "kappa": -0.5}
+    assert CompareConfig(**random_neg).proposal == "row"                  # kappa < 0: neurons not slaved
+    with pytest.raises(ConfigError) as err:
+        CompareConfig(**(random_neg | {"proposal": "billiard"}))
+    assert err.value.field == "proposal"
 
 
 def test_random_data_needs_two_replicas_and_learning():
@@ -223,6 +234,7 @@ runner = CliRunner()
     (["--scenario", "mnist"], "--scenario"), (["--format", "xml"], "--format"), (["--t-max", "0"], "--t-max"),
     (["--scenario", "random", "--replicas", "1"], "--replicas"), (["--ansatz", "frsb"], "--ansatz"),
     (["--c", "4,x"], "--c"), (["--c", "64"], "--c"), (["--sampler", "gibbs"], "--sampler"), (["--delta", "0"], "--delta"),
+    (["--proposal", "hmc"], "--proposal"),
 ])
 def test_cli_bad_flags_exit_2_and_write_nothing(tmp_path, args, flag):
     out = tmp_path / "out"

@@ -227,6 +227,16 @@ def test_resume_is_bit_identical_and_same_seed_same_numbers():
         for x, y in zip(ms, ref):
             xr.testing.assert_identical(x, y)
     assert float(whole[-1].measurement["teacher_Q"].mean()) < 0.9      # it moved
+    # a billiard checkpoint does not resume as row moves (another chain), nor an older file without the entry
+    from deepglass.errors import ConfigError
+    rows = MCParams(sampler="design-space", proposal="row")
+    with pytest.raises(ConfigError, match="proposal"):
+        list(simulate(spec, data, rows, protocol="planted", t_max=16, times=np.array([3, 10, 16]), n_replicas=1,
+                      waiting_times=(0, 6), seed=np.random.SeedSequence(5), backend="numba", checkpoint=cut))
+    import dataclasses
+    older = dataclasses.replace(cut, meta={k: v for k, v in cut.meta.items() if k != "proposal"})
+    with pytest.raises(ConfigError, match="proposal"):
+        events(older)
 
 
 def test_bad_billiard_settings_are_refused():

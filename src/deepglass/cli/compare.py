@@ -140,7 +140,9 @@ def compare(
     m_test: int = typer.Option(1000, "--m-test", help="fresh test inputs (teacher-student)"),
     sampler: str = typer.Option("design-space", "--sampler", help="design-space (the theory's measure) | local "
                                                                  "(learning dynamics; not the theory's ensemble)"),
-    delta: float = typer.Option(0.2, "--delta", help="weight move size 0 < delta <= 10"),
+    proposal: Optional[str] = typer.Option(None, "--proposal", help="design-space move: billiard (default at kappa >= "
+                                                                   "0) | row | weight (default at kappa < 0: row)"),
+    delta: float = typer.Option(0.2, "--delta", help="weight move size 0 < delta <= 10 (row, weight)"),
     backend: str = typer.Option("auto", "--backend", help="auto | numpy | numba"),
     out: Path = typer.Option(..., "--out", help="directory: compare.nc, figures, runs/<point>/"),
     overwrite: bool = typer.Option(False, "--overwrite", help="rerun every point afresh, replacing what DIR/runs holds"),
@@ -159,7 +161,8 @@ def compare(
     try:
         config = CompareConfig(scenario=scenario, L=depth, alpha=alpha, kappa=kappa, N_values=N_values, c_values=cs,
                                n_samples=samples, t_max=t_max, R=replicas, seed=seed, ansatz=ansatz, steps=steps,
-                               backend=backend, M_test=m_test, sampler=sampler, delta=delta, waiting_time=tw)
+                               backend=backend, M_test=m_test, sampler=sampler, proposal=proposal, delta=delta,
+                               waiting_time=tw)
     except ConfigError as exc:  # name the flag the user typed, not the config field
         raise ConfigError(_flag(exc.field), exc.value, exc.allowed) from None
     check_output_dir(out)

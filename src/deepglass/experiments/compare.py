@@ -43,6 +43,7 @@ PROTOCOL_OF = {"teacher-student": "planted", "random": "learning"}
 ANSATZES = ("auto", "rs", "krsb", "frsb")
 BACKENDS = ("auto", "numpy", "numba")
 SAMPLERS = ("design-space", "local")
+PROPOSALS = ("billiard", "row", "weight")
 DENSE = 0   # the c coordinate of dense networks (c = N at every N)
 # simulation observable -> the theory profile it estimates
 THEORY_OF = {"teacher_Q": "Q", "teacher_q": "q", "test_overlap": "m_test", "Q_replica": "Q", "q_replica": "q",
@@ -96,6 +97,9 @@ class CompareConfig:
     per_decade: int = 8
     waiting_time: int = 0
     sampler: str = "design-space"
+    # design-space proposal: None = billiard where it applies (kappa >= 0: L = 1 mixes in ~3 steps at every N,
+    # L >= 2 ~10x fewer steps than rows; benchmarks/RESULTS.md), else row
+    proposal: str | None = None
     delta: float = 0.2
 
     def __post_init__(self):
@@ -150,6 +154,14 @@ class CompareConfig:
             raise ConfigError("waiting_time", self.waiting_time, f"an integer 0 <= t_w < t_max = {self.t_max}")
         if self.sampler not in SAMPLERS:
             raise ConfigError("sampler", self.sampler, f"one of {', '.join(SAMPLERS)} (design-space: the theory's measure)")
+        if self.proposal is None:
+            object.__setattr__(self, "proposal", "billiard" if self.sampler == "design-space" and self.kappa >= 0
+                               else "row")
+        if self.proposal not in PROPOSALS:
+            raise ConfigError("proposal", self.proposal, f"one of {', '.join(PROPOSALS)}")
+        if self.proposal == "billiard" and (self.sampler != "design-space" or self.kappa < 0):
+            raise ConfigError("proposal", self.proposal, "row or weight unless sampler = design-space with kappa >= 0 "
+                                                         "(the billiard needs slaved hidden neurons)")
         if (isinstance(self.delta, bool) or not isinstance(self.delta, (int, float)) or not np.isfinite(self.delta)
                 or not 0 < self.delta <= 10):
             raise ConfigError("delta", self.delta, "a real number with 0 < delta <= 10 (weight move size)")
@@ -193,7 +205,8 @@ class CompareConfig:
             "network": network,
             "data": {"scenario": self.scenario, "alpha": float(self.alpha),
                      "M_test": self.M_test if self.scenario == "teacher-student" else 0},
-            "mc": {"backend": self.backend, "sampler": self.sampler, "delta": float(self.delta)},
+            "mc": {"backend": self.backend, "sampler": self.sampler, "delta": float(self.delta),
+                   **({"proposal": self.proposal} if self.sampler == "design-space" else {})},
             "run": {"protocol": self.protocol, "t_max": self.t_max, "n_samples": self.n_samples,
                     "per_decade": self.per_decade},
             "replicas": {"R": self.R, "waiting_times": [self.waiting_time]},
@@ -521,7 +534,7 @@ def _assemble(config, theory, obs_names, mean, sem, t_final, verdict, reasons, n
     attrs = {"compare_config": json.dumps(config.to_dict()), "scenario": config.scenario, "L": L,
              "alpha": float(config.alpha), "kappa": float(config.kappa), "t_max": config.t_max,
              "n_samples": config.n_samples, "protocol": config.protocol, "seed": config.seed,
-             "sampler": config.sampler, "delta": float(config.delta), "R": config.R,
+             "sampler": config.sampler, "proposal": config.proposal, "delta": float(config.delta), "R": config.R,
              "sparse": int(config.sparse), "c_note": "c = 0 labels dense networks (c = N)",
              "run_seeds": json.dumps({config.run_dir(N, c): config.seed_for(N, c) for c, N in config.points}),
              "ansatz": str(theory.attrs.get("ansatz_used", config.ansatz)),

@@ -238,7 +238,8 @@ class _Run:
     def restore(self, cp: Checkpoint):
         spec, L = self.spec, self.spec.L
         meta = self._checkpoint_meta()
-        found = {k: cp.meta.get(k, "local" if k == "sampler" else None) for k in meta}  # older files: local
+        older = {"sampler": "local", "proposal": "row"}   # what files from before these entries were written with
+        found = {k: cp.meta.get(k, older.get(k)) for k in meta}
         if found.get("pt_betas") is not None:   # NetCDF hands the tuple back as an array
             found["pt_betas"] = tuple(float(b) for b in np.atleast_1d(found["pt_betas"]))
         if "pt_betas" not in meta and cp.meta.get("pt_betas") is not None:
@@ -300,6 +301,8 @@ class _Run:
         stream = f"jax-{self.engine.precision}" if self.engine.owns_random_stream else "pcg64"
         meta = dict(protocol=self.protocol, n_replicas=self.R, waiting_times=tuple(self.tws), random_stream=stream,
                     sampler=self.params.sampler)
+        if self.params.sampler == "design-space":   # a row-move checkpoint must not resume as a billiard
+            meta["proposal"] = self.params.proposal
         if self.ladder is not None:
             meta["pt_betas"] = tuple(float(b) for b in self.ladder.betas)
         return meta
