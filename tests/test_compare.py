@@ -38,11 +38,11 @@ def test_proposal_defaults_to_the_billiard_where_it_applies():
     assert CompareConfig(**TINY).proposal == "billiard"
     assert CompareConfig(**TINY).run_config(6).mc.proposal == "billiard"
     assert CompareConfig(**(TINY | {"proposal": "row"})).run_config(6).mc.proposal == "row"
-    random_neg = TINY | {"scenario": "random", "kappa": -0.5}
-    assert CompareConfig(**random_neg).proposal == "row"                  # kappa < 0: neurons not slaved
-    with pytest.raises(ConfigError) as err:
-        CompareConfig(**(random_neg | {"proposal": "billiard"}))
-    assert err.value.field == "proposal"
+    for random in (TINY | {"scenario": "random", "kappa": -0.5}, TINY | {"scenario": "random"}):
+        assert CompareConfig(**random).proposal == "row"    # the host learns from a random start (E > 0)
+        with pytest.raises(ConfigError) as err:
+            CompareConfig(**(random | {"proposal": "billiard"}))
+        assert err.value.field == "proposal"
 
 
 def test_random_data_needs_two_replicas_and_learning():

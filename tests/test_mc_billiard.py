@@ -227,8 +227,10 @@ def test_resume_is_bit_identical_and_same_seed_same_numbers():
         for x, y in zip(ms, ref):
             xr.testing.assert_identical(x, y)
     assert float(whole[-1].measurement["teacher_Q"].mean()) < 0.9      # it moved
+    with pytest.raises(ConfigError, match="learning"):     # a start outside the design space has no billiard
+        list(simulate(spec, data, params, protocol="learning", t_max=4, times=np.array([4]), seed=np.random.SeedSequence(5),
+                      backend="numba"))
     # a billiard checkpoint does not resume as row moves (another chain), nor an older file without the entry
-    from deepglass.errors import ConfigError
     rows = MCParams(sampler="design-space", proposal="row")
     with pytest.raises(ConfigError, match="proposal"):
         list(simulate(spec, data, rows, protocol="planted", t_max=16, times=np.array([3, 10, 16]), n_replicas=1,
@@ -250,6 +252,8 @@ def test_bad_billiard_settings_are_refused():
         Engine(6, 3, 6, 4, -0.5, BILLIARD, None, "numpy")
     with pytest.raises(ConfigError, match="mc.proposal"):
         parse_config({**TINY, "network": {**TINY["network"], "kappa": -0.1}})
+    with pytest.raises(ConfigError, match="learning"):    # a random start is outside the region the billiard walks in
+        parse_config({**TINY, "run": {**TINY["run"], "protocol": "learning"}})
     for extra, field in (({"acceptance": "metropolis", "beta": 2.0}, "mc.acceptance"), ({"pt_betas": [3.0]}, "mc.pt_betas"),
                          ({"billiard_time": 3.5}, "billiard_time")):
         with pytest.raises(ConfigError, match=field):

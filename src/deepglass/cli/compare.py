@@ -140,8 +140,9 @@ def compare(
     m_test: int = typer.Option(1000, "--m-test", help="fresh test inputs (teacher-student)"),
     sampler: str = typer.Option("design-space", "--sampler", help="design-space (the theory's measure) | local "
                                                                  "(learning dynamics; not the theory's ensemble)"),
-    proposal: Optional[str] = typer.Option(None, "--proposal", help="design-space move: billiard (default at kappa >= "
-                                                                   "0) | row | weight (default at kappa < 0: row)"),
+    proposal: Optional[str] = typer.Option(None, "--proposal", help="design-space move: billiard (default for "
+                                                                   "teacher-student) | row | weight (default for random "
+                                                                   "data: the host learns from a random start)"),
     delta: float = typer.Option(0.2, "--delta", help="weight move size 0 < delta <= 10 (row, weight)"),
     backend: str = typer.Option("auto", "--backend", help="auto | numpy | numba"),
     out: Path = typer.Option(..., "--out", help="directory: compare.nc, figures, runs/<point>/"),

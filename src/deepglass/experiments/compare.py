@@ -97,7 +97,7 @@ class CompareConfig:
     per_decade: int = 8
     waiting_time: int = 0
     sampler: str = "design-space"
-    # design-space proposal: None = billiard where it applies (kappa >= 0: L = 1 mixes in ~3 steps at every N,
+    # design-space proposal: None = billiard where it applies (planted, kappa >= 0: L = 1 mixes in ~3 steps at every N,
     # L >= 2 ~10x fewer steps than rows; benchmarks/RESULTS.md), else row
     proposal: str | None = None
     delta: float = 0.2
@@ -156,12 +156,14 @@ class CompareConfig:
             raise ConfigError("sampler", self.sampler, f"one of {', '.join(SAMPLERS)} (design-space: the theory's measure)")
         if self.proposal is None:
             object.__setattr__(self, "proposal", "billiard" if self.sampler == "design-space" and self.kappa >= 0
-                               else "row")
+                               and self.protocol == "planted" else "row")
         if self.proposal not in PROPOSALS:
             raise ConfigError("proposal", self.proposal, f"one of {', '.join(PROPOSALS)}")
-        if self.proposal == "billiard" and (self.sampler != "design-space" or self.kappa < 0):
-            raise ConfigError("proposal", self.proposal, "row or weight unless sampler = design-space with kappa >= 0 "
-                                                         "(the billiard needs slaved hidden neurons)")
+        if self.proposal == "billiard" and (self.sampler != "design-space" or self.kappa < 0
+                                            or self.protocol != "planted"):
+            raise ConfigError("proposal", self.proposal, "row or weight unless sampler = design-space, kappa >= 0 and "
+                                                         "planted (teacher-student: the billiard moves inside the design "
+                                                         "space)")
         if (isinstance(self.delta, bool) or not isinstance(self.delta, (int, float)) or not np.isfinite(self.delta)
                 or not 0 < self.delta <= 10):
             raise ConfigError("delta", self.delta, "a real number with 0 < delta <= 10 (weight move size)")

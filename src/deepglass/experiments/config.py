@@ -247,6 +247,9 @@ class RunConfig(_Section):
         if self.mc.proposal == "billiard" and self.network.kappa < 0:
             raise ConfigError("mc.proposal", "billiard", f"row or weight with network.kappa = {self.network.kappa:g} < 0 "
                                                          "(the billiard needs slaved hidden neurons, kappa >= 0)")
+        if self.mc.proposal == "billiard" and self.run.protocol == "learning":
+            raise ConfigError("mc.proposal", "billiard", "row or weight with run.protocol = learning (the billiard moves "
+                                                         "inside the design space: it needs the planted start, E = 0)")
         if self.mc.tune_steps >= self.run.t_max:
             raise ConfigError("mc.tune_steps", self.mc.tune_steps, f"an integer 0 <= tune_steps < t_max = "
                                                                    f"{self.run.t_max} (the chain is exact after it)")

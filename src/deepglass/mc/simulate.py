@@ -117,6 +117,9 @@ class _Run:
             raise ConfigError("params", type(params).__name__, "a deepglass.mc.MCParams")
         if protocol not in PROTOCOLS:
             raise ConfigError("protocol", protocol, f"one of {', '.join(PROTOCOLS)}")
+        if params.proposal == "billiard" and protocol == "learning":   # a start outside the region: no billiard
+            raise ConfigError("proposal", "billiard", "row or weight with protocol = learning (the billiard moves inside "
+                                                      "the design space: it needs the planted start, E = 0)")
         if not isinstance(seed, np.random.SeedSequence):
             raise ConfigError("seed", seed, "a numpy.random.SeedSequence")
         if not _is_int(t_max) or t_max < 1:
