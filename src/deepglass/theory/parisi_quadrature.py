@@ -575,7 +575,11 @@ def accurate_recursion(variances, breakpoints, bottom: Bottom, opts: QuadratureO
         phi[i - 1], slope[i - 1] = out, mslope
         steps[i] = (mphi, mslope2, T if i < K else None)
     kind0 = bottom.code if K == 0 else NODES
-    if a[0] > 0.0:
+    # the root variance obeys the same rule: a lowest level that an iteration drives geometrically to 0
+    # (1e-22, 1e-44, ... in the liquid-side layers of a chain) would otherwise reach the range where the
+    # mode search cannot resolve the root Gaussian (sd below ~1e-26: 80 bisections of a node gap), and
+    # the window around the unresolved centre was cut into up to 1e11 pieces (the bench's MemoryError)
+    if a[0] > negligible:
         out, mphi, mslope, mslope2, T0 = _gauss_step(np.zeros(1), kind0, grid.edges, x, bary, grid.q, phi[0],
                                                      slope[0], bottom.kappa, bottom.s, float(a[0]), 0.0, gl_t,
                                                      gl_w, opts.piece, K > 0)
