@@ -76,6 +76,24 @@ def test_spherical_block_rs_and_inverse():
     assert grad == pytest.approx(0.5 * K.widths * K.levels, rel=1e-10)
 
 
+@pytest.mark.parametrize("K", [StepFunction([0.3], [2.69301496e18] * 2), StepFunction([0.3, 0.7], [3e5, 1e8, 1e10])],
+                         ids=["rs-on-a-breakpoint", "2rsb"])
+def test_spherical_inverse_at_huge_conjugates(K):
+    # near a capacity chat (and K = alpha chat) -> infinity: Lambda_i - Lambda_0 was computed by differencing two
+    # numbers ~K and lost to rounding (-512 for K = 2.7e18: a zero denominator, RuntimeWarnings, a wrong root)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Q = spherical_overlap_from_conjugate(K)
+        _, grad, _ = spherical_entropy(Q)
+    if np.ptp(K.levels) == 0:  # RS: Q / (1 - Q)^2 = K, 1 - Q ~ K^-1/2
+        q = Q.levels[0]
+        assert Q.levels[1] == q and (1 - q) == pytest.approx(2.0 / (1 + np.sqrt(1 + 4 * K.levels[0])), rel=1e-6)
+    else:
+        assert grad == pytest.approx(0.5 * K.widths * K.levels, rel=1e-6)
+
+
 # ------------------------------------------------------------------ Gardner (L = 1)
 def gardner_rs_free_entropy(Q, kappa, alpha):
     s_gap = np.sum(W * log_H((kappa - np.sqrt(Q) * Z) / np.sqrt(1 - Q)))

@@ -71,6 +71,18 @@ def solve_levels(problem: ChainProblem, state: ChainState, opts: GridOptions, *,
     return st, ev, res, it, ok
 
 
+def breakpoint_trust_region(m: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """Breakpoints proposed by a secant step, limited to [last/4, last + 3/4 (1 - last)] and sorted.
+
+    Why: near a capacity the breakpoint of the RSB branch goes to 0 (m ~ 1 - q_max, the jamming scaling),
+    and an undamped secant step from a warm start (m = 0.153 at alpha = 10.8, L = 1, kappa = -1; answer
+    0.079 at 11.6) overshot to the clip m = 0, where the level solve forgets the lower level; the next
+    iterate then collapsed onto RS and the branch was lost. A breakpoint can still shrink by 4x per step.
+    """
+    last = np.asarray(last, dtype=float)
+    return np.sort(np.clip(np.clip(m, 0.25 * last, last + 0.75 * (1.0 - last)), 0.0, 1.0))
+
+
 def solve_joint(problem: ChainProblem, state: ChainState, opts: GridOptions, *, tol: float, max_iter: int,
                 breakpoint_step: float = 0.5, collapse: float = 1e-6):
     """Levels and shared breakpoints in one Anderson iteration; residual (T(y) - y, ds/dm / jump^2).
@@ -85,10 +97,13 @@ def solve_joint(problem: ChainProblem, state: ChainState, opts: GridOptions, *, 
     def split(x):
         return unpack_breakpoints(x[ny:], unpack_levels(x[:ny], state, L), L)
 
+    last = {"m": pack_breakpoints(state, L)}
+
     def project(x):
-        return np.concatenate([project_levels(x[:ny], sizes, collapse), np.sort(np.clip(x[ny:], 0.0, 1.0))])
+        return np.concatenate([project_levels(x[:ny], sizes, collapse), breakpoint_trust_region(x[ny:], last["m"])])
 
     def fun(x):
+        last["m"] = x[ny:].copy()
         st = split(x)
         r, ev = level_residual(problem, st, opts)
         g = breakpoint_gradient(ev, L)
@@ -150,6 +165,7 @@ def solve_chain(problem: ChainProblem, state: ChainState, opts: GridOptions, *, 
 
     def fun(m):
         nonlocal total
+        holder["m"] = np.asarray(m, dtype=float).copy()
         trial = unpack_breakpoints(m, holder["state"], L)
         # inexact inner solves: levels a little more precise than the current breakpoint residual
         inner_tol = float(np.clip(1e-2 * np.max(np.abs(holder["g"])), 1e-2 * outer_tol, 1e-6))
@@ -166,11 +182,17 @@ def solve_chain(problem: ChainProblem, state: ChainState, opts: GridOptions, *, 
         # ds/dm_i ~ A_i(m) (jump_i)^2: the zero of A_i is the equation, well scaled whatever the jump size
         jump2 = step_jumps(s2, L) ** 2 + 1e-14
         holder["g"] = g
-        return breakpoint_step * g / jump2, (s2, ev2, res2)
+        # the plain step descends s in m: the saddle is a minimum of s(m) (levels at their fixed point;
+        # Parisi's functional is minimised over x(q)), ds/dm < 0 below it and > 0 above. The old ascent
+        # step (+ g) relied on the secant to flip it and, from a warm start on the far side of the hump of
+        # ds/dm near a capacity (L = 1, kappa = -1, alpha = 12.2: ds/dm = +11.8 at the previous m = 0.037,
+        # root 0.014), walked m to 1
+        return -breakpoint_step * g / jump2, (s2, ev2, res2)
 
     def outer(start, tolerance):
+        holder["m"] = pack_breakpoints(start, L)
         return anderson(fun, pack_breakpoints(start, L), tol=tolerance, max_iter=max_outer, memory=8,
-                        project=lambda m: np.clip(m, 0.0, 1.0))
+                        project=lambda m: breakpoint_trust_region(m, holder["m"]))
 
     try:
         m, (st, ev, res_levels), res_m, it_m, ok = outer(st, outer_tol)
