@@ -491,6 +491,16 @@ class AccurateRecursion(LevelGradients):
     slope: list
 
 
+@njit(cache=True)
+def _bottom_many(kind, h, kappa, s):
+    """_bottom on an array (a Python loop over the nodes was ~10% of a chain solve)."""
+    f = np.empty(h.size)
+    d = np.empty(h.size)
+    for k in range(h.size):
+        f[k], d[k] = _bottom(kind, h[k], kappa, s)
+    return f, d
+
+
 @dataclass(frozen=True)
 class Bottom:
     """The bottom function phi_K: 'ising' log 2cosh h, 'abs' |h|, 'gap' log H((kappa - h)/s)."""
@@ -508,9 +518,8 @@ class Bottom:
         return self.kappa if self.kind == "gap" else 0.0
 
     def __call__(self, h):
-        h = np.atleast_1d(np.asarray(h, dtype=float))
-        out = np.array([_bottom(self.code, float(v), self.kappa, self.s) for v in h])
-        return np.ascontiguousarray(out[:, 0]), np.ascontiguousarray(out[:, 1])  # one compiled signature
+        h = np.ascontiguousarray(np.atleast_1d(np.asarray(h, dtype=float)))
+        return _bottom_many(self.code, h, float(self.kappa), float(self.s))
 
 
 def grid_for(bottom: Bottom, variances: np.ndarray, breakpoints: np.ndarray, opts: QuadratureOptions) -> PanelGrid:

@@ -198,7 +198,10 @@ def solve_chain(problem: ChainProblem, state: ChainState, opts: GridOptions, *, 
         m, (st, ev, res_levels), res_m, it_m, ok = outer(st, outer_tol)
         if ok:
             # polish levels and breakpoints together from this robustly found point (fast locally)
-            st2, ev2, raw, it, ok2 = solve_joint(problem, st, opts, tol=tol, max_iter=max_iter)
+            # capped like polish(): from here the joint iteration converges in ~10-20 steps or not at all;
+            # uncapped, a failing one ran all max_iter = 1000 evaluations (a third of a 300 s 1RSB solve
+            # at L = 3, alpha = 3, near the RS instability) before the nested iteration finished anyway
+            st2, ev2, raw, it, ok2 = solve_joint(problem, st, opts, tol=tol, max_iter=min(max_iter, joint_iter))
             total += it
             if ok2 and level_spread(st2, L) > 0.5 * level_spread(st, L):  # same branch, not fallen onto RS
                 return st2, ev2, raw, total, False
