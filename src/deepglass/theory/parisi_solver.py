@@ -84,7 +84,7 @@ def breakpoint_trust_region(m: np.ndarray, last: np.ndarray) -> np.ndarray:
 
 
 def solve_joint(problem: ChainProblem, state: ChainState, opts: GridOptions, *, tol: float, max_iter: int,
-                breakpoint_step: float = 0.5, collapse: float = 1e-6):
+                breakpoint_step: float = 0.5, collapse: float = 1e-6, trust: bool = False):
     """Levels and shared breakpoints in one Anderson iteration; residual (T(y) - y, ds/dm / jump^2).
 
     Returns (state, evaluation, residual, iterations, converged); residual is the max of the level
@@ -100,7 +100,8 @@ def solve_joint(problem: ChainProblem, state: ChainState, opts: GridOptions, *, 
     last = {"m": pack_breakpoints(state, L)}
 
     def project(x):
-        return np.concatenate([project_levels(x[:ny], sizes, collapse), breakpoint_trust_region(x[ny:], last["m"])])
+        m = breakpoint_trust_region(x[ny:], last["m"]) if trust else np.sort(np.clip(x[ny:], 0.0, 1.0))
+        return np.concatenate([project_levels(x[:ny], sizes, collapse), m])
 
     def fun(x):
         last["m"] = x[ny:].copy()
@@ -130,10 +131,43 @@ def step_jumps(state: ChainState, L: int) -> np.ndarray:
 
 
 def solve_chain(problem: ChainProblem, state: ChainState, opts: GridOptions, *, tol: float, max_iter: int,
-                optimise_breakpoints: bool, what: str, breakpoint_step: float = 0.5, max_outer: int = 80,
-                collapse_spread: float = 2e-3, polish_from: float = 1e-3, try_joint_first: bool = False,
-                joint_iter: int = 300):
-    """Levels (inner) and breakpoints (outer, ds/dm = 0); raises ConvergenceError if either fails.
+                optimise_breakpoints: bool, what: str, retry_on_collapse: bool = False, **options):
+    """Levels (inner) and breakpoints (outer, ds/dm = 0); raises ConvergenceError if both passes fail.
+
+    First the fast pass (ascent-signed secant steps on the breakpoints, clipped to [0, 1]); if it fails,
+    or collapses onto RS from a start on the RSB branch (``retry_on_collapse``: a warm k-RSB start), the
+    robust pass from the same start: descent steps in a trust region (breakpoint_trust_region). Why two:
+    near a capacity only the robust pass keeps the branch (L = 1, kappa = -1: 1 - c from 0.013 to 6.8e-4),
+    but in the bulk it needs 2-5x more evaluations (3-RSB, L = 10, alpha = 6: 1604 against 302).
+    """
+    try:
+        out = _solve_chain(problem, state, opts, tol=tol, max_iter=max_iter, optimise_breakpoints=optimise_breakpoints,
+                           what=what, robust=False, **options)
+        first = out[3]
+    except ConvergenceError as exc:
+        if not optimise_breakpoints or pack_breakpoints(state, problem.L).size == 0:
+            raise
+        out, first = None, int(exc.iterations)
+    if out is not None and not (retry_on_collapse and out[4] and level_spread(state, problem.L) > 0):
+        return out
+    try:
+        st, ev, res, it, coll = _solve_chain(problem, state, opts, tol=tol, max_iter=max_iter,
+                                             optimise_breakpoints=optimise_breakpoints, what=what, robust=True,
+                                             **options)
+    except ConvergenceError as exc:
+        if type(exc) is not ConvergenceError:
+            raise
+        exc.iterations += first  # every evaluation counts (issue 9)
+        exc.args = (f"{exc.what} did not converge: residual {exc.residual:.3e} after {exc.iterations} iterations",)
+        raise
+    return st, ev, res, first + it, coll
+
+
+def _solve_chain(problem: ChainProblem, state: ChainState, opts: GridOptions, *, tol: float, max_iter: int,
+                 optimise_breakpoints: bool, what: str, robust: bool, breakpoint_step: float = 0.5,
+                 max_outer: int = 80, collapse_spread: float = 2e-3, polish_from: float = 1e-3,
+                 try_joint_first: bool = False, joint_iter: int = 300):
+    """One pass of solve_chain (``robust``: descent steps in a trust region, see solve_chain).
 
     Returns (state, evaluation, residual, iterations, collapsed). ``collapsed``: the steps closed while the
     breakpoints converged (levels merging, ds/dm ~ spread^2 -> 0: a double root in m, approached only
@@ -145,7 +179,7 @@ def solve_chain(problem: ChainProblem, state: ChainState, opts: GridOptions, *, 
     if optimise_breakpoints and try_joint_first and level_spread(state, L) > 0:
         # from a start already on the RSB branch (continuation in k) the joint iteration is fastest;
         # accepted only if it stays on that branch
-        st, ev, raw, it, ok = solve_joint(problem, state, opts, tol=tol, max_iter=joint_iter)
+        st, ev, raw, it, ok = solve_joint(problem, state, opts, tol=tol, max_iter=joint_iter, trust=robust)
         total += it
         if ok and level_spread(st, L) > 0.5 * level_spread(state, L):
             return st, ev, raw, total, False
@@ -182,17 +216,17 @@ def solve_chain(problem: ChainProblem, state: ChainState, opts: GridOptions, *, 
         # ds/dm_i ~ A_i(m) (jump_i)^2: the zero of A_i is the equation, well scaled whatever the jump size
         jump2 = step_jumps(s2, L) ** 2 + 1e-14
         holder["g"] = g
-        # the plain step descends s in m: the saddle is a minimum of s(m) (levels at their fixed point;
+        # robust pass: the plain step descends s in m: the saddle is a minimum of s(m) (levels at their fixed point;
         # Parisi's functional is minimised over x(q)), ds/dm < 0 below it and > 0 above. The old ascent
         # step (+ g) relied on the secant to flip it and, from a warm start on the far side of the hump of
         # ds/dm near a capacity (L = 1, kappa = -1, alpha = 12.2: ds/dm = +11.8 at the previous m = 0.037,
         # root 0.014), walked m to 1
-        return -breakpoint_step * g / jump2, (s2, ev2, res2)
+        return (-1.0 if robust else 1.0) * breakpoint_step * g / jump2, (s2, ev2, res2)
 
     def outer(start, tolerance):
         holder["m"] = pack_breakpoints(start, L)
         return anderson(fun, pack_breakpoints(start, L), tol=tolerance, max_iter=max_outer, memory=8,
-                        project=lambda m: breakpoint_trust_region(m, holder["m"]))
+                        project=lambda m: breakpoint_trust_region(m, holder["m"]) if robust else np.clip(m, 0.0, 1.0))
 
     try:
         m, (st, ev, res_levels), res_m, it_m, ok = outer(st, outer_tol)
@@ -201,7 +235,8 @@ def solve_chain(problem: ChainProblem, state: ChainState, opts: GridOptions, *, 
             # capped like polish(): from here the joint iteration converges in ~10-20 steps or not at all;
             # uncapped, a failing one ran all max_iter = 1000 evaluations (a third of a 300 s 1RSB solve
             # at L = 3, alpha = 3, near the RS instability) before the nested iteration finished anyway
-            st2, ev2, raw, it, ok2 = solve_joint(problem, st, opts, tol=tol, max_iter=min(max_iter, joint_iter))
+            st2, ev2, raw, it, ok2 = solve_joint(problem, st, opts, tol=tol, max_iter=min(max_iter, joint_iter),
+                                                 trust=robust)
             total += it
             if ok2 and level_spread(st2, L) > 0.5 * level_spread(st, L):  # same branch, not fallen onto RS
                 return st2, ev2, raw, total, False
@@ -241,7 +276,7 @@ def polish(problem: ChainProblem, state: ChainState, opts: GridOptions, *, tol: 
     if ok and level_spread(st, L) > 0.5 * level_spread(state, L):
         return st, ev, raw, it, False
     st, ev, res, it2, coll = solve_chain(problem, state, opts, tol=tol, max_iter=max_iter,
-                                         optimise_breakpoints=True, what=what)
+                                         optimise_breakpoints=True, what=what, retry_on_collapse=True)
     return st, ev, res, it + it2, coll
 
 
