@@ -32,3 +32,22 @@ def test_failure_far_from_one_is_refused_not_extrapolated(monkeypatch):
     monkeypatch.setattr(cr, "solve_krsb_chain", _stub(1.5, lambda a: 0.3))
     with pytest.raises(ConvergenceError, match="far from 1"):
         cr.krsb_capacity(ChainProblem("random", 1, 1.0), 1, alpha_start=1.0)
+
+
+def test_failed_warm_start_is_retried_with_smaller_load_steps(monkeypatch):
+    # the RSB branch moves fast near a capacity: a warm start more than 0.1 away in alpha fails (here at every
+    # load). The scan used to stop at the first failure (1 - c = 0.37 there: "far from 1", no capacity);
+    # it now halves the load step from the last solution and reaches the threshold at 2
+    def solve(problem, steps=1, init=None):
+        a = problem.alpha
+        if init is not None and a - init.attrs["alpha"] > 0.1:
+            raise ConvergenceError("stub: warm start too far", float("nan"), 0)
+        if a >= 1.999:
+            raise ConvergenceError("stub: the map broke down", float("nan"), 0)
+        ds = xr.Dataset({"Q": ("layer", [np.nan, 1.0 - 0.5 * (2.0 - a)]), "q": ("layer", [1.0, 1.0])})
+        ds.attrs.update(collapsed_to_rs=0, free_entropy=-1.0, steps=steps, alpha=a)
+        return ds
+
+    monkeypatch.setattr(cr, "solve_krsb_chain", solve)
+    r = cr.krsb_capacity(ChainProblem("random", 1, 1.0), 1, alpha_start=1.0)
+    assert r["alpha_c"] == pytest.approx(2.0, rel=1e-9) and r["lower_bound"] > 1.9

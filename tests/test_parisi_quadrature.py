@@ -204,3 +204,37 @@ def test_narrow_step_is_the_heat_kernel_expansion(jump):
     sech2 = ref.gaussian_mean(lambda h: np.array([1.0 / np.cosh(h) ** 2]), a, kinks=(0.0,))[0]
     expected = value + 0.5 * jump * (sech2 + m * (1.0 - sech2))
     assert res.value == pytest.approx(expected, rel=1e-13, abs=jump ** 2)
+
+
+@pytest.mark.parametrize("bottom", [Bottom("ising"), Bottom("gap", 0.5, 0.6)], ids=["ising", "gap"])
+@pytest.mark.parametrize("root", [1e-64, 1e-66, 1e-100, 1e-200])
+def test_vanishing_root_variance_is_the_zero_field_value(bottom, root):
+    # a lowest level driven geometrically to 0 by the level iteration (1e-22 per factor in the liquid-side
+    # layers of L = 10, alpha = 30; products of three in a gap block): the root Gaussian of variance a_0
+    # changes Phi by a_0/2 phi_0''(0), far below rounding. The old code could not resolve the mode of such a
+    # narrow Gaussian and cut its window into ~1e11 pieces (1e-64: the bench's MemoryError, now a ValueError),
+    # divided by zero (1e-100) or returned 0 (1e-200).
+    at_zero = accurate_recursion([0.0, 0.45], [0.3], bottom, QuadratureOptions().coarse())
+    res = accurate_recursion([root, 0.45], [0.3], bottom, QuadratureOptions().coarse())
+    assert res.value == pytest.approx(at_zero.value, rel=1e-14)
+    assert close(res.sq_slope, at_zero.sq_slope, rel=1e-13, abs_=1e-20)
+
+
+def test_chain_with_vanishing_lowest_levels_evaluates():
+    # the state that produced the MemoryError: the lowest levels of the layers next to the liquid centre
+    # ~1e-22 (their product in the gap block 1e-66); the map and s equal those of the state with these
+    # levels set to 0 (the change is O(1e-22))
+    problem = ChainProblem("random", 3, 30.0)
+    one = StepFunction([], [1.0])
+
+    def state(tiny):
+        Q = [None, StepFunction([0.3], [0.38, 0.89]), StepFunction([0.3], [tiny, 0.46]),
+             StepFunction([0.3], [0.38, 0.89])]
+        q = [one, StepFunction([0.3], [tiny, 0.5]), StepFunction([0.3], [tiny, 0.5]), one]
+        return ChainState(Q, q)
+
+    opts = QuadratureOptions().coarse()
+    ev, ev0 = evaluate_chain(problem, state(1e-22), opts), evaluate_chain(problem, state(0.0), opts)
+    assert ev.free_entropy == pytest.approx(ev0.free_entropy, rel=1e-13)
+    for new, new0 in zip(ev.Q_new[1:] + ev.q_new[1:-1], ev0.Q_new[1:] + ev0.q_new[1:-1]):
+        assert close(new.levels, new0.levels, rel=1e-12, abs_=1e-20)  # the map is linear in the tiny levels

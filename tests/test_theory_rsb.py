@@ -76,6 +76,24 @@ def test_spherical_block_rs_and_inverse():
     assert grad == pytest.approx(0.5 * K.widths * K.levels, rel=1e-10)
 
 
+@pytest.mark.parametrize("K", [StepFunction([0.3], [2.69301496e18] * 2), StepFunction([0.3, 0.7], [3e5, 1e8, 1e10])],
+                         ids=["rs-on-a-breakpoint", "2rsb"])
+def test_spherical_inverse_at_huge_conjugates(K):
+    # near a capacity chat (and K = alpha chat) -> infinity: Lambda_i - Lambda_0 was computed by differencing two
+    # numbers ~K and lost to rounding (-512 for K = 2.7e18: a zero denominator, RuntimeWarnings, a wrong root)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Q = spherical_overlap_from_conjugate(K)
+        _, grad, _ = spherical_entropy(Q)
+    if np.ptp(K.levels) == 0:  # RS: Q / (1 - Q)^2 = K, 1 - Q ~ K^-1/2
+        q = Q.levels[0]
+        assert Q.levels[1] == q and (1 - q) == pytest.approx(2.0 / (1 + np.sqrt(1 + 4 * K.levels[0])), rel=1e-6)
+    else:
+        assert grad == pytest.approx(0.5 * K.widths * K.levels, rel=1e-6)
+
+
 # ------------------------------------------------------------------ Gardner (L = 1)
 def gardner_rs_free_entropy(Q, kappa, alpha):
     s_gap = np.sum(W * log_H((kappa - np.sqrt(Q) * Z) / np.sqrt(1 - Q)))
@@ -200,3 +218,20 @@ def test_log_sum_exp_of_only_minus_infinity_is_minus_infinity_without_warning():
     assert rows[0] == -np.inf
     np.testing.assert_allclose(rows, logsumexp(a, axis=1), rtol=1e-15)  # -inf compared as equal
     assert whole == -np.inf
+
+
+@pytest.mark.slow  # ~20 s: three 1RSB solves
+def test_1rsb_branch_kept_near_the_capacity_at_kappa_minus_1():
+    # L = 1, kappa = -1: RS is unstable (replicon < 0) beyond ~8; the 1RSB branch has m -> 0 with 1 - q_1 -> 0.
+    # A warm start from alpha = 10.8 (m = 0.153) at 11.6 (m = 0.079) used to overshoot to m = 0 and collapse
+    # onto the unstable RS point; the robust pass of solve_chain keeps the branch
+    from deepglass.theory.rs import solve_rs
+
+    init = None
+    for alpha in (10.0, 10.8, 11.6):
+        ds = solve_krsb_chain(ChainProblem("random", 1, alpha, -1.0), steps=1, init=init)
+        init = ds
+    assert solve_rs(ChainProblem("random", 1, 11.6, -1.0)).attrs["replicon_chain"] < 0
+    q0, q1 = ds["Q_levels"].values[1]
+    assert not ds.attrs["collapsed_to_rs"] and q1 - q0 > 0.3 and ds.attrs["residual"] < 1e-6  # the audit bound
+    assert 0.0 < ds["breakpoints"].values[1][1] < 0.15

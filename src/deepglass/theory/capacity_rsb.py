@@ -89,7 +89,7 @@ def krsb_capacity(template: ChainProblem, steps: int = 1, *, alpha_start: float 
 
     result = {"alpha_c": None, "max_c": np.nan, "alpha_reached": np.nan, "collapsed_to_rs": None,
               "free_entropy": np.nan, "points": [], "stopped": "alpha_max"}
-    last, upper, a = None, np.inf, float(alpha_start)
+    last, upper, a, g = None, np.inf, float(alpha_start), float(growth)
     while a <= alpha_max:
         try:
             ds = solve_at(a, last)
@@ -98,6 +98,12 @@ def krsb_capacity(template: ChainProblem, steps: int = 1, *, alpha_start: float 
         except ConvergenceError as exc:  # NoSolutionError, or the map broke down (overlaps driven to 1)
             if last is None:
                 raise
+            if not isinstance(exc, NoSolutionError) and g - 1.0 > (growth - 1.0) / 16.0:
+                # a warm start too far from the new load (the RSB branch moves fast near a capacity: m and
+                # 1 - max c both -> 0): retry from the last solution with half the step, up to 4 times
+                g = 1.0 + 0.5 * (g - 1.0)
+                a = result["alpha_reached"] * g
+                continue
             result["stopped"] = "no solution" if isinstance(exc, NoSolutionError) else "map broke down"
             upper = a if isinstance(exc, NoSolutionError) else np.inf
             break
@@ -107,7 +113,7 @@ def krsb_capacity(template: ChainProblem, steps: int = 1, *, alpha_start: float 
         if 1.0 - result["max_c"] < close:
             result["stopped"] = "max c within 1e-3 of 1"
             break
-        a *= growth
+        a *= g
     if result["stopped"] == "alpha_max":
         return result
     if result["stopped"] == "map broke down" and 1.0 - result["max_c"] > FAR:

@@ -133,8 +133,11 @@ def solve_on(problem: ChainProblem, steps: int, init: xr.Dataset | None, opts: G
     state = initial_state(problem, steps, init)
     what = f"{steps}-RSB chain (L = {problem.L}, alpha = {problem.alpha}, kappa = {problem.kappa})"
     with map_breakdown_as_convergence_error(what):
+        # a warm start on the RSB branch (continuation in the load) that collapses onto RS is retried robustly
+        warm_rsb = init is not None and init.attrs.get("ansatz") == "krsb" and not init.attrs.get("collapsed_to_rs")
         st, ev, res, it, collapsed = solve_chain(problem, state, opts, tol=tol, max_iter=max_iter,
-                                                 optimise_breakpoints=steps > 0, what=what, try_joint_first=False)
+                                                 optimise_breakpoints=steps > 0, what=what, try_joint_first=False,
+                                                 retry_on_collapse=warm_rsb)
     return st, ev, res, iterations + it, collapsed
 
 

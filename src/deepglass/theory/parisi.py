@@ -386,16 +386,18 @@ def spherical_overlap_from_conjugate(conjugate: StepFunction) -> StepFunction:
     Q_i - Q_{i-1} = lambda_Q,i-1 lambda_Q,i (K_i - K_{i-1}); d is fixed by Q_aa = lambda_Q(1) + Q(1) = 1.
     RS: Q/(1-Q)^2 = K.
     """
+    if not np.all(np.isfinite(conjugate.levels)):  # a gap overlap at 1: chat = E phi'^2 infinite
+        raise FloatingPointError(f"the conjugate of Q is not finite ({conjugate.levels}): overlaps driven to 1")
     K = np.maximum.accumulate(np.maximum(conjugate.levels, 0.0))
     m = conjugate.breakpoints
-    edges_hi = np.concatenate([m, [1.0]])
-    w = conjugate.widths
-    tail = np.concatenate([np.cumsum((w * K)[::-1])[::-1][1:], [0.0]])  # sum_{j>i} w_j K_j
-    Lam = edges_hi * K + tail
     dK = np.diff(K)
+    # Lambda_i - Lambda_0 = sum_{j <= i} m_j (K_j - K_{j-1}) >= 0 exactly; differencing Lambda_i = m_{i+1} K_i
+    # + sum_{j>i} w_j K_j instead lost it to rounding at large K (K = 2.7e18 near a capacity: -512, then a
+    # zero denominator, the RuntimeWarning of R9, and a spurious root)
+    rise = np.concatenate([[0.0], np.cumsum(m * dK)])
 
     def overlap(s):  # s = d + Lambda_0 > 0
-        u = 1.0 / (s + Lam - Lam[0])
+        u = 1.0 / (s + rise)
         Q = K[0] * u[0] ** 2 + np.concatenate([[0.0], np.cumsum(u[:-1] * u[1:] * dK)])
         return Q, u
 

@@ -71,8 +71,20 @@ def solve_levels(problem: ChainProblem, state: ChainState, opts: GridOptions, *,
     return st, ev, res, it, ok
 
 
+def breakpoint_trust_region(m: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """Breakpoints proposed by a secant step, limited to [last/4, last + 3/4 (1 - last)] and sorted.
+
+    Why: near a capacity the breakpoint of the RSB branch goes to 0 (m ~ 1 - q_max, the jamming scaling),
+    and an undamped secant step from a warm start (m = 0.153 at alpha = 10.8, L = 1, kappa = -1; answer
+    0.079 at 11.6) overshot to the clip m = 0, where the level solve forgets the lower level; the next
+    iterate then collapsed onto RS and the branch was lost. A breakpoint can still shrink by 4x per step.
+    """
+    last = np.asarray(last, dtype=float)
+    return np.sort(np.clip(np.clip(m, 0.25 * last, last + 0.75 * (1.0 - last)), 0.0, 1.0))
+
+
 def solve_joint(problem: ChainProblem, state: ChainState, opts: GridOptions, *, tol: float, max_iter: int,
-                breakpoint_step: float = 0.5, collapse: float = 1e-6):
+                breakpoint_step: float = 0.5, collapse: float = 1e-6, trust: bool = False):
     """Levels and shared breakpoints in one Anderson iteration; residual (T(y) - y, ds/dm / jump^2).
 
     Returns (state, evaluation, residual, iterations, converged); residual is the max of the level
@@ -85,10 +97,14 @@ def solve_joint(problem: ChainProblem, state: ChainState, opts: GridOptions, *, 
     def split(x):
         return unpack_breakpoints(x[ny:], unpack_levels(x[:ny], state, L), L)
 
+    last = {"m": pack_breakpoints(state, L)}
+
     def project(x):
-        return np.concatenate([project_levels(x[:ny], sizes, collapse), np.sort(np.clip(x[ny:], 0.0, 1.0))])
+        m = breakpoint_trust_region(x[ny:], last["m"]) if trust else np.sort(np.clip(x[ny:], 0.0, 1.0))
+        return np.concatenate([project_levels(x[:ny], sizes, collapse), m])
 
     def fun(x):
+        last["m"] = x[ny:].copy()
         st = split(x)
         r, ev = level_residual(problem, st, opts)
         g = breakpoint_gradient(ev, L)
@@ -115,10 +131,43 @@ def step_jumps(state: ChainState, L: int) -> np.ndarray:
 
 
 def solve_chain(problem: ChainProblem, state: ChainState, opts: GridOptions, *, tol: float, max_iter: int,
-                optimise_breakpoints: bool, what: str, breakpoint_step: float = 0.5, max_outer: int = 80,
-                collapse_spread: float = 2e-3, polish_from: float = 1e-3, try_joint_first: bool = False,
-                joint_iter: int = 300):
-    """Levels (inner) and breakpoints (outer, ds/dm = 0); raises ConvergenceError if either fails.
+                optimise_breakpoints: bool, what: str, retry_on_collapse: bool = False, **options):
+    """Levels (inner) and breakpoints (outer, ds/dm = 0); raises ConvergenceError if both passes fail.
+
+    First the fast pass (ascent-signed secant steps on the breakpoints, clipped to [0, 1]); if it fails,
+    or collapses onto RS from a start on the RSB branch (``retry_on_collapse``: a warm k-RSB start), the
+    robust pass from the same start: descent steps in a trust region (breakpoint_trust_region). Why two:
+    near a capacity only the robust pass keeps the branch (L = 1, kappa = -1: 1 - c from 0.013 to 6.8e-4),
+    but in the bulk it needs 2-5x more evaluations (3-RSB, L = 10, alpha = 6: 1604 against 302).
+    """
+    try:
+        out = _solve_chain(problem, state, opts, tol=tol, max_iter=max_iter, optimise_breakpoints=optimise_breakpoints,
+                           what=what, robust=False, **options)
+        first = out[3]
+    except ConvergenceError as exc:
+        if not optimise_breakpoints or pack_breakpoints(state, problem.L).size == 0:
+            raise
+        out, first = None, int(exc.iterations)
+    if out is not None and not (retry_on_collapse and out[4] and level_spread(state, problem.L) > 0):
+        return out
+    try:
+        st, ev, res, it, coll = _solve_chain(problem, state, opts, tol=tol, max_iter=max_iter,
+                                             optimise_breakpoints=optimise_breakpoints, what=what, robust=True,
+                                             **options)
+    except ConvergenceError as exc:
+        if type(exc) is not ConvergenceError:
+            raise
+        exc.iterations += first  # every evaluation counts (issue 9)
+        exc.args = (f"{exc.what} did not converge: residual {exc.residual:.3e} after {exc.iterations} iterations",)
+        raise
+    return st, ev, res, first + it, coll
+
+
+def _solve_chain(problem: ChainProblem, state: ChainState, opts: GridOptions, *, tol: float, max_iter: int,
+                 optimise_breakpoints: bool, what: str, robust: bool, breakpoint_step: float = 0.5,
+                 max_outer: int = 80, collapse_spread: float = 2e-3, polish_from: float = 1e-3,
+                 try_joint_first: bool = False, joint_iter: int = 300):
+    """One pass of solve_chain (``robust``: descent steps in a trust region, see solve_chain).
 
     Returns (state, evaluation, residual, iterations, collapsed). ``collapsed``: the steps closed while the
     breakpoints converged (levels merging, ds/dm ~ spread^2 -> 0: a double root in m, approached only
@@ -130,7 +179,7 @@ def solve_chain(problem: ChainProblem, state: ChainState, opts: GridOptions, *, 
     if optimise_breakpoints and try_joint_first and level_spread(state, L) > 0:
         # from a start already on the RSB branch (continuation in k) the joint iteration is fastest;
         # accepted only if it stays on that branch
-        st, ev, raw, it, ok = solve_joint(problem, state, opts, tol=tol, max_iter=joint_iter)
+        st, ev, raw, it, ok = solve_joint(problem, state, opts, tol=tol, max_iter=joint_iter, trust=robust)
         total += it
         if ok and level_spread(st, L) > 0.5 * level_spread(state, L):
             return st, ev, raw, total, False
@@ -150,6 +199,7 @@ def solve_chain(problem: ChainProblem, state: ChainState, opts: GridOptions, *, 
 
     def fun(m):
         nonlocal total
+        holder["m"] = np.asarray(m, dtype=float).copy()
         trial = unpack_breakpoints(m, holder["state"], L)
         # inexact inner solves: levels a little more precise than the current breakpoint residual
         inner_tol = float(np.clip(1e-2 * np.max(np.abs(holder["g"])), 1e-2 * outer_tol, 1e-6))
@@ -166,17 +216,27 @@ def solve_chain(problem: ChainProblem, state: ChainState, opts: GridOptions, *, 
         # ds/dm_i ~ A_i(m) (jump_i)^2: the zero of A_i is the equation, well scaled whatever the jump size
         jump2 = step_jumps(s2, L) ** 2 + 1e-14
         holder["g"] = g
-        return breakpoint_step * g / jump2, (s2, ev2, res2)
+        # robust pass: the plain step descends s in m: the saddle is a minimum of s(m) (levels at their fixed point;
+        # Parisi's functional is minimised over x(q)), ds/dm < 0 below it and > 0 above. The old ascent
+        # step (+ g) relied on the secant to flip it and, from a warm start on the far side of the hump of
+        # ds/dm near a capacity (L = 1, kappa = -1, alpha = 12.2: ds/dm = +11.8 at the previous m = 0.037,
+        # root 0.014), walked m to 1
+        return (-1.0 if robust else 1.0) * breakpoint_step * g / jump2, (s2, ev2, res2)
 
     def outer(start, tolerance):
+        holder["m"] = pack_breakpoints(start, L)
         return anderson(fun, pack_breakpoints(start, L), tol=tolerance, max_iter=max_outer, memory=8,
-                        project=lambda m: np.clip(m, 0.0, 1.0))
+                        project=lambda m: breakpoint_trust_region(m, holder["m"]) if robust else np.clip(m, 0.0, 1.0))
 
     try:
         m, (st, ev, res_levels), res_m, it_m, ok = outer(st, outer_tol)
         if ok:
             # polish levels and breakpoints together from this robustly found point (fast locally)
-            st2, ev2, raw, it, ok2 = solve_joint(problem, st, opts, tol=tol, max_iter=max_iter)
+            # capped like polish(): from here the joint iteration converges in ~10-20 steps or not at all;
+            # uncapped, a failing one ran all max_iter = 1000 evaluations (a third of a 300 s 1RSB solve
+            # at L = 3, alpha = 3, near the RS instability) before the nested iteration finished anyway
+            st2, ev2, raw, it, ok2 = solve_joint(problem, st, opts, tol=tol, max_iter=min(max_iter, joint_iter),
+                                                 trust=robust)
             total += it
             if ok2 and level_spread(st2, L) > 0.5 * level_spread(st, L):  # same branch, not fallen onto RS
                 return st2, ev2, raw, total, False
@@ -216,7 +276,7 @@ def polish(problem: ChainProblem, state: ChainState, opts: GridOptions, *, tol: 
     if ok and level_spread(st, L) > 0.5 * level_spread(state, L):
         return st, ev, raw, it, False
     st, ev, res, it2, coll = solve_chain(problem, state, opts, tol=tol, max_iter=max_iter,
-                                         optimise_breakpoints=True, what=what)
+                                         optimise_breakpoints=True, what=what, retry_on_collapse=True)
     return st, ev, res, it + it2, coll
 
 
