@@ -255,8 +255,14 @@ def test_demo_writes_results_and_figures(tmp_path):
     run = open_run(out)
     cfg = json.loads(run.attrs["config_json"])
     assert (cfg["network"]["N"], cfg["network"]["L"], cfg["data"]["alpha"], cfg["run"]["n_samples"],
-            cfg["replicas"]["R"], cfg["run"]["protocol"], cfg["mc"]["sampler"]) == (6, 2, 2.0, 8, 2, "planted",
+            cfg["replicas"]["R"], cfg["run"]["protocol"], cfg["mc"]["sampler"]) == (10, 2, 2.0, 8, 2, "planted",
                                                                                   "design-space")
+    assert cfg["mc"]["proposal"] == "billiard"
+    # part 1, Gibbs learning: three widths with their verdicts, the N -> inf fits beside the theory, the figures
+    assert "Gibbs learning (L = 1, alpha = 2)" in result.output and "N = 40" in result.output
+    assert "student-teacher overlap Q: MC" in result.output and "generalization error eps_g: N = inf" in result.output
+    for name in ("compare_profiles.png", "compare_extrapolation.png"):
+        assert (out / "gibbs_learning" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "equilibrium (Nishimori identity per layer)" in result.output and "NOT" in result.output  # 3 steps
     assert "theory N -> inf" in result.output
     for name in ("replica_overlap_tw0.png", "teacher_overlap_profile.png", "energy.png", "demo_profile_vs_theory.png"):

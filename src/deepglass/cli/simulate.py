@@ -294,6 +294,21 @@ def plot(
 
 # ---------------------------------------------------------------------- demo
 
+def _report_gibbs(ds) -> None:
+    """Part 1's lines: each width's verdict, then the N -> inf fits against the theory."""
+    o = list(ds["observable"].values)
+    ok = ds["equilibrated"].values[0]
+    emit(f"Gibbs learning (L = 1, alpha = {float(ds.attrs['alpha']):g}), equilibrium verdict per N: " + ", ".join(
+        f"N = {int(N)} {'equilibrated' if v == 1 else 'NOT equilibrated'}" for N, v in zip(ds["N"].values, ok)))
+    for name, label in (("teacher_Q", "student-teacher overlap Q"), ("test_overlap", "output overlap m (fresh inputs)")):
+        i = o.index(name)
+        per_N = " ".join(f"{m:.3f}" for m in ds["sim_mean"].values[i, 0, :, 1])
+        emit(f"  {label}: MC {per_N} -> N = inf {float(ds['final'].values[i, 1]):.3f} +- "
+             f"{float(ds['final_err'].values[i, 1]):.3f} | theory {float(ds['theory'].values[i, 1]):.3f}")
+    emit(f"  generalization error eps_g: N = inf {float(ds['final_eps_g']):.4f} +- {float(ds['final_eps_g_err']):.4f}"
+         f" | theory {float(ds['theory_eps_g']):.4f}")
+
+
 @app.command()
 @input_errors_exit_2
 def demo(
@@ -302,18 +317,30 @@ def demo(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
     t_max: Optional[int] = typer.Option(None, "--t-max", help="MC steps (default: sized for a < 3 minute demo)"),
 ) -> None:
-    """Planted teacher-student demo with the design-space sampler (N=6, L=2, alpha=3, 8 samples, 2 replicas): its
-    profile over the theory's curve and its equilibrium verdict."""
-    from ..experiments.demo import DEMO_NOTE, DEMO_T_MAX, demo_config, demo_theory
+    """Theory and simulation in one ensemble (design-space sampler, planted teacher-student, experiments/demo.py):
+    Gibbs learning at L = 1 (N = 10, 20, 40 extrapolated, against the theory), then a deep network (L = 2, N = 10,
+    alpha = 2, 8 samples, 2 replicas): its profile over the theory's curve and its equilibrium verdict."""
+    from ..experiments.compare import run_compare
+    from ..experiments.demo import DEMO_NOTE, DEMO_T_MAX, GIBBS_DIR, GIBBS_T_MAX, demo_config, demo_theory, gibbs_config
+    from ..plots.compare import plot_compare
     from ..plots.compare import plot_run_over_theory
     from ..experiments.runner import locked_run_directory, plan_run
     from ..experiments.summary import final_summary
     from ..plots.simulation import plot_run
 
     config = demo_config(t_max=DEMO_T_MAX if t_max is None else t_max)
+    gibbs = gibbs_config(t_max=GIBBS_T_MAX if t_max is None else min(t_max, GIBBS_T_MAX))
     check_output_dir(out)
     with locked_run_directory(out):
-        plan = plan_run(config, out, overwrite=overwrite)
+        plan = plan_run(config, out, overwrite=overwrite)   # first: it checks what DIR holds before anything is written
+        if not quiet:
+            err_console.print(f"part 1: Gibbs learning, L = 1, alpha = {gibbs.alpha:g}, N = "
+                              f"{', '.join(map(str, gibbs.N_values))} ({gibbs.t_max} steps each)", highlight=False)
+        cmp = run_compare(gibbs, out / GIBBS_DIR, overwrite=overwrite)
+        gibbs_figures = plot_compare(cmp, out / GIBBS_DIR)
+        if not quiet:
+            err_console.print(f"part 2: deep network, L = {config.network.L}, N = {config.network.N}, alpha = "
+                              f"{config.data.alpha:g} ({config.run.t_max} steps)", highlight=False)
         if plan.mode == "complete":
             err_console.print(f"{out} already holds the completed demo run; redrawing its figures", soft_wrap=True)
             run = plan.stored.measurements
@@ -322,10 +349,11 @@ def demo(
             _report(run, plan)
         summary = final_summary(run)
         theory = demo_theory(config)
-        figures = plot_run(run, out) + [plot_run_over_theory(run, theory, summary.get("nishimori"),
-                                                             out / "demo_profile_vs_theory.png", DEMO_NOTE)]
+        figures = gibbs_figures + plot_run(run, out) + [plot_run_over_theory(
+            run, theory, summary.get("nishimori"), out / "demo_profile_vs_theory.png", DEMO_NOTE)]
     for path in figures:
         emit(f"figure: {path}")
+    _report_gibbs(cmp)
     final = summary["final"]
     if final["generalization_error"] is not None:
         emit(f"generalization error at t = {final['time']}: {final['generalization_error']:.4f} "
