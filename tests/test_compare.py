@@ -340,7 +340,7 @@ def test_sparse_extrapolation_takes_N_then_c_to_infinity():
 
 @pytest.mark.slow
 def test_demo_run_equilibrates_and_restores_the_gauge_symmetry(tmp_path):
-    """The demo's case (about 1.5 min): it passes its own equilibrium verdict, and, as exact equilibrium at
+    """The demo's deep case (about 20 s): it passes its own equilibrium verdict, and, as exact equilibrium at
     finite N must (the design space is invariant under flipping a hidden neuron with its row and outgoing
     column), the mean student-teacher weight overlap of both layers, which touch the hidden layer, is 0 within
     3 standard errors over samples; the output overlap on fresh inputs, gauge invariant, is not."""
