@@ -268,3 +268,31 @@ def test_cli_bad_billiard_exits_2_with_one_line(tmp_path):
     assert done.returncode == 2 and "mc.acceptance" in done.stderr and "greedy" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_a_start_outside_the_region_ends_and_leaves_the_rows_in_place():
+    """The config refuses learning runs with the billiard; should a state outside the region reach the kernels
+    anyway, every trajectory ends (the event cap, design_space_billiard.max_events: without it this state loops
+    forever on zero-length steps; an abandoned one leaves its row unchanged), on both backends, with the cached fields
+    and the slaved hidden neurons intact. The state: random data, random weights, hidden neurons their forward pass,
+    output gaps violated."""
+    spec, M = NetworkSpec(N=4, L=2), 4
+    rng = np.random.default_rng(0)
+    data = make_training_set(spec, "random", M, rng)
+    J = random_weights(spec, rng)[None]
+    S0 = np.stack([np.asarray(x, np.float64) for x in forward(J[0], data.inputs, None)])[None]
+    S0[0, spec.L] = np.asarray(data.outputs, np.float64)
+    for backend in ("numpy", "numba"):
+        S, Wt = S0.copy(), weights_to_internal(J, None, spec.N)
+        h = fields_from_scratch(S, Wt, spec.c)
+        assert np.any(S[0, spec.L] * h[0, spec.L] < 0)                   # outside the design space
+        engine = Engine(spec.N, spec.L, spec.c, M, 0.0, MCParams(sampler="design-space", proposal="billiard"),
+                        None, backend)
+        cn, cw = np.zeros((1, spec.L + 1)), np.zeros((1, spec.L + 1))
+        for t in range(3):   # without the cap the first step never returns (checked by hand, numpy: > 60 s)
+            engine.step(S, h, Wt, [np.random.default_rng([0, t])], np.zeros(1, dtype=np.int64), cn, cw)
+        np.testing.assert_allclose(h[:, 1:], fields_from_scratch(S, Wt, spec.c)[:, 1:], atol=1e-10)
+        hidden = np.stack([np.asarray(x, np.float64) for x in forward(weights_from_internal(Wt, None)[0],
+                                                                        data.inputs, None)])
+        np.testing.assert_array_equal(S[0, 1], hidden[1])               # hidden neurons still the forward pass
+        assert cw[0, 1] > 0, (backend, cw)                               # the step itself went on

@@ -28,6 +28,17 @@ TWO_PI = 2.0 * np.pi
 GRAZE = 1e-12   # an exit of the wall just hit sooner than this is rounding of a grazing hit, not a new event
 
 
+MAX_EVENTS_BASE, MAX_EVENTS_PER_PATTERN = 1000, 100
+
+
+def max_events(M: int) -> int:
+    """Events after which a trajectory is abandoned and the row left where it was. A legitimate one has ~alpha N
+    (benchmarks/RESULTS.md: 30 at N = 80); a start outside the region (which the config refuses) would loop on
+    zero-length steps. Exact all the same: the reverse trajectory has the same number of events, so the rule
+    "stay if the count exceeds the cap" is symmetric and keeps detailed balance."""
+    return MAX_EVENTS_BASE + MAX_EVENTS_PER_PATTERN * M
+
+
 def billiard_sweep(ms, st, r: dict, variant: str = "exact") -> None:
     """One MC step: for each layer in turn, one billiard update of every row (a systematic scan).
 
@@ -108,7 +119,13 @@ def billiard_row(ms, st, w: int, i: int, g: np.ndarray, U: np.ndarray, variant: 
     last = np.zeros((B, ms.M), dtype=bool)   # the walls of the last event
     n_ref, n_pass = np.zeros(B), np.zeros(B)
     gaps = np.zeros(B)
+    n_events, cap = 0, max_events(ms.M)
+    capped = np.zeros(B, dtype=bool)
     while active.any():
+        n_events += 1
+        if n_events > cap:          # abandoned: these rows stay (max_events)
+            capped |= active
+            break
         # exit time of every pattern: s h(t) = R cos(t - phi) falls through kappa at t - phi = arccos(kappa / R)
         sa, sb = s * a, s * b
         R = np.hypot(sa, sb)
@@ -163,6 +180,7 @@ def billiard_row(ms, st, w: int, i: int, g: np.ndarray, U: np.ndarray, variant: 
         good = np.all(s0 * h_new >= kappa, axis=-1)
     else:
         good = np.all((s * h_new >= kappa) & ((h_new >= 0.0) == (s > 0.0)), axis=-1)
+    good &= ~capped
     gb = np.flatnonzero(good)
     Wt[gb[:, None], w, sup[gb], i] = J_new[gb]
     h[gb, p, :, i] = h_new[gb]

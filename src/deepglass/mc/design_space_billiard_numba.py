@@ -11,7 +11,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .design_space_billiard import GRAZE, TWO_PI
+from .design_space_billiard import GRAZE, MAX_EVENTS_BASE, MAX_EVENTS_PER_PATTERN, TWO_PI
 
 HALF_PI = float(np.arccos(0.0))
 
@@ -160,7 +160,13 @@ def _row(b, w, p, i, c, isc, S, h, Wt, sup, dense, G, G_k, widths, inv, g, T_lef
     n_pass = 0.0
     gaps = 0.0
     active = T_left > 0.0
+    n_events, cap = 0, MAX_EVENTS_BASE + MAX_EVENTS_PER_PATTERN * M   # design_space_billiard.max_events: it stays
+    capped = False
     while active:
+        n_events += 1
+        if n_events > cap:
+            capped = True
+            break
         t_min = np.inf
         k_min = 0
         cT, sT = math.cos(T_left), math.sin(T_left)
@@ -241,7 +247,7 @@ def _row(b, w, p, i, c, isc, S, h, Wt, sup, dense, G, G_k, widths, inv, g, T_lef
             last[m] = group[m]
     # write back, unless rounding put the end point on a wall's wrong side (measure zero)
     sq = math.sqrt(c)
-    good = True
+    good = not capped
     for m in range(M):
         acc = 0.0
         for k in range(c):
