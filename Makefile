@@ -32,9 +32,7 @@ bench: $(STAMP)
 NOTEBOOK_FLAGS ?=
 docs: $(STAMP)
 	@rm -rf docs/notebooks
-	@if [ -f examples/notebooks/execute.py ]; then \
-		$(BIN)/python examples/notebooks/execute.py docs/notebooks $(NOTEBOOK_FLAGS); \
-	else echo "docs: examples/notebooks/execute.py not there yet, building without notebooks"; fi
+	$(BIN)/python examples/notebooks/execute.py docs/notebooks $(NOTEBOOK_FLAGS)
 	$(BIN)/python docs/check_api.py
 	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict --quiet
 	$(BIN)/python docs/check_site.py site

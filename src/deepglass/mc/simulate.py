@@ -148,11 +148,11 @@ class _Run:
         self.W = spec.width_max
         self.c_norm = spec.c if spec.uniform else spec.fan_in
         widths = {} if spec.uniform else {"widths": spec.widths, "fan_in": spec.fan_in}
-        self.engine = Engine(spec.N, spec.L, spec.c, self.M, spec.kappa, params, self.idx, backend, precision,
-                             **widths)
+        make_engine = lambda p: Engine(spec.N, spec.L, spec.c, self.M, spec.kappa, p, self.idx, backend, precision,
+                                       **widths)
+        self.engine = make_engine(params)
         # parallel tempering (mc/tempering.py): the hot members of every system's ladder, None without one
-        self.ladder = Ladder(spec, params, (spec.N, spec.L, spec.c, self.M, spec.kappa, self.idx, backend, precision),
-                             widths, protocol) if params.pt_betas else None
+        self.ladder = Ladder(spec, params, make_engine, protocol) if params.pt_betas else None
 
     # ----------------------------------------------------------------- data
     def _set_data(self, data: TrainingSet, test_inputs):

@@ -48,18 +48,18 @@ class Ladder:
     measurement. The run (mc/simulate.py) owns the beta = inf members and calls start / restore / add_guests /
     step / renormalise / state at the matching points of its own life cycle."""
 
-    def __init__(self, spec, params, engine_args: tuple, engine_kwargs: dict, protocol: str):
+    def __init__(self, spec, params, make_engine, protocol: str):
+        """make_engine(params) -> the run's Engine for other MCParams (the hot members' Metropolis moves)."""
         from dataclasses import replace
 
         from ..errors import ConfigError
-        from .engine import Engine
 
         self.betas = np.asarray(params.pt_betas, dtype=np.float64)      # (K,) hot members of each ladder
         if protocol == "learning" and spec.kappa > 0:
             raise ConfigError("mc.pt_betas", list(params.pt_betas), "[] for learning runs at kappa > 0 (hot "
                                                                      "members need satisfied hidden gaps)")
         hot = replace(params, acceptance="metropolis", beta=float(self.betas[0]), pt_betas=(), tune_steps=0)
-        self.engine = Engine(*engine_args[:5], hot, *engine_args[5:], **engine_kwargs)
+        self.engine = make_engine(hot)
         self.engine.moves.hard_hidden = True
         self.spec = spec
 
