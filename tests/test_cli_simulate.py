@@ -261,6 +261,7 @@ def test_demo_writes_results_and_figures(tmp_path):
     # part 1, Gibbs learning: three widths with their verdicts, the N -> inf fits beside the theory, the figures
     assert "Gibbs learning (L = 1, alpha = 2)" in result.output and "N = 40" in result.output
     assert "student-teacher overlap Q: MC" in result.output and "generalization error eps_g: N = inf" in result.output
+    assert "chi2/dof" in result.output                                 # the fit quality beside the fit
     for name in ("compare_profiles.png", "compare_extrapolation.png"):
         assert (out / "gibbs_learning" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "equilibrium (Nishimori identity per layer)" in result.output and "NOT" in result.output  # 3 steps

@@ -303,8 +303,10 @@ def _report_gibbs(ds) -> None:
     for name, label in (("teacher_Q", "student-teacher overlap Q"), ("test_overlap", "output overlap m (fresh inputs)")):
         i = o.index(name)
         per_N = " ".join(f"{m:.3f}" for m in ds["sim_mean"].values[i, 0, :, 1])
+        chi2 = float(ds["extrap_chi2_dof"].values[i, 0, 1])
         emit(f"  {label}: MC {per_N} -> N = inf {float(ds['final'].values[i, 1]):.3f} +- "
-             f"{float(ds['final_err'].values[i, 1]):.3f} | theory {float(ds['theory'].values[i, 1]):.3f}")
+             f"{float(ds['final_err'].values[i, 1]):.3f} (a + b/N, chi2/dof {chi2:.2f}) | theory "
+             f"{float(ds['theory'].values[i, 1]):.3f}")
     emit(f"  generalization error eps_g: N = inf {float(ds['final_eps_g']):.4f} +- {float(ds['final_eps_g_err']):.4f}"
          f" | theory {float(ds['theory_eps_g']):.4f}")
 
