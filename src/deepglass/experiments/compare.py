@@ -35,6 +35,7 @@ from .config import SEED_LIMIT, RunConfig, child_seed, parse_config
 from .resources import check_run_fits
 from ..mc.variables import with_dims
 from .store import write_dataset
+from .summary import time_average, second_half
 from .variables import COMPARE_VARIABLES
 
 COMPARE_FILE = "compare.nc"
@@ -285,20 +286,26 @@ def fit_inverse_n(N, y, sigma) -> InverseNFit:
 
 # ---------------------------------------------------------------------- simulation profiles
 
-def final_profiles(run: xr.Dataset, observables, waiting_time: int = 0) -> dict[str, xr.DataArray]:
-    """Per-sample profiles (sample, layer) at the last measured time; replica overlaps averaged over pairs."""
-    last = run.isel(time=-1)
+def equilibrium_profiles(run: xr.Dataset, observables, waiting_time: int = 0) -> dict[str, xr.DataArray]:
+    """Per-sample profiles (sample, layer): each sample's time average over the measurements in the second half
+    of its run after the waiting time, t >= t_w + (T - t_w)/2 (replica overlaps also averaged over pairs).
+
+    At equilibrium every such measurement samples the same measure, so the average has the last snapshot's mean
+    and a smaller spread over samples; the standard error over samples (independent data sets) stays the honest
+    error whatever the correlation between the averaged times. Only equilibrated points enter the fits, and the
+    equilibrium verdict is computed over the same second half."""
+    late = second_half(run, waiting_time)
     out = {}
     for name in observables:
-        if name not in last and name.endswith("_gauge"):   # a run stored before gauge fixing existed: NaN
-            var = last[name[: -len("_gauge")]] * np.nan
+        if name not in late and name.endswith("_gauge"):   # a run stored before gauge fixing existed: NaN
+            var = late[name[: -len("_gauge")]] * np.nan
         else:
-            var = last[name]
+            var = late[name]
         if "tw" in var.dims:
             var = var.sel(tw=waiting_time)
         if "pair" in var.dims:
             var = var.mean("pair")
-        out[name] = var.transpose("sample", "layer")
+        out[name] = time_average(var).transpose("sample", "layer")
     return out
 
 
@@ -432,7 +439,7 @@ def _run_and_assemble(config, out, theory, on_progress, overwrite) -> xr.Dataset
         run = run_simulation(config.run_config(N, c), out / "runs" / config.run_dir(N, c), on_event=callback,
                              overwrite=overwrite)
         t_final[i, k] = int(run["time"].values[-1])
-        for o, (name, var) in enumerate(final_profiles(run, obs_names, config.waiting_time).items()):
+        for o, (name, var) in enumerate(equilibrium_profiles(run, obs_names, config.waiting_time).items()):
             mean[o, i, k], sem[o, i, k] = _mean_sem(var)
         v = point_verdict(run, config)
         verdict[i, k], reasons[i, k] = _verdict_code(v), str(v.get("reason", ""))
@@ -581,5 +588,5 @@ def open_compare(path: str | Path) -> xr.Dataset:
         return ds.load()
 
 
-__all__ = ["CompareConfig", "InverseNFit", "chain_theory", "final_profiles", "fit_inverse_n", "open_compare",
+__all__ = ["CompareConfig", "InverseNFit", "chain_theory", "equilibrium_profiles", "fit_inverse_n", "open_compare",
            "point_verdict", "replica_plateau_check", "run_compare"]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import numpy as np
 import xarray as xr
@@ -120,12 +121,31 @@ NISHIMORI_SIGMAS = 3.0   # |student-teacher - student-student| beyond this many 
 MIN_ACCEPTANCE = 0.01    # below it in a layer the chain is frozen and the identity holds trivially (ST = SS = 1)
 
 
+VERDICT_WINDOW = "second half"   # marks verdicts over second_half; older stored ones (last snapshot) are recomputed
+
+
+def second_half(run: xr.Dataset, waiting_time: int = 0) -> xr.Dataset:
+    """The measurements of the second half of a run after the waiting time, t >= t_w + (T - t_w)/2: the window
+    over which equilibrium averages and the Nishimori test are taken (at least the last measurement)."""
+    times = run["time"].values
+    T = int(times[-1])
+    return run.sel(time=times[times >= waiting_time + (T - waiting_time) / 2])
+
+
+def time_average(var: xr.DataArray) -> xr.DataArray:
+    """Mean over the time axis, quiet about all-NaN layers."""
+    with warnings.catch_warnings():   # all-NaN layers (Q at layer 0) are expected
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return var.mean("time")
+
+
 def nishimori_check(run: xr.Dataset, config: dict) -> dict | None:
     """The equilibrium test of planted runs (MODEL.md section 4): student-teacher overlaps (host) equal
     student-student overlaps (guests of the last waiting time, all pairs) layer by layer.
 
-    Per sample d = teacher overlap - mean pair overlap; reported per layer: both means over samples, the mean
-    of d and its standard error over samples. ``equilibrated`` is True iff every layer's |d| <= 3 errors and
+    Per sample d = teacher overlap - mean pair overlap, each averaged over the second half of the guests' life
+    (``second_half``: more statistics than the last snapshot, so a stricter test); reported per layer: both means
+    over samples, the mean of d and its standard error over samples. ``equilibrated`` is True iff every layer's |d| <= 3 errors and
     every layer's weight moves are accepted at least 1% of the time (a frozen chain passes trivially),
     None when the run cannot tell (not planted, fewer than 2 guests or 2 samples, guests not created yet).
     Q covers layers 1..L, q the hidden layers 1..L-1 (q_0 = q_L = 1 by construction)."""
@@ -145,14 +165,15 @@ def nishimori_check(run: xr.Dataset, config: dict) -> dict | None:
     if reason is not None:
         return {"equilibrated": None, "reason": reason}
     tw = tws[-1]
-    out: dict = {"t": int(last["time"]), "t_w": tw, "sigmas": NISHIMORI_SIGMAS}
+    out: dict = {"t": int(last["time"]), "t_w": tw, "sigmas": NISHIMORI_SIGMAS, "window": VERDICT_WINDOW}
     ok = True
     for name, teacher, layers in (("Q", "teacher_Q", range(1, L + 1)), ("q", "teacher_q", range(1, L))):
         layers = list(layers)
         if not layers:
             continue
-        st = last[teacher].sel(layer=layers).values                                    # (sample, layer)
-        ss = last[f"{name}_replica"].sel(tw=tw, layer=layers).mean("pair").values      # (sample, layer)
+        late = second_half(run, tw)
+        st = time_average(late[teacher].sel(layer=layers)).transpose("sample", "layer").values
+        ss = time_average(late[f"{name}_replica"].sel(tw=tw, layer=layers).mean("pair")).transpose("sample", "layer").values
         d = st - ss
         err = d.std(axis=0, ddof=1) / np.sqrt(d.shape[0])
         diff = d.mean(axis=0)
@@ -275,9 +296,12 @@ def equilibrium_attrs(run: xr.Dataset) -> dict:
 
 
 def stored_nishimori(run: xr.Dataset) -> dict | None:
-    """The verdict stored with the run (runs completed since it is stored), else computed from the measurements."""
+    """The verdict stored with the run (runs completed since it is stored), else computed from the measurements
+    (also for a Nishimori verdict stored before the test used the second half of the run, ``VERDICT_WINDOW``)."""
     if NISHIMORI_ATTR in run.attrs:
-        return json.loads(run.attrs[NISHIMORI_ATTR])
+        stored = json.loads(run.attrs[NISHIMORI_ATTR])
+        if stored is None or "Q" not in stored or stored.get("window") == VERDICT_WINDOW:
+            return stored
     if "time" not in run.dims or run.sizes["time"] == 0:
         return None
     return equilibrium_verdict(run)

@@ -52,7 +52,7 @@ COMPARE_VARIABLES: dict[str, Variable] = {
     "theory_q": Variable(("layer",), "theory (compare --ansatz) neuron overlap q_l"),
     "theory_Q": Variable(("layer",), "theory weight overlap Q_l"),
     "theory": Variable(("observable", "layer"), "the theory's value of each observable (its q, Q or m_test)"),
-    "sim_mean": Variable(("observable", "c", "N", "layer"), "simulation: last-time mean over samples"),
+    "sim_mean": Variable(("observable", "c", "N", "layer"), "simulation: mean over samples of each sample's time average over the second half of its run (t >= t_w + (T - t_w)/2)"),
     "sim_sem": Variable(("observable", "c", "N", "layer"), "simulation: standard error of that mean over samples"),
     "sim_time": Variable(("c", "N"), "last measured MC time of each point (steps)"),
     "equilibrated": Variable(("c", "N"), "equilibrium verdict code of each point (attrs verdict_codes: 1 = "
