@@ -78,8 +78,11 @@ def run_case(L, N, c, alpha, T, delta=None, n_samples=6, R=2, tune=200, every=1,
            "s_per_step_system": wall / (T * B), "layers": {}, "proposal": proposal,
            "time": params.billiard_time if proposal == "billiard" else None}
     bs = engine.moves.billiard_stats
-    if bs is not None:   # reflections, pass-throughs per row update
-        out["reflections"], out["passes"] = float(bs[:, 1].sum() / bs[:, 0].sum()), float(bs[:, 2].sum() / bs[:, 0].sum())
+    if bs is not None:   # reflections, pass-throughs per row update; per layer the fraction of walls passed
+        tot = bs.sum(0)                                                       # (L, 3)
+        out["reflections"], out["passes"] = float(tot[:, 1].sum() / tot[:, 0].sum()), float(tot[:, 2].sum() / tot[:, 0].sum())
+        out["pass_fraction"] = (tot[:, 2] / np.maximum(tot[:, 1] + tot[:, 2], 1)).tolist()
+        out["walls_per_row"] = ((tot[:, 1] + tot[:, 2]) / np.maximum(tot[:, 0], 1)).tolist()
     for name, st, ss, nl in (("Q", Qst, Qss, L), ("q", qst, qss, L - 1)):
         for l in range(nl):
             st_s = st[half:, :, l].mean(0).reshape(n_samples, R).mean(1)         # per sample
@@ -99,8 +102,9 @@ def row(r):
         z = v["d"] / v["err"] if v["err"] > 0 else float("nan")
         cells.append(f"{name}: {v['ST']:.3f}/{v['SS']:.3f} d={v['d']:+.3f}±{v['err']:.3f} ({z:+.1f}σ) "
                      f"τ={v['tau']:.3g}{'' if v['tau_reliable'] else '*'} ({v['tau_cpu']:.2g} s)")
-    move = r["proposal"] + (f" T_max={r['time']:.3g}, refl {r['reflections']:.2f}, pass {r['passes']:.2f}"
-                            if r["proposal"] == "billiard" else "")
+    move = r["proposal"] + (f" T_max={r['time']:.3g}, refl {r['reflections']:.2f}, pass {r['passes']:.2f}, walls/row "
+                            + "/".join(f"{x:.1f}" for x in r["walls_per_row"]) + ", passed "
+                            + "/".join(f"{x:.3f}" for x in r["pass_fraction"]) if r["proposal"] == "billiard" else "")
     return (f"| {move} | {r['L']} | {r['N']} | {r['c']} | {r['alpha']:g} | {r['T']} | {r['tune']} | "
             f"{' / '.join(f'{a:.2f}' for a in r['acceptance'])} | {' / '.join(f'{d:.3g}' for d in r['size'])} | "
             f"{r['s_per_step_system'] * 1e3:.3g} | " + "; ".join(cells) + " |")

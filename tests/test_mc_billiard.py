@@ -71,7 +71,8 @@ def test_invariants_after_many_updates(spec, alpha, kappa):
     np.testing.assert_allclose(h, fields_from_scratch(S, Wt, spec.c), atol=1e-11)
     np.testing.assert_allclose(np.sum(J ** 2, -1), spec.c, rtol=1e-12)
     np.testing.assert_array_equal(counts[1][:, 1:], 15 * spec.N)     # every row update kept (no guard hit)
-    per_row = engine.moves.billiard_stats.sum(0) / engine.moves.billiard_stats[:, 0].sum()
+    per_row = engine.moves.billiard_stats.sum((0, 1)) / engine.moves.billiard_stats[..., 0].sum()
+    assert np.all(engine.moves.billiard_stats[:, -1, 2] == 0)         # output rows never pass (no layer above)
     assert per_row[1] > 0.5                                           # it does reflect
     assert (per_row[2] > 0.05) if kappa == 0 else (per_row[2] == 0)  # and pass through iff kappa = 0
     assert np.mean(J * data.teacher.J[0]) < 0.9                       # the rows left the teacher
@@ -112,7 +113,7 @@ def test_numba_kernel_follows_the_numpy_reference(spec, M_, kappa):
         np.testing.assert_array_equal(x, y)
     np.testing.assert_allclose(Wt, Wt2, rtol=0, atol=1e-12)
     np.testing.assert_allclose(h, h2, rtol=0, atol=1e-12)
-    assert bs[:, 1].sum() > 0 and (spec.L == 1 or bs[:, 2].sum() > 0)
+    assert bs[..., 1].sum() > 0 and (spec.L == 1 or bs[..., 2].sum() > 0)
 
 
 def chain_observables(B, T, params, seed, variant="exact"):

@@ -374,7 +374,8 @@ def deep_student_study(p: dict, ctx: Context) -> xr.Dataset:
     out = xr.combine_by_coords(parts, combine_attrs="drop")
     out = out.merge(_generalization_theory(p))
     out.attrs = {"depths": json.dumps(list(p["depths"])), "t_max": p["t_max"], "n_samples": p["n_samples"],
-                 "M_test": p["M_test"], "delta": p["delta"], "sampler": "design-space", "seed": ctx.panel_seed("v")}
+                 "M_test": p["M_test"], "delta": p["delta"], "sampler": "design-space", "seed": ctx.panel_seed("v"),
+                 "proposal": config.proposal}
     return out
 
 
@@ -409,8 +410,9 @@ def _describe_generalization(ds):
                 "theory m_L (Bayes-optimal, N -> inf)": _num(pick["theory_m"]),
                 "theory eps_g": _num(pick["theory_eps_g"])}
     caption = (f"The deep student in the exact ensemble: depths L = {json.loads(ds.attrs['depths'])}, the student "
-               "starts at the teacher (planted) and the design-space sampler (row moves, hidden neurons slaved to the "
-               f"forward pass: the theory's measure) runs t_max = {ds.attrs['t_max']} steps, {ds.attrs['n_samples']} "
+               "starts at the teacher (planted) and the design-space sampler "
+               f"({ds.attrs.get('proposal', 'row')} proposal, hidden neurons slaved to the forward pass: the theory's "
+               f"measure) runs t_max = {ds.attrs['t_max']} steps, {ds.attrs['n_samples']} "
                "samples per point. Left: generalization overlap m_L (student-teacher output agreement on "
                f"{ds.attrs['M_test']} fresh inputs, eps_g = (1 - m_L)/2) vs N, filled where the run is equilibrated "
                "(Nishimori identity per layer and >= 10 relaxation times), grey crosses where it is not (not a "

@@ -68,7 +68,7 @@ class DesignSpaceMoves:
         self.hard_hidden = False
         self._buffers = None
         self.billiard = self.params.proposal == "billiard"
-        self.billiard_stats = None   # (B, 3) row updates, reflections, pass-throughs (design_space_billiard.py)
+        self.billiard_stats = None   # (B, L, 3) per weight layer: row updates, reflections, pass-throughs (billiard)
         if self.billiard and self.kappa < 0:
             raise ConfigError("proposal", "billiard", f"row or weight with kappa = {self.kappa:g} < 0 (the billiard "
                                                       "needs slaved hidden neurons, kappa >= 0)")

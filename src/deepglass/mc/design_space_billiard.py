@@ -46,7 +46,7 @@ def billiard_sweep(ms, st, r: dict, variant: str = "exact") -> None:
     variant: "exact"; "stop" (stops at the first wall) and "no-pass" (reflects at every wall) are deliberately
     wrong samplers for the tests' power checks."""
     if ms.billiard_stats is None or ms.billiard_stats.shape[0] != st.S.shape[0]:
-        ms.billiard_stats = np.zeros((st.S.shape[0], 3))
+        ms.billiard_stats = np.zeros((st.S.shape[0], ms.L, 3))
     for w in range(ms.L):
         n = ms.N if ms.uniform else ms.widths[w + 1]
         gram = None
@@ -195,6 +195,6 @@ def billiard_row(ms, st, w: int, i: int, g: np.ndarray, U: np.ndarray, variant: 
             S[cb, p + 1:, cm] = S_up[cb, :, cm]
     st.counts_weight[gb, p] += 1
     st.stats[:, 0] += gaps
-    ms.billiard_stats[:, 0] += 1
-    ms.billiard_stats[:, 1] += n_ref
-    ms.billiard_stats[:, 2] += n_pass
+    ms.billiard_stats[:, w, 0] += 1
+    ms.billiard_stats[:, w, 1] += n_ref
+    ms.billiard_stats[:, w, 2] += n_pass

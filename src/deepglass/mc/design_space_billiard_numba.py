@@ -20,7 +20,7 @@ def billiard_sweep_numba(ms, st, r: dict) -> None:
     """One MC step of every system (rows in scan order), in place."""
     B, L = st.S.shape[0], ms.L
     if ms.billiard_stats is None or ms.billiard_stats.shape[0] != B:
-        ms.billiard_stats = np.zeros((B, 3))
+        ms.billiard_stats = np.zeros((B, L, 3))
     C, W = ms.C, ms.W
     sup = np.zeros((B, L, W, C), dtype=np.int64)
     for w in range(L):
@@ -271,6 +271,6 @@ def _row(b, w, p, i, c, isc, S, h, Wt, sup, dense, G, G_k, widths, inv, g, T_lef
                 S[b, p, m, i] = s[m]
         counts_weight[b, p] += 1.0
     stats[b, 0] += gaps
-    bstats[b, 0] += 1.0
-    bstats[b, 1] += n_ref
-    bstats[b, 2] += n_pass
+    bstats[b, w, 0] += 1.0
+    bstats[b, w, 1] += n_ref
+    bstats[b, w, 2] += n_pass
