@@ -388,3 +388,34 @@ def test_verdict_refuses_guests_younger_than_ten_relaxation_times():
     young = equilibrium_verdict(run_with(2500), config)
     assert young["equilibrated"] is False and "guests younger" in young["reason"], young["reason"]
     assert equilibrium_verdict(run_with(0), config)["equilibrated"] is True
+
+
+def test_nishimori_verdict_false_alarm_rate_is_calibrated_over_all_layers():
+    """Under the null (student-teacher and student-student overlaps exchangeable: equal in law, independent
+    noise per sample) an L = 10 run with 8 samples (19 layer tests) fails the Nishimori test in about
+    FALSE_ALARM = 1% of data sets, not in the ~30% a fixed 3 sigma per layer gives; a true difference of 8
+    standard deviations of the per-sample noise in one layer is still caught."""
+    import xarray as xr
+
+    from deepglass.experiments.summary import FALSE_ALARM, nishimori_check
+
+    L, ns, times = 10, 8, np.array([100, 200, 300])
+    config = {"run": {"protocol": "planted"}, "network": {"L": L, "kappa": 0.0}, "mc": {"sampler": "design-space"}}
+
+    def run_with(rng, shift=0.0):
+        st = 0.3 + 0.02 * rng.standard_normal((len(times), ns, L + 1))
+        ss = 0.3 + 0.02 * rng.standard_normal((len(times), ns, 1, 1, L + 1))
+        ss[..., 3] -= shift * 0.02
+        return xr.Dataset({"teacher_Q": (("time", "sample", "layer"), st), "teacher_q": (("time", "sample", "layer"), st),
+                           "Q_replica": (("time", "sample", "tw", "pair", "layer"), ss),
+                           "q_replica": (("time", "sample", "tw", "pair", "layer"), ss),
+                           "acceptance_weight": (("time", "sample", "layer"), np.full((len(times), ns, L + 1), 0.3))},
+                          coords={"time": times, "sample": np.arange(ns), "layer": np.arange(L + 1), "tw": [0],
+                                  "pair": [0]})
+
+    rng = np.random.default_rng(7)
+    trials = 100
+    failed = sum(nishimori_check(run_with(rng), config)["equilibrated"] is False for _ in range(trials))
+    assert failed <= 4 * FALSE_ALARM * trials, failed       # ~1 expected (measured 3 of 400); 3 sigma: 73 of 400
+    caught = sum(nishimori_check(run_with(rng, 8.0), config)["equilibrated"] is False for _ in range(10))
+    assert caught >= 9, caught

@@ -132,7 +132,8 @@ print(f"final eps_g = {eps_g:.3f}")
 #
 # `final_summary(run)` (what `deepglass info` prints) holds the equilibrium verdict (`nishimori`): per layer,
 # student-teacher minus student-student overlap with its standard error over samples; the run is called
-# equilibrated iff every layer agrees within 3 errors, no layer's moves are frozen (acceptance $\ge 1\%$), and the
+# equilibrated iff every layer agrees within the verdict threshold (a Student-t quantile, Bonferroni over the
+# layers: an equilibrated run fails with probability 1%), no layer's moves are frozen (acceptance $\ge 1\%$), and the
 # run lasted at least 10 relaxation times $\tau_l$ of $Q^{\rm st}_l(t)$ in every layer. The `autocorrelation`
 # entry gives the integrated autocorrelation times of the evenly spaced trace (Sokal's window; *reliable* only
 # when the series is $\ge 50\,\tau$ long).

@@ -113,7 +113,7 @@ print(ds)
 # ## Which points are equilibrated?
 #
 # A point enters the extrapolation only if it passes its equilibrium verdict (notebook 2: Nishimori identity per
-# layer within 3 errors, moves not frozen, run $\ge 10$ relaxation times). The verdict is stored in each point's
+# layer within the verdict threshold (Student-t, Bonferroni over layers, false alarm 1%), moves not frozen, run $\ge 10$ relaxation times). The verdict is stored in each point's
 # own run (`STORE/points/<hash>/run.nc`).
 
 # %%

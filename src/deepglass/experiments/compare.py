@@ -35,7 +35,7 @@ from .config import SEED_LIMIT, RunConfig, child_seed, parse_config
 from .resources import check_run_fits
 from ..mc.variables import with_dims
 from .store import write_dataset
-from .summary import time_average, second_half
+from .summary import FALSE_ALARM, second_half, time_average, verdict_threshold
 from .variables import COMPARE_VARIABLES
 
 COMPARE_FILE = "compare.nc"
@@ -60,7 +60,6 @@ OBSERVABLES = {"teacher-student": ("teacher_Q", "teacher_q", "test_overlap", "te
 EQUILIBRATED, NOT_EQUILIBRATED, UNDECIDED, NOT_RUN = 1, 0, -1, -2
 VERDICT_NAMES = {EQUILIBRATED: "equilibrated", NOT_EQUILIBRATED: "NOT equilibrated", UNDECIDED: "undecided",
                  NOT_RUN: "not run (N < c)"}
-PLATEAU_SIGMAS = 3.0
 
 
 def _is_int(value) -> bool:
@@ -323,8 +322,8 @@ def _mean_sem(var: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
 def replica_plateau_check(run: xr.Dataset, waiting_time: int) -> dict:
     """The equilibrium verdict of a random-data run (no Nishimori identity there): every host solved at the
     waiting time (the guests are copies of a solution) and at the end, and the guests' overlaps Q_l, q_l on
-    their plateau: per sample the change between the lag (T - t_w)/2 and T is within 3 standard errors (over
-    samples) in every layer. A weaker test than Nishimori's (a slow drift can pass it); says so."""
+    their plateau: per sample the change between the lag (T - t_w)/2 and T is within ``summary.verdict_threshold``
+    standard errors (over samples; family-wise false alarm 1%) in every layer. A weaker test than Nishimori's (a slow drift can pass it); says so."""
     times = run["time"].values
     T = int(times[-1])
     half = waiting_time + (T - waiting_time) / 2
@@ -332,8 +331,10 @@ def replica_plateau_check(run: xr.Dataset, waiting_time: int) -> dict:
     solved_tw = bool((run["violations"].sel(time=times[times >= max(waiting_time, 1)][0]) == 0).all()) \
         if waiting_time > 0 else False
     solved_end = bool((run["violations"].isel(time=-1) == 0).all())
+    L = run.sizes["layer"] - 1
+    threshold = verdict_threshold(run.sizes["sample"], 2 * L - 1)   # one test per Q_l and hidden q_l
     out = {"t": T, "t_mid": mid, "t_w": waiting_time, "solved_at_tw": solved_tw, "solved_at_end": solved_end,
-           "sigmas": PLATEAU_SIGMAS}
+           "threshold": threshold, "false_alarm": FALSE_ALARM}
     ok = solved_tw and solved_end and mid > waiting_time and mid < T
     for name in ("Q_replica", "q_replica"):
         late = run[name].sel(time=T, tw=waiting_time).mean("pair")
@@ -345,7 +346,7 @@ def replica_plateau_check(run: xr.Dataset, waiting_time: int) -> dict:
             continue
         diff = d.mean("sample").values
         err = d.std("sample", ddof=1).values / np.sqrt(d.sizes["sample"])
-        ok = ok and bool(np.all(np.abs(diff) <= PLATEAU_SIGMAS * err))
+        ok = ok and bool(np.all(np.abs(diff) <= threshold * err))
         out[name] = {"layers": [int(l) for l in d["layer"].values], "drift": diff.tolist(), "error": err.tolist()}
     out["equilibrated"] = ok
     if not solved_tw:
@@ -355,7 +356,7 @@ def replica_plateau_check(run: xr.Dataset, waiting_time: int) -> dict:
     elif not solved_end:
         out["reason"] = "a host left or never reached the design space: NOT equilibrated"
     else:
-        out["reason"] = ("replica overlaps on their plateau within 3 errors (a stationarity test, weaker than "
+        out["reason"] = (f"replica overlaps on their plateau within {threshold:.2f} errors (a stationarity test, weaker than "
                          "Nishimori's)" if ok else "replica overlaps still drift: NOT equilibrated")
     return out
 
