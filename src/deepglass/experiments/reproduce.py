@@ -541,8 +541,10 @@ PANELS = (
                     "grid_points": 8, "backend": "numpy", "delta": 0.3},
            "quick": {"depths": [6], "alphas": [1.0, 4.0], "N_values": [4, 6], "n_samples": 8, "t_max": 1000,
                      "M_test": 1000, "grid_points": 25, "backend": "auto", "delta": 0.3},
-           "full": {"depths": [6, 10], "alphas": [1.0, 2.0, 4.0], "N_values": [4, 6, 8, 12, 16, 24], "n_samples": 8,
-                    "t_max": 20000, "M_test": 2000, "grid_points": 40, "backend": "auto", "delta": 0.3}},
+           # the billiard's tau_Q <= ~700 steps at N <= 16 (docs/experiments.md "The deep student"): 4000 steps pass
+           # the 10-tau rule; N = 24 would cost ~3.4x N = 16 (L alpha N^3 per step)
+           "full": {"depths": [6, 10], "alphas": [1.0, 2.0, 4.0], "N_values": [4, 6, 8, 12, 16], "n_samples": 8,
+                    "t_max": 4000, "M_test": 1000, "grid_points": 40, "backend": "auto", "delta": 0.3}},
           deep_student_study, _draw_generalization, _describe_generalization, _generalization_estimate, layout=2),
     Panel("vi", "ultrametric", "(vi) Ultrametric triangles of replicas per layer",
           {"tiny": {"bins": 10}, "quick": {"bins": 20}, "full": {"bins": 30}},
