@@ -2,7 +2,8 @@
 
 A gap update = one gap whose new value is computed: local step 1 + N per neuron flip and M per weight move
 (every attempted move); design-space sampler M per row move plus N per (layer, pattern) the cascade
-visits (counted by the kernel, early rejection included). Reported per case: moves/s, gap updates/s and
+visits (counted by the kernel, early rejection included); the billiard M per event (reflection, pass-through or
+the end of a row's trajectory) plus the cascades. Reported per case: moves/s, gap updates/s and
 their ratio to the local step, row acceptance per layer, neurons flipped per accepted move.
 Usage: PYTHONPATH=src python benchmarks/bench_design_space.py [--quick]
 """
@@ -20,7 +21,8 @@ from deepglass.model import NetworkSpec, make_training_set
 
 CASES = [(100, 3, None, 2.0), (400, 3, None, 1.0), (1000, 3, 20, 2.0), (1000, 3, 80, 2.0)]
 PROPOSALS = {"row": MCParams(sampler="design-space", delta=0.02),
-             "weight": MCParams(sampler="design-space", proposal="weight", delta=0.5)}
+             "weight": MCParams(sampler="design-space", proposal="weight", delta=0.5),
+             "billiard": MCParams(sampler="design-space", proposal="billiard")}   # no move size (delta unused)
 B = 2
 
 
@@ -67,7 +69,8 @@ def case(N, L, c, alpha, steps):
         acc = cw[:, 1:].sum(0) / (B * N * steps)
         flips = st[:, 1:L].sum() / max(cw.sum(), 1)
         r_local, r_ds = gaps_l / dt_l, st[:, 0].sum() / dt_d
-        print(f"| {N} | {L} | {c} | {alpha:g} | {M} | {moves_l / dt_l:.2e} | {r_local:.2e} | {name} {params.delta:g} | "
+        size = "" if name == "billiard" else f" {params.delta:g}"
+        print(f"| {N} | {L} | {c} | {alpha:g} | {M} | {moves_l / dt_l:.2e} | {r_local:.2e} | {name}{size} | "
               f"{moves_d / dt_d:.2e} | {r_ds:.2e} | {r_ds / r_local:.2f} | {' / '.join(f'{a:.2f}' for a in acc)} | "
               f"{flips:.2f} |", flush=True)
 
