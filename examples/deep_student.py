@@ -1,15 +1,15 @@
 """The deep-student study (issue 10): generalization overlap of a planted deep student in the exact ensemble
 (design-space sampler) vs N, next to the Bayes-optimal chain theory, for L = 6, 10 and alpha = 1, 2, 4.
 
-    PYTHONPATH=src python examples/deep_student.py OUT [--N 4,6,8] [--t-max 5000] [--samples 8] [--depths 6,10]
+    PYTHONPATH=src python examples/deep_student.py OUT [--N 4,6,8,12,16] [--t-max 4000] [--samples 8] [--depths 6,10]
 
 It is panel (v) of `deepglass reproduce` with the sizes given here (same code, same seeds for the same --seed):
 one `compare` per (L, alpha) under OUT/runs/v/ (runs resume; a finished point is reused), then
 OUT/deep_student.nc (the panel's Dataset), OUT/deep_student.png (its figure) and a markdown table of
 m_L = 1 - 2 eps_g per N with each point's equilibrium verdict.
-Cost measured on the shared 2-core development machine (numba, 8 samples x (host + 2 guests), delta = 0.3,
-t_max = 5000): about 15 minutes for N = 4, 6 and 7 more for N = 8 (18 points). The cost per step grows like
-L N^2 M = L alpha N^3 and the relaxation time with N (docs/experiments.md "The deep student").
+Cost measured on the shared 2-core development machine (numba, billiard, 8 samples x (host + 2 guests),
+t_max = 4000, load 4-7): 2065 s for N = 4, 6, 8, 12 (24 points), 2590 s with N = 16 (30 points). The cost per step
+grows like L N^2 M = L alpha N^3 (docs/experiments.md "The deep student").
 """
 from __future__ import annotations
 
@@ -42,10 +42,10 @@ def table(ds) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
-    parser.add_argument("--N", default="4,6,8")
+    parser.add_argument("--N", default="4,6,8,12,16")
     parser.add_argument("--depths", default="6,10")
     parser.add_argument("--alphas", default="1,2,4")
-    parser.add_argument("--t-max", type=int, default=5000)
+    parser.add_argument("--t-max", type=int, default=4000)
     parser.add_argument("--samples", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
