@@ -41,7 +41,7 @@ def _sample(ds: xr.Dataset, name: str, layer: int, x_mid: np.ndarray, smoothing:
 
 def solve_frsb_chain(problem: ChainProblem, init: xr.Dataset | None = None, tol: float = 1e-8,
                      max_iter: int = 2000, n_x: int = 20, panel_nodes: int = 12,
-                     start_steps: int = 1, smoothing: float = 0.15) -> xr.Dataset:
+                     start_steps: int = 1, smoothing: float = 0.15, breakpoint_method: str = "newton") -> xr.Dataset:
     """Full-RSB saddle point of the chain on an x grid of n_x cells; contract layout (ansatz "frsb")."""
     check_random_scenario(problem, "frsb")
     if not isinstance(n_x, (int, np.integer)) or not 4 <= n_x <= 400:
@@ -54,7 +54,7 @@ def solve_frsb_chain(problem: ChainProblem, init: xr.Dataset | None = None, tol:
             init = replica_symmetric_start(problem)
         else:
             st0, ev0, res0, it0, coll0 = solve_on(problem, start_steps, None, cheap, tol=max(tol, 1e-8),
-                                                  max_iter=max_iter)
+                                                  max_iter=max_iter, breakpoint_method=breakpoint_method)
             init = to_dataset(problem, st0, ev0.free_entropy, ansatz="krsb", steps=start_steps, residual=res0,
                               iterations=it0, collapsed=coll0)
     if int(init.attrs.get("L", -1)) != L:

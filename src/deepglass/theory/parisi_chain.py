@@ -41,6 +41,7 @@ class ChainState:
 
     Q: list
     q: list
+    curvature: tuple | None = None  # (m, H, dy/dm) of the breakpoint Newton solve that found this state, or None
 
 
 @dataclass
