@@ -33,6 +33,11 @@ from .problem import ChainProblem
 SHRINK = 0.25  # no gap of 0 = m_0 < m_1 < ... < m_k < m_{k+1} = 1 shrinks below this fraction in one step
 
 
+class StartLevelsError(ConvergenceError):
+    """The level solve at the starting breakpoints failed (undamped and damped): the nested iteration, which
+    begins with the same damped solve from the same start, would fail identically, so it is not tried."""
+
+
 class Collapsed(Exception):
     """The steps close while m is iterated: the RS point is the solution (solved for by the caller from
     ``state``, the last level solution; ``iterations``: the evaluations spent)."""
@@ -74,7 +79,7 @@ def newton_breakpoints(problem: ChainProblem, state: ChainState, opts: GridOptio
                        max_iter: int, what: str, max_steps: int = 40, collapse_spread: float = 2e-3):
     """Levels and breakpoints of the k-RSB chain from ``state``: Newton on G(m) = dS/dm (module docstring).
 
-    ``solve_levels(problem, state, opts, tol=, max_iter=)`` is the level solver (parisi_solver.solve_levels).
+    ``solve_levels(problem, state, opts, tol=, max_iter=)`` is the level solver (parisi_solver.solve_levels_fast).
     Returns (state, evaluation, residual, iterations, collapsed); residual = max(level residual, |ds/dm|) <= tol.
     Raises ConvergenceError (with the evaluations spent) where it fails, Collapsed where the steps close.
     """
@@ -87,11 +92,8 @@ def newton_breakpoints(problem: ChainProblem, state: ChainState, opts: GridOptio
         trial = unpack_breakpoints(m, start, L)
         if y_start is not None:
             trial = unpack_levels(y_start, trial, L)
-        st, ev, res, it, ok = solve_levels(problem, trial, opts, tol=inner_tol, max_iter=max_iter, memory=10, mixing=1.0)
+        st, ev, res, it, ok = solve_levels(problem, trial, opts, tol=inner_tol, max_iter=max_iter)
         total += it
-        if not ok:  # the undamped mixing (2-3x fewer evaluations in the bulk) failed: the default damping
-            st, ev, res, it, ok = solve_levels(problem, trial, opts, tol=inner_tol, max_iter=max_iter)
-            total += it
         if not ok:
             raise ConvergenceError(what + " (levels at fixed breakpoints)", res, total)
         return st, ev, res
@@ -109,7 +111,10 @@ def newton_breakpoints(problem: ChainProblem, state: ChainState, opts: GridOptio
         return float(np.clip(1e-2 * np.max(np.abs(G)), tol, 1e-6))
 
     m = pack_breakpoints(state, L)
-    st, ev, res = levels_at(m, state, None, 1e-6)
+    try:
+        st, ev, res = levels_at(m, state, None, 1e-6)
+    except ConvergenceError as exc:
+        raise StartLevelsError(what + " (levels at the starting breakpoints)", exc.residual, exc.iterations) from None
     G = breakpoint_gradient(ev, L)
     if inner_tol_for(G) < 1e-6:
         st, ev, res = levels_at(m, st, None, inner_tol_for(G))
