@@ -21,10 +21,10 @@ from .parisi_chain import (
     ChainState,
     GridOptions,
     breakpoint_gradient,
-    functions,
-    level_to_y,
+    level_spread,
     pack_breakpoints,
     pack_levels,
+    step_jumps,
     unpack_breakpoints,
     unpack_levels,
 )
@@ -70,9 +70,8 @@ def descent_direction(H: np.ndarray, G: np.ndarray) -> np.ndarray:
 
 
 def step_jumps2(state: ChainState, L: int) -> np.ndarray:
-    """Per shared breakpoint: the square of the largest level jump (in y) any function makes there."""
-    jumps = np.array([np.diff(level_to_y(f.levels)) for f in functions(state, L)])
-    return jumps.max(axis=0) ** 2 + 1e-14
+    """Squared largest level jump at each shared breakpoint (ds/dm vanishes like it as a step closes)."""
+    return step_jumps(state, L) ** 2 + 1e-14
 
 
 def newton_breakpoints(problem: ChainProblem, state: ChainState, opts: GridOptions, solve_levels, *, tol: float,
@@ -98,11 +97,8 @@ def newton_breakpoints(problem: ChainProblem, state: ChainState, opts: GridOptio
             raise ConvergenceError(what + " (levels at fixed breakpoints)", res, total)
         return st, ev, res
 
-    def spread(st):
-        return max((float(np.ptp(level_to_y(f.levels))) for f in functions(st, L)), default=0.0)
-
     def record(st):
-        spreads.append(spread(st))
+        spreads.append(level_spread(st, L))
         s = spreads
         if len(s) >= 4 and s[-1] < collapse_spread and s[-1] < s[-2] < s[-3] < s[-4]:
             raise Collapsed(st, total)
@@ -125,7 +121,7 @@ def newton_breakpoints(problem: ChainProblem, state: ChainState, opts: GridOptio
             pack_levels(st, L).size:  # the curvature of an earlier solve (coarser rule, nearby load) as first model
         H, Y = state.curvature[1], state.curvature[2]
     for _ in range(max_steps):
-        if spread(st) == 0.0:  # every function replica symmetric: ds/dm = 0 identically
+        if level_spread(st, L) == 0.0:  # every function replica symmetric: ds/dm = 0 identically
             return st, ev, res, total, True
         gmax = float(np.max(np.abs(G)))
         if gmax <= tol:
@@ -165,7 +161,8 @@ def newton_breakpoints(problem: ChainProblem, state: ChainState, opts: GridOptio
             H = None  # the quadratic model failed: a fresh difference Hessian at the new point
             continue
         Hs = H @ s_vec
-        if float(s_vec @ g_vec) > 1e-12 * np.linalg.norm(s_vec) * np.linalg.norm(g_vec):  # BFGS keeps H > 0
+        curvature_pair = float(s_vec @ g_vec) > 1e-12 * np.linalg.norm(s_vec) * np.linalg.norm(g_vec)
+        if curvature_pair and float(s_vec @ Hs) > 0:  # BFGS: keeps a positive definite H positive definite
             H = H + np.outer(g_vec, g_vec) / float(s_vec @ g_vec) - np.outer(Hs, Hs) / float(s_vec @ Hs)
         Y = Y + np.outer(y_new - y - Y @ s_vec, s_vec) / float(s_vec @ s_vec)
     raise ConvergenceError(what + " (Newton steps on the breakpoints)", float(np.max(np.abs(G))), total)

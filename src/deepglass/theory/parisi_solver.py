@@ -23,9 +23,10 @@ from .parisi_chain import (
     breakpoint_gradient,
     functions,
     level_residual,
-    level_to_y,
+    level_spread,
     pack_breakpoints,
     pack_levels,
+    step_jumps,
     unpack_breakpoints,
     unpack_levels,
 )
@@ -134,17 +135,6 @@ def solve_joint(problem: ChainProblem, state: ChainState, opts: GridOptions, *, 
     x0 = np.concatenate([pack_levels(state, L), pack_breakpoints(state, L)])
     x, (st, ev, raw), res, it, ok = anderson(fun, x0, tol=tol, max_iter=max_iter, memory=10, project=project)
     return st, ev, raw, it, ok
-
-
-def level_spread(state: ChainState, L: int) -> float:
-    """Largest gap between the lowest and highest level of any function, in y = -log(1 - level)."""
-    return max((float(np.ptp(level_to_y(f.levels))) for f in functions(state, L)), default=0.0)
-
-
-def step_jumps(state: ChainState, L: int) -> np.ndarray:
-    """Per shared breakpoint i: the largest level jump (in y) any function makes there."""
-    jumps = np.array([np.diff(level_to_y(f.levels)) for f in functions(state, L)])
-    return jumps.max(axis=0)
 
 
 def solve_chain(problem: ChainProblem, state: ChainState, opts: GridOptions, *, tol: float, max_iter: int,
