@@ -4,6 +4,8 @@ Anderson mixing (type II, a multisecant quasi-Newton method, equivalent to GMRES
 finds the zero of r(x) = T(x) - x whether or not the plain iteration x <- T(x) contracts, which matters
 for the breakpoint equations ds/dm = 0 (saddle, not maximum, conditions).
 
+Breakpoints: by default Newton steps on the reduced equations (parisi_newton.py, docs/theory.md R4a);
+the nested secant iteration below is kept as breakpoint_method "nested" and as the fallback.
 Levels and breakpoints are solved in a nested way: at fixed breakpoints the level map is a contraction-
 like RS-type iteration with an isolated fixed point -- also when k-RSB collapses onto RS (equal levels),
 where ds/dm = 0 identically and the outer loop stops at once. Solving both together would make that
