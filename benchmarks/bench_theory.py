@@ -1,6 +1,7 @@
 """Timing of the theory solvers, with ratios against a naive baseline run in the same process.
 
-Run: .venv/bin/python benchmarks/bench_theory.py [--rsb]   (writes nothing; the table goes into RESULTS.md)
+Run: .venv/bin/python benchmarks/bench_theory.py [--rsb [--alphas 6,30] [--compare]]   (writes nothing; the table
+goes into RESULTS.md)
 Baselines: the plain fixed-point iteration of the same RS map (what one would write first), and for the
 transitions a bisection on the onset of non-zero overlaps in full solves (no stability root).
 """
@@ -46,10 +47,8 @@ def naive_alpha_g(problem_template, layer, lo, hi, tol=1e-6):
     return 0.5 * (lo + hi)
 
 
-def main(rsb_only: bool = False):
+def main():
     rows = []
-    if rsb_only:
-        return rsb_rows(rows)
     # 1. RS chain L = 20 at one load
     p = ChainProblem("random", 20, 50.0)
     t_fast, ds = timed(lambda: solve(p), repeat=5)
@@ -83,26 +82,32 @@ def main(rsb_only: bool = False):
     return rsb_rows(rows)
 
 
-def rsb_rows(rows):
+def rsb_rows(rows, alphas=(6.0, 30.0), methods=("newton",)):
     # 3. RSB chains at L = 10, at loads where the chain replicon is negative (RSB present); the
     # reference column is the RS solve of the same problem (ratio = cost of breaking the symmetry).
-    for alpha in (6.0, 30.0):
+    # methods: breakpoint_method of the k-RSB solver, "nested" = the older secant iteration (and, for full
+    # RSB, its damped level iteration), timed one after the other in this process (--compare)
+    for alpha in alphas:
         p = ChainProblem("random", 10, alpha)
         t_rs, rs = timed(lambda: solve(p, "rs"))
         for label, ansatz, steps, target in (("3-RSB chain L=10", "krsb", 3, "< 10 s"),
                                              ("full-RSB chain L=10", "frsb", 0, "< 60 s")):
-            print(f"# {label}, alpha={alpha:g} ...", flush=True)  # progress: these rows take minutes
-            try:
-                t, ds = timed(lambda: solve(p, ansatz, steps=steps))
-            except ConvergenceError as exc:
-                rows.append((f"{label}, alpha={alpha:g}", np.nan, target, t_rs, f"no convergence: {exc}"[:120]))
-                continue
-            gain = ds.attrs["free_entropy"] - rs.attrs["free_entropy"]
-            rows.append((f"{label}, alpha={alpha:g}", t, target, t_rs,
-                         f"s = {ds.attrs['free_entropy']:.7f} (s - s_RS = {gain:.2e}), "
-                         f"residual {ds.attrs['residual']:.1e}, quadrature_error "
-                         f"{ds.attrs.get('quadrature_error', float('nan')):.1e}; baseline = RS solve"))
-            print(f"# {rows[-1][0]}: {t:.2f} s; {rows[-1][-1]}", flush=True)
+            for method in methods:
+                name = f"{label}, alpha={alpha:g}" + (f" [{method}]" if len(methods) > 1 else "")
+                print(f"# {name} ...", flush=True)  # progress: these rows take minutes
+                cpu = time.process_time()
+                try:
+                    t, ds = timed(lambda: solve(p, ansatz, steps=steps, breakpoint_method=method))
+                except ConvergenceError as exc:
+                    rows.append((name, np.nan, target, t_rs, f"no convergence: {exc}"[:120]))
+                    continue
+                cpu = time.process_time() - cpu
+                gain = ds.attrs["free_entropy"] - rs.attrs["free_entropy"]
+                rows.append((name, t, target, t_rs,
+                             f"s = {ds.attrs['free_entropy']:.10f} (s - s_RS = {gain:.2e}), CPU {cpu:.1f} s, "
+                             f"{ds.attrs['iterations']} evaluations, residual {ds.attrs['residual']:.1e}, quadrature_error "
+                             f"{ds.attrs.get('quadrature_error', float('nan')):.1e}; baseline = RS solve"))
+                print(f"# {rows[-1][0]}: {t:.2f} s; {rows[-1][-1]}", flush=True)
     print("| case | time (s) | target | naive baseline (s) | speed-up | notes |")
     print("|---|---|---|---|---|---|")
     for name, t, target, tn, note in rows:
@@ -113,4 +118,9 @@ def rsb_rows(rows):
 if __name__ == "__main__":
     import sys
 
-    main(rsb_only="--rsb" in sys.argv[1:])  # --rsb: only the RSB rows (old vs new Parisi grids)
+    args = sys.argv[1:]
+    if "--rsb" in args:  # only the RSB rows; --alphas 6,30 (loads), --compare: the nested path first, then Newton
+        alphas = tuple(float(a) for a in args[args.index("--alphas") + 1].split(",")) if "--alphas" in args else (6.0, 30.0)
+        rsb_rows([], alphas, ("nested", "newton") if "--compare" in args else ("newton",))
+    else:
+        main()

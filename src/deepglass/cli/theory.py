@@ -111,7 +111,7 @@ def theory(
     kappa: float = typer.Option(0.0, "--kappa", help="gap threshold (0 for teacher-student)"),
     field: float = typer.Option(0.0, "--field", help="symmetry-breaking field h >= 0 on the central layer(s)"),
     ansatz: str = typer.Option("rs", "--ansatz", help="rs | krsb | frsb"),
-    steps: int = typer.Option(1, "--steps", help="k for --ansatz krsb, 1..6 (3-RSB at L = 10 takes ~10 s)"),
+    steps: int = typer.Option(1, "--steps", help="k for --ansatz krsb, 1..6 (3-RSB at L = 10, alpha = 6: ~20 s CPU)"),
     format: str = typer.Option("json", "--format", help="json | netcdf"),
     out: Optional[Path] = typer.Option(None, "--out", help="output file (required for netcdf)"),
 ) -> None:
@@ -175,7 +175,7 @@ def phase_diagram(
     field: float = typer.Option(0.0, "--field", help="symmetry-breaking field h >= 0 on the central layer(s)"),
     alpha_max: float = typer.Option(1000.0, "--alpha-max", help="largest load scanned"),
     ansatz: str = typer.Option("rs", "--ansatz", help="rs | krsb | frsb (adds q(x, l) panels)"),
-    steps: int = typer.Option(1, "--steps", help="k for --ansatz krsb, 1..6 (3-RSB at L = 10 takes ~10 s)"),
+    steps: int = typer.Option(1, "--steps", help="k for --ansatz krsb, 1..6 (3-RSB at L = 10, alpha = 6: ~20 s CPU)"),
     out: Path = typer.Option(..., "--out", help="figure file (.png, .pdf, .svg)"),
 ) -> None:
     """Figure: liquid and solid regions in (layer, alpha), alpha_g(l) with its fit, overlap profiles."""

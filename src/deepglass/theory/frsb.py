@@ -20,7 +20,14 @@ from ..errors import ConfigError, ConvergenceError
 from .krsb import check_random_scenario, grid_options, replica_symmetric_start, solve_on
 from .parisi import StepFunction
 from .parisi_chain import ONE, ChainState
-from .parisi_solver import check_solution, level_spread, map_breakdown_as_convergence_error, solve_levels, to_dataset
+from .parisi_solver import (
+    check_solution,
+    level_spread,
+    map_breakdown_as_convergence_error,
+    solve_levels,
+    solve_levels_fast,
+    to_dataset,
+)
 from .problem import ChainProblem
 
 
@@ -41,7 +48,7 @@ def _sample(ds: xr.Dataset, name: str, layer: int, x_mid: np.ndarray, smoothing:
 
 def solve_frsb_chain(problem: ChainProblem, init: xr.Dataset | None = None, tol: float = 1e-8,
                      max_iter: int = 2000, n_x: int = 20, panel_nodes: int = 12,
-                     start_steps: int = 1, smoothing: float = 0.15) -> xr.Dataset:
+                     start_steps: int = 1, smoothing: float = 0.15, breakpoint_method: str = "newton") -> xr.Dataset:
     """Full-RSB saddle point of the chain on an x grid of n_x cells; contract layout (ansatz "frsb")."""
     check_random_scenario(problem, "frsb")
     if not isinstance(n_x, (int, np.integer)) or not 4 <= n_x <= 400:
@@ -49,12 +56,15 @@ def solve_frsb_chain(problem: ChainProblem, init: xr.Dataset | None = None, tol:
     opts = grid_options(panel_nodes)
     L = problem.L
     cheap = opts.coarse()  # first stage (docs/theory.md R2a); the reported solution is polished on opts
+    # the old path (breakpoint_method "nested", kept for benchmarks/bench_theory.py) also keeps the damped levels
+    levels = solve_levels if breakpoint_method == "nested" else solve_levels_fast
+    it0 = 0
     if init is None:
         if start_steps == 0:
             init = replica_symmetric_start(problem)
         else:
             st0, ev0, res0, it0, coll0 = solve_on(problem, start_steps, None, cheap, tol=max(tol, 1e-8),
-                                                  max_iter=max_iter)
+                                                  max_iter=max_iter, breakpoint_method=breakpoint_method)
             init = to_dataset(problem, st0, ev0.free_entropy, ansatz="krsb", steps=start_steps, residual=res0,
                               iterations=it0, collapsed=coll0)
     if int(init.attrs.get("L", -1)) != L:
@@ -66,11 +76,11 @@ def solve_frsb_chain(problem: ChainProblem, init: xr.Dataset | None = None, tol:
     state = ChainState(Q, q)
     what = f"full-RSB chain (L = {L}, alpha = {problem.alpha}, kappa = {problem.kappa}, n_x = {n_x})"
     with map_breakdown_as_convergence_error(what):
-        state, ev, residual, it1, ok = solve_levels(problem, state, cheap, tol=max(tol, 1e-9), max_iter=max_iter)
+        state, ev, residual, it1, ok = levels(problem, state, cheap, tol=max(tol, 1e-9), max_iter=max_iter)
         if not ok:
-            raise ConvergenceError(what + " (first stage)", residual, it1)
-        state, ev, residual, it2, ok = solve_levels(problem, state, opts, tol=tol, max_iter=max_iter)
-    iterations = it1 + it2
+            raise ConvergenceError(what + " (first stage)", residual, it0 + it1)
+        state, ev, residual, it2, ok = levels(problem, state, opts, tol=tol, max_iter=max_iter)
+    iterations = it0 + it1 + it2  # the k-RSB start's evaluations included
     if not ok:
         raise ConvergenceError(what, residual, iterations)
     audit = check_solution(problem, state, ev, opts, residual, what, iterations=iterations, breakpoints=False, tol=tol)

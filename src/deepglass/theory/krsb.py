@@ -114,7 +114,7 @@ def grid_options(panel_nodes: int) -> GridOptions:
 
 
 def solve_on(problem: ChainProblem, steps: int, init: xr.Dataset | None, opts: GridOptions, *, tol: float,
-             max_iter: int):
+             max_iter: int, breakpoint_method: str = "newton"):
     """k-RSB saddle point with the quadrature ``opts``, by continuation in k from RS (or from ``init``).
 
     Returns (state, evaluation, residual, iterations, collapsed), not audited: the first stage of
@@ -127,7 +127,7 @@ def solve_on(problem: ChainProblem, steps: int, init: xr.Dataset | None, opts: G
             init = replica_symmetric_start(problem)
         else:
             st, ev, res, iterations, coll = solve_on(problem, steps - 1, None, opts, tol=max(tol, 1e-7),
-                                                     max_iter=max_iter)
+                                                     max_iter=max_iter, breakpoint_method=breakpoint_method)
             init = to_dataset(problem, st, ev.free_entropy, ansatz="krsb", steps=steps - 1, residual=res,
                               iterations=iterations, collapsed=coll)
     state = initial_state(problem, steps, init)
@@ -137,17 +137,18 @@ def solve_on(problem: ChainProblem, steps: int, init: xr.Dataset | None, opts: G
         warm_rsb = init is not None and init.attrs.get("ansatz") == "krsb" and not init.attrs.get("collapsed_to_rs")
         st, ev, res, it, collapsed = solve_chain(problem, state, opts, tol=tol, max_iter=max_iter,
                                                  optimise_breakpoints=steps > 0, what=what, try_joint_first=False,
-                                                 retry_on_collapse=warm_rsb)
+                                                 retry_on_collapse=warm_rsb, method=breakpoint_method)
     return st, ev, res, iterations + it, collapsed
 
 
 def solve_krsb_chain(problem: ChainProblem, steps: int = 1, init: xr.Dataset | None = None, tol: float = 1e-8,
-                     max_iter: int = 1000, panel_nodes: int = 12) -> xr.Dataset:
+                     max_iter: int = 1000, panel_nodes: int = 12, breakpoint_method: str = "newton") -> xr.Dataset:
     """k-RSB saddle point of the chain, shared breakpoints optimised; contract layout (ansatz "krsb").
 
     Two stages (docs/theory.md R2a): the continuation in k on the cheaper rule opts.coarse(), then the
     polish on ``opts`` from that point; the reported residual is the larger of the polish's and the
-    one re-evaluated with opts.refined() (parisi_solver.check_solution).
+    one re-evaluated with opts.refined() (parisi_solver.check_solution). ``breakpoint_method``: "newton"
+    (parisi_newton.py) or "nested" (the older secant iteration, kept for benchmarks/bench_theory.py).
     """
     check_random_scenario(problem, "krsb")
     if not isinstance(steps, (int, np.integer)) or steps < 0:
@@ -156,10 +157,11 @@ def solve_krsb_chain(problem: ChainProblem, steps: int = 1, init: xr.Dataset | N
     steps = int(steps)
     what = f"{steps}-RSB chain (L = {problem.L}, alpha = {problem.alpha}, kappa = {problem.kappa})"
     st, ev, res, it1, collapsed = solve_on(problem, steps, init, opts.coarse(), tol=max(tol, 1e-9),
-                                           max_iter=max_iter)
+                                           max_iter=max_iter, breakpoint_method=breakpoint_method)
     with map_breakdown_as_convergence_error(what):
         state, ev, residual, it2, collapsed = polish(problem, st, opts, tol=tol, max_iter=max_iter,
-                                                     optimise_breakpoints=steps > 0, collapsed=collapsed, what=what)
+                                                     optimise_breakpoints=steps > 0, collapsed=collapsed, what=what,
+                                                     method=breakpoint_method)
     iterations = it1 + it2
     audit = check_solution(problem, state, ev, opts, residual, what, iterations=iterations,
                            breakpoints=steps > 0 and not collapsed, tol=tol)

@@ -41,6 +41,7 @@ class ChainState:
 
     Q: list
     q: list
+    curvature: tuple | None = None  # (m, H, dy/dm) of the breakpoint Newton solve that found this state, or None
 
 
 @dataclass
@@ -212,6 +213,17 @@ def level_residual(problem: ChainProblem, state: ChainState, opts: GridOptions):
     L = problem.L
     new = ChainState(ev.Q_new, ev.q_new)
     return pack_levels(new, L) - pack_levels(state, L), ev
+
+
+def level_spread(state: ChainState, L: int) -> float:
+    """Largest gap between the lowest and highest level of any function, in y = -log(1 - level)."""
+    return max((float(np.ptp(level_to_y(f.levels))) for f in functions(state, L)), default=0.0)
+
+
+def step_jumps(state: ChainState, L: int) -> np.ndarray:
+    """Per shared breakpoint i: the largest level jump (in y) any function makes there."""
+    jumps = np.array([np.diff(level_to_y(f.levels)) for f in functions(state, L)])
+    return jumps.max(axis=0)
 
 
 def level_to_y(levels):

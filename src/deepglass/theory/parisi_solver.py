@@ -4,6 +4,8 @@ Anderson mixing (type II, a multisecant quasi-Newton method, equivalent to GMRES
 finds the zero of r(x) = T(x) - x whether or not the plain iteration x <- T(x) contracts, which matters
 for the breakpoint equations ds/dm = 0 (saddle, not maximum, conditions).
 
+Breakpoints: by default Newton steps on the reduced equations (parisi_newton.py, docs/theory.md R4a);
+the nested secant iteration below is kept as breakpoint_method "nested" and as the fallback.
 Levels and breakpoints are solved in a nested way: at fixed breakpoints the level map is a contraction-
 like RS-type iteration with an isolated fixed point -- also when k-RSB collapses onto RS (equal levels),
 where ds/dm = 0 identically and the outer loop stops at once. Solving both together would make that
@@ -23,14 +25,18 @@ from .parisi_chain import (
     breakpoint_gradient,
     functions,
     level_residual,
-    level_to_y,
+    level_spread,
     pack_breakpoints,
     pack_levels,
+    step_jumps,
     unpack_breakpoints,
     unpack_levels,
 )
 from .anderson import anderson
+from .parisi_newton import Collapsed, newton_breakpoints
 from .problem import ChainProblem
+
+BREAKPOINT_METHODS = ("newton", "nested")  # newton: parisi_newton.py; nested: the secant iteration below (the old path)
 
 
 def project_levels(y: np.ndarray, sizes: list, collapse: float) -> np.ndarray:
@@ -69,6 +75,20 @@ def solve_levels(problem: ChainProblem, state: ChainState, opts: GridOptions, *,
     y, (st, ev), res, it, ok = anderson(fun, pack_levels(state, L), tol=tol, max_iter=max_iter, project=project,
                                         memory=memory, mixing=mixing)
     return st, ev, res, it, ok
+
+
+def solve_levels_fast(problem: ChainProblem, state: ChainState, opts: GridOptions, *, tol: float, max_iter: int,
+                      collapse: float = 1e-6):
+    """solve_levels with a longer Anderson memory (10 instead of 6): fewer evaluations (full RSB, L = 1,
+    kappa = -1, alpha = 10: 62 against 90; docs/theory.md R4a). Where it fails, the default iteration from
+    the same start (evaluations summed). Undamped mixing (1.0) was faster still (3-RSB, L = 10, alpha = 6:
+    349 evaluations against 459) but is *not* used: it converged to other, wrong fixed points of the
+    full-RSB level map (L = 1, kappa = -1, alpha = 10: s = -2.3572254, above the 1RSB value -2.3572337)."""
+    st, ev, res, it, ok = solve_levels(problem, state, opts, tol=tol, max_iter=max_iter, collapse=collapse, memory=10)
+    if ok:
+        return st, ev, res, it, ok
+    st, ev, res, it2, ok = solve_levels(problem, state, opts, tol=tol, max_iter=max_iter, collapse=collapse)
+    return st, ev, res, it + it2, ok
 
 
 def breakpoint_trust_region(m: np.ndarray, last: np.ndarray) -> np.ndarray:
@@ -119,36 +139,43 @@ def solve_joint(problem: ChainProblem, state: ChainState, opts: GridOptions, *, 
     return st, ev, raw, it, ok
 
 
-def level_spread(state: ChainState, L: int) -> float:
-    """Largest gap between the lowest and highest level of any function, in y = -log(1 - level)."""
-    return max((float(np.ptp(level_to_y(f.levels))) for f in functions(state, L)), default=0.0)
-
-
-def step_jumps(state: ChainState, L: int) -> np.ndarray:
-    """Per shared breakpoint i: the largest level jump (in y) any function makes there."""
-    jumps = np.array([np.diff(level_to_y(f.levels)) for f in functions(state, L)])
-    return jumps.max(axis=0)
-
-
 def solve_chain(problem: ChainProblem, state: ChainState, opts: GridOptions, *, tol: float, max_iter: int,
-                optimise_breakpoints: bool, what: str, retry_on_collapse: bool = False, **options):
-    """Levels (inner) and breakpoints (outer, ds/dm = 0); raises ConvergenceError if both passes fail.
+                optimise_breakpoints: bool, what: str, retry_on_collapse: bool = False, method: str = "newton",
+                **options):
+    """Levels (inner) and breakpoints (outer, ds/dm = 0); raises ConvergenceError if every pass fails.
 
-    First the fast pass (ascent-signed secant steps on the breakpoints, clipped to [0, 1]); if it fails,
+    ``method`` "newton" (default): Newton steps on the breakpoints (parisi_newton.newton_breakpoints); if
+    they fail, or collapse onto RS from a warm RSB start (``retry_on_collapse``), the nested passes below
+    from the same start, every evaluation counted. "nested" (the old path, kept for comparison): first the fast pass (ascent-signed secant steps on the breakpoints, clipped to [0, 1]); if it fails,
     or collapses onto RS from a start on the RSB branch (``retry_on_collapse``: a warm k-RSB start), the
     robust pass from the same start: descent steps in a trust region (breakpoint_trust_region). Why two:
     near a capacity only the robust pass keeps the branch (L = 1, kappa = -1: 1 - c from 0.013 to 6.8e-4),
     but in the bulk it needs 2-5x more evaluations (3-RSB, L = 10, alpha = 6: 1604 against 302).
     """
+    if method not in BREAKPOINT_METHODS:
+        raise ValueError(f"breakpoint method {method!r} not in {BREAKPOINT_METHODS}")
+    warm_rsb = level_spread(state, problem.L) > 0
+    spent = 0
+    if method == "newton" and optimise_breakpoints and pack_breakpoints(state, problem.L).size:
+        try:
+            out = _solve_newton(problem, state, opts, tol=tol, max_iter=max_iter, what=what)
+            if not (retry_on_collapse and out[4] and warm_rsb):
+                return out
+            spent = out[3]
+        except ConvergenceError as exc:
+            if type(exc) is not ConvergenceError:
+                raise
+            spent = int(exc.iterations)
     try:
         out = _solve_chain(problem, state, opts, tol=tol, max_iter=max_iter, optimise_breakpoints=optimise_breakpoints,
                            what=what, robust=False, **options)
-        first = out[3]
+        first = out[3] + spent
+        out = out[:3] + (first,) + out[4:]
     except ConvergenceError as exc:
         if not optimise_breakpoints or pack_breakpoints(state, problem.L).size == 0:
             raise
-        out, first = None, int(exc.iterations)
-    if out is not None and not (retry_on_collapse and out[4] and level_spread(state, problem.L) > 0):
+        out, first = None, int(exc.iterations) + spent
+    if out is not None and not (retry_on_collapse and out[4] and warm_rsb):
         return out
     try:
         st, ev, res, it, coll = _solve_chain(problem, state, opts, tol=tol, max_iter=max_iter,
@@ -161,6 +188,17 @@ def solve_chain(problem: ChainProblem, state: ChainState, opts: GridOptions, *, 
         exc.args = (f"{exc.what} did not converge: residual {exc.residual:.3e} after {exc.iterations} iterations",)
         raise
     return st, ev, res, first + it, coll
+
+
+def _solve_newton(problem: ChainProblem, state: ChainState, opts: GridOptions, *, tol: float, max_iter: int, what: str):
+    """Newton on the breakpoints (parisi_newton.py); where the steps close, the RS point solved directly."""
+    try:
+        return newton_breakpoints(problem, state, opts, solve_levels_fast, tol=tol, max_iter=max_iter, what=what)
+    except Collapsed as exc:
+        st, ev, res, it, ok = solve_levels(problem, exc.state, opts, tol=tol, max_iter=max_iter, collapse=np.inf)
+        if not ok:
+            raise ConvergenceError(what + " (collapsed onto RS)", res, exc.iterations + it) from None
+        return st, ev, res, exc.iterations + it, True
 
 
 def _solve_chain(problem: ChainProblem, state: ChainState, opts: GridOptions, *, tol: float, max_iter: int,
@@ -258,11 +296,12 @@ def _solve_chain(problem: ChainProblem, state: ChainState, opts: GridOptions, *,
 
 
 def polish(problem: ChainProblem, state: ChainState, opts: GridOptions, *, tol: float, max_iter: int,
-           optimise_breakpoints: bool, collapsed: bool, what: str):
+           optimise_breakpoints: bool, collapsed: bool, what: str, method: str = "newton"):
     """Second stage of a solve: from a solution found with a cheaper quadrature, the saddle point with ``opts``.
 
-    Levels and breakpoints together (a few secant steps from a close start); if that leaves the RSB
-    branch or fails, the robust nested iteration of solve_chain from the same start. Returns what
+    solve_chain from that start (``method`` "newton": Newton steps on the breakpoints; "nested", the old
+    path: first levels and breakpoints together, a few secant steps, and if that leaves the RSB branch or
+    fails, the robust nested iteration). Returns what
     solve_chain returns; every residual in it is one of ``opts``.
     """
     L = problem.L
@@ -272,11 +311,13 @@ def polish(problem: ChainProblem, state: ChainState, opts: GridOptions, *, tol: 
         if not ok:
             raise ConvergenceError(what + " (levels)", res, it)
         return st, ev, res, it, collapsed or level_spread(st, L) == 0.0
-    st, ev, raw, it, ok = solve_joint(problem, state, opts, tol=tol, max_iter=min(max_iter, 200))
-    if ok and level_spread(st, L) > 0.5 * level_spread(state, L):
-        return st, ev, raw, it, False
+    it = 0
+    if method == "nested":
+        st, ev, raw, it, ok = solve_joint(problem, state, opts, tol=tol, max_iter=min(max_iter, 200))
+        if ok and level_spread(st, L) > 0.5 * level_spread(state, L):
+            return st, ev, raw, it, False
     st, ev, res, it2, coll = solve_chain(problem, state, opts, tol=tol, max_iter=max_iter,
-                                         optimise_breakpoints=True, what=what, retry_on_collapse=True)
+                                         optimise_breakpoints=True, what=what, retry_on_collapse=True, method=method)
     return st, ev, res, it + it2, coll
 
 
