@@ -157,8 +157,8 @@ def nishimori_check(run: xr.Dataset, config: dict) -> dict | None:
 
     Per sample d = teacher overlap - mean pair overlap, each averaged over the second half of the guests' life
     (``second_half``: more statistics than the last snapshot, so a stricter test); reported per layer: both means
-    over samples, the mean of d and its standard error over samples. ``equilibrated`` is True iff every layer's |d| <= ``verdict_threshold`` errors (family-wise false alarm 1%) and
-    every layer's weight moves are accepted at least 1% of the time (a frozen chain passes trivially),
+    over samples, the mean of d and its standard error over samples. ``equilibrated`` is True iff every layer's
+    |d| <= ``verdict_threshold`` errors (family-wise false alarm 1%) and every layer's weight moves are accepted at least 1% of the time (a frozen chain passes trivially),
     None when the run cannot tell (not planted, fewer than 2 guests or 2 samples, guests not created yet).
     Q covers layers 1..L, q the hidden layers 1..L-1 (q_0 = q_L = 1 by construction)."""
     if config["run"]["protocol"] != "planted":
@@ -181,13 +181,14 @@ def nishimori_check(run: xr.Dataset, config: dict) -> dict | None:
     out: dict = {"t": int(last["time"]), "t_w": tw, "threshold": threshold, "false_alarm": FALSE_ALARM,
                  "window": VERDICT_WINDOW}
     ok = True
+    late = second_half(run, tw)
     for name, teacher, layers in (("Q", "teacher_Q", range(1, L + 1)), ("q", "teacher_q", range(1, L))):
         layers = list(layers)
         if not layers:
             continue
-        late = second_half(run, tw)
         st = time_average(late[teacher].sel(layer=layers)).transpose("sample", "layer").values
-        ss = time_average(late[f"{name}_replica"].sel(tw=tw, layer=layers).mean("pair")).transpose("sample", "layer").values
+        pairs = late[f"{name}_replica"].sel(tw=tw, layer=layers).mean("pair")
+        ss = time_average(pairs).transpose("sample", "layer").values
         d = st - ss
         err = d.std(axis=0, ddof=1) / np.sqrt(d.shape[0])
         diff = d.mean(axis=0)
@@ -260,8 +261,8 @@ def equilibrium_verdict(run: xr.Dataset, config: dict | None = None) -> dict | N
     """The equilibrium verdict of a planted run: `nishimori_check` plus the relaxation times.
 
     Equilibrated iff the Nishimori identity holds in every layer (student-teacher = student-student overlaps
-    within ``verdict_threshold`` errors over samples), no layer is frozen, the run lasted >= TAU_FACTOR (10) relaxation times in
-    every layer, and so did the guests since their copy at t_w (MODEL.md section 4; docs/experiments.md
+    within ``verdict_threshold`` errors over samples), no layer is frozen, the run lasted >= TAU_FACTOR (10)
+    relaxation times in every layer, and so did the guests since their copy at t_w (MODEL.md section 4; docs/experiments.md
     "Theory vs simulation").
 
     Parameters
