@@ -259,7 +259,9 @@ def _print_nishimori(console, check) -> None:
     if check["equilibrated"] is None:
         console.print(f"equilibration (Nishimori identity): cannot tell, {check['reason']}", highlight=False)
         return
-    table = Table(title=f"Nishimori identity at t = {check['t']} (guests of t_w = {check['t_w']}): "
+    when = (f"averaged over t >= {check['t_w'] + (check['t'] - check['t_w']) / 2:g} .. {check['t']}"
+            if check.get("window") else f"at t = {check['t']}")          # older stored verdicts: the last snapshot
+    table = Table(title=f"Nishimori identity {when} (guests of t_w = {check['t_w']}): "
                         + ("equilibrated" if check["equilibrated"] else "NOT EQUILIBRATED"))
     for col in ("overlap", "layer", "student-teacher", "student-student", "difference", "error"):
         table.add_column(col, justify="right")
