@@ -1,4 +1,7 @@
-"""Shared test fixtures for the MC engine tests: random states and interrupted runs."""
+"""Shared test fixtures for the MC engine tests: random states, interrupted runs, refused CLI configs."""
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -38,3 +41,16 @@ def interrupt_at_k_save(config, out, n_saves=2):
     with pytest.raises(Stop):
         execute(plan_run(config, out), on_event=stop, save_interval=1e9)
     return saves, read_run(out)
+
+
+def simulate_refuses(tmp_path, toml_text: str) -> str:
+    """`deepglass simulate` on a config with a bad [mc] setting: exit 2, one line on stderr, no output
+    directory written. Returns stderr, for the caller to check the field it names."""
+    out, config = tmp_path / "run", tmp_path / "run.toml"
+    config.write_text(toml_text)
+    done = subprocess.run([sys.executable, "-m", "deepglass.cli", "simulate", str(config), "--out", str(out),
+                           "--quiet"], capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+    return done.stderr
